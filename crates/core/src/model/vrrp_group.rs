@@ -1,0 +1,476 @@
+//! VRRP groups: one declaration for the whole cluster, with each node's part in `members`.
+
+use super::name::validate_name;
+use super::virtual_server::Family;
+use crate::error::{check_range, ModelError, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+/// VRRP v2 authentication (v3 has none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum AuthType {
+    None,
+    /// Simple text password, keepalived's `auth_type PASS`.
+    Pass,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Auth {
+    #[serde(rename = "type")]
+    pub kind: AuthType,
+    /// 1 to 8 characters (longer passwords are cut to 8 on the wire by keepalived; director refuses them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+}
+
+/// One node's part of a group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Member {
+    /// The node name (`--node-name`).
+    pub node: String,
+    /// Overrides the group's interface on this node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interface: Option<String>,
+    /// Overrides the group's priority on this node (1..255; 255 = address owner).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<u32>,
+    /// Send adverts to these addresses instead of multicast.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    pub unicast_peers: Vec<IpAddr>,
+    /// Source address of unicast adverts (keepalived's `unicast_src_ip`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub unicast_source: Option<IpAddr>,
+}
+
+/// Something whose failure lowers the priority by `weight` (a negative number) or raises it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Track {
+    /// Failed while the virtual server is below its quorum.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub virtual_server: Option<String>,
+    /// Failed while the interface is down.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interface: Option<String>,
+    /// Failed while the command exits non-zero.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub script: Option<Vec<String>>,
+    /// -254..254, added to the priority while the tracked thing has failed.
+    pub weight: i32,
+}
+
+/// A VRRP group (one VRRP instance per member node).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct VrrpGroup {
+    pub name: String,
+    /// Virtual router id, 1..255, unique per interface.
+    pub vrid: u32,
+    /// 2 (RFC 3768, IPv4 only) or 3 (RFC 5798).
+    #[serde(default = "default_version")]
+    pub version: u32,
+    /// v2: whole seconds 1000..255000; v3: 10 ms steps, 10..40950.
+    #[serde(default = "default_advert")]
+    pub advert_interval_ms: u32,
+    #[serde(default = "default_preempt")]
+    pub preempt: bool,
+    /// Seconds after start-up before this node preempts a lower-priority master (0..1000).
+    #[serde(default)]
+    pub preempt_delay_s: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<Auth>,
+    /// `address/prefix`, all of one family; a bare address means /32 or /128.
+    pub virtual_addresses: Vec<String>,
+    /// The interface on nodes whose member entry names none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interface: Option<String>,
+    /// The priority on nodes whose member entry names none (1..255).
+    #[serde(default = "default_priority")]
+    pub priority: u32,
+    /// The nodes that take part. Empty: every node, with the group's interface and priority.
+    #[serde(default)]
+    pub members: Vec<Member>,
+    #[serde(default)]
+    pub track: Vec<Track>,
+}
+
+fn default_version() -> u32 {
+    2
+}
+fn default_advert() -> u32 {
+    1000
+}
+fn default_preempt() -> bool {
+    true
+}
+fn default_priority() -> u32 {
+    100
+}
+
+/// Parses `192.168.10.180/32` (or a bare address) into address and prefix length.
+pub fn parse_vip(s: &str) -> std::result::Result<(IpAddr, u8), String> {
+    let (addr, prefix) = match s.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (s, None),
+    };
+    let addr: IpAddr = addr
+        .parse()
+        .map_err(|_| format!("{s:?} is not an address with an optional /prefix"))?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let prefix = match prefix {
+        Some(p) => p
+            .parse::<u8>()
+            .ok()
+            .filter(|p| (1..=max).contains(p))
+            .ok_or_else(|| format!("{s:?} has a bad prefix length: use 1..{max}"))?,
+        None => max,
+    };
+    if addr.is_unspecified() || addr.is_multicast() || addr.is_loopback() {
+        return Err(format!("{addr} cannot be a virtual address"));
+    }
+    Ok((addr, prefix))
+}
+
+/// Linux interface names: 1..15 bytes, no '/', no white space.
+pub fn validate_interface(field: &str, name: &str) -> Result<()> {
+    if name.is_empty()
+        || name.len() > 15
+        || name == "."
+        || name == ".."
+        || !name.bytes().all(|b| b.is_ascii_graphic() && b != b'/')
+    {
+        return Err(ModelError::invalid(
+            field,
+            format!("{name:?} is not an interface name"),
+        ));
+    }
+    Ok(())
+}
+
+/// Node names: host names.
+pub fn validate_node(field: &str, name: &str) -> Result<()> {
+    if name.is_empty()
+        || name.len() > 63
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    {
+        return Err(ModelError::invalid(
+            field,
+            format!("{name:?} is not a node name"),
+        ));
+    }
+    Ok(())
+}
+
+impl VrrpGroup {
+    /// The family of the group's addresses (once validated).
+    pub fn family(&self) -> Family {
+        self.virtual_addresses
+            .first()
+            .and_then(|v| parse_vip(v).ok())
+            .map(|(a, _)| Family::of(&a))
+            .unwrap_or(Family::Inet)
+    }
+
+    /// Rewrites bare addresses as `address/prefix`.
+    pub fn normalize(&mut self) {
+        for v in &mut self.virtual_addresses {
+            if let Ok((a, p)) = parse_vip(v) {
+                *v = format!("{a}/{p}");
+            }
+        }
+    }
+
+    /// The (node, interface) pairs the group runs on; node `None` stands for every node.
+    pub fn placements(&self) -> Vec<(Option<&str>, Option<&str>)> {
+        if self.members.is_empty() {
+            return vec![(None, self.interface.as_deref())];
+        }
+        self.members
+            .iter()
+            .map(|m| {
+                (
+                    Some(m.node.as_str()),
+                    m.interface.as_deref().or(self.interface.as_deref()),
+                )
+            })
+            .collect()
+    }
+
+    /// This node's member entry, or the group defaults when members is empty. `None`: not taking part.
+    pub fn member_for(&self, node: &str) -> Option<Member> {
+        if self.members.is_empty() {
+            return Some(Member {
+                node: node.to_string(),
+                interface: self.interface.clone(),
+                priority: Some(self.priority),
+                unicast_peers: Vec::new(),
+                unicast_source: None,
+            });
+        }
+        self.members
+            .iter()
+            .find(|m| m.node == node)
+            .map(|m| Member {
+                interface: m.interface.clone().or_else(|| self.interface.clone()),
+                priority: m.priority.or(Some(self.priority)),
+                ..m.clone()
+            })
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        validate_name("name", &self.name)?;
+        check_range("vrid", self.vrid, 1, 255)?;
+        if self.version != 2 && self.version != 3 {
+            return Err(ModelError::invalid(
+                "version",
+                format!("must be 2 or 3, got {}", self.version),
+            ));
+        }
+        if self.version == 2 {
+            check_range("advert_interval_ms", self.advert_interval_ms, 1000, 255_000)?;
+            if self.advert_interval_ms % 1000 != 0 {
+                return Err(ModelError::invalid(
+                    "advert_interval_ms",
+                    "VRRPv2 adverts are in whole seconds",
+                ));
+            }
+        } else {
+            check_range("advert_interval_ms", self.advert_interval_ms, 10, 40_950)?;
+            if self.advert_interval_ms % 10 != 0 {
+                return Err(ModelError::invalid(
+                    "advert_interval_ms",
+                    "VRRPv3 adverts are in steps of 10 ms",
+                ));
+            }
+        }
+        check_range("preempt_delay_s", self.preempt_delay_s, 0, 1000)?;
+        check_range("priority", self.priority, 1, 255)?;
+        if let Some(auth) = &self.auth {
+            if self.version == 3 && auth.kind != AuthType::None {
+                return Err(ModelError::invalid(
+                    "auth",
+                    "VRRPv3 has no authentication (RFC 5798)",
+                ));
+            }
+            match (auth.kind, &auth.password) {
+                (AuthType::Pass, Some(p)) if !p.is_empty() && p.len() <= 8 => {}
+                (AuthType::Pass, _) => {
+                    return Err(ModelError::invalid(
+                        "auth.password",
+                        "PASS authentication needs 1 to 8 characters",
+                    ))
+                }
+                (AuthType::None, Some(_)) => {
+                    return Err(ModelError::invalid(
+                        "auth.password",
+                        "no password without PASS authentication",
+                    ))
+                }
+                (AuthType::None, None) => {}
+            }
+        }
+        if self.virtual_addresses.is_empty() {
+            return Err(ModelError::invalid(
+                "virtual_addresses",
+                "a group needs at least one virtual address",
+            ));
+        }
+        let mut families = BTreeSet::new();
+        let mut seen = BTreeSet::new();
+        for (i, v) in self.virtual_addresses.iter().enumerate() {
+            let field = format!("virtual_addresses[{i}]");
+            let (addr, _) = parse_vip(v).map_err(|m| ModelError::invalid(&field, m))?;
+            if !seen.insert(addr) {
+                return Err(ModelError::invalid(
+                    field,
+                    format!("{addr} is listed twice"),
+                ));
+            }
+            families.insert(Family::of(&addr));
+        }
+        if families.len() > 1 {
+            return Err(ModelError::invalid(
+                "virtual_addresses",
+                "all addresses of a group must be of one family",
+            ));
+        }
+        if self.version == 2 && families.contains(&Family::Inet6) {
+            return Err(ModelError::invalid(
+                "version",
+                "IPv6 virtual addresses need VRRPv3",
+            ));
+        }
+        if let Some(i) = &self.interface {
+            validate_interface("interface", i)?;
+        }
+        let mut nodes = BTreeSet::new();
+        for (i, m) in self.members.iter().enumerate() {
+            let prefix = format!("members[{i}]");
+            self.validate_member(m).map_err(|e| e.within(&prefix))?;
+            if !nodes.insert(m.node.as_str()) {
+                return Err(ModelError::invalid(
+                    format!("{prefix}.node"),
+                    format!("{} is listed twice", m.node),
+                ));
+            }
+        }
+        if self.members.is_empty() && self.interface.is_none() {
+            return Err(ModelError::invalid(
+                "interface",
+                "required when the group has no members",
+            ));
+        }
+        for (i, t) in self.track.iter().enumerate() {
+            validate_track(t).map_err(|e| e.within(&format!("track[{i}]")))?;
+        }
+        Ok(())
+    }
+
+    fn validate_member(&self, m: &Member) -> Result<()> {
+        validate_node("node", &m.node)?;
+        match (&m.interface, &self.interface) {
+            (Some(i), _) => validate_interface("interface", i)?,
+            (None, Some(_)) => {}
+            (None, None) => {
+                return Err(ModelError::invalid(
+                    "interface",
+                    "required: the group names no default interface",
+                ))
+            }
+        }
+        if let Some(p) = m.priority {
+            check_range("priority", p, 1, 255)?;
+        }
+        let family = self.family();
+        for (i, peer) in m.unicast_peers.iter().enumerate() {
+            if Family::of(peer) != family {
+                return Err(ModelError::invalid(
+                    format!("unicast_peers[{i}]"),
+                    format!("{peer} is not of the group's family {}", family.as_str()),
+                ));
+            }
+        }
+        if let Some(src) = m.unicast_source {
+            if Family::of(&src) != family {
+                return Err(ModelError::invalid(
+                    "unicast_source",
+                    format!("{src} is not of the group's family"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn validate_track(t: &Track) -> Result<()> {
+    let set = [
+        t.virtual_server.is_some(),
+        t.interface.is_some(),
+        t.script.is_some(),
+    ];
+    if set.iter().filter(|s| **s).count() != 1 {
+        return Err(ModelError::invalid(
+            "",
+            "name exactly one of virtual_server, interface or script",
+        ));
+    }
+    if let Some(vs) = &t.virtual_server {
+        validate_name("virtual_server", vs)?;
+    }
+    if let Some(i) = &t.interface {
+        validate_interface("interface", i)?;
+    }
+    if let Some(cmd) = &t.script {
+        if cmd.first().is_none_or(|c| c.is_empty()) {
+            return Err(ModelError::invalid("script", "needs a command to run"));
+        }
+    }
+    check_range("weight", t.weight, -254, 254)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group() -> VrrpGroup {
+        serde_json::from_value(serde_json::json!({
+            "name": "vi-1", "vrid": 51, "virtual_addresses": ["192.168.10.180"], "interface": "eth0",
+            "auth": {"type": "pass", "password": "1111"},
+            "members": [{"node": "lvs-01", "priority": 100}, {"node": "lvs-02", "interface": "ens33", "priority": 90}],
+            "track": [{"virtual_server": "web", "weight": -20}, {"interface": "eth1", "weight": -30}]
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_design_example_is_valid() {
+        let mut g = group();
+        g.validate().unwrap();
+        g.normalize();
+        assert_eq!(g.virtual_addresses, ["192.168.10.180/32"]);
+        assert_eq!(
+            g.member_for("lvs-02").unwrap().interface.as_deref(),
+            Some("ens33")
+        );
+        assert_eq!(
+            g.member_for("lvs-01").unwrap().interface.as_deref(),
+            Some("eth0")
+        );
+        assert!(g.member_for("lvs-03").is_none());
+    }
+
+    #[test]
+    fn bad_values_name_their_field() {
+        let cases: Vec<(fn(&mut VrrpGroup), &str)> = vec![
+            (|g| g.vrid = 0, "vrid"),
+            (|g| g.vrid = 256, "vrid"),
+            (|g| g.version = 4, "version"),
+            (|g| g.advert_interval_ms = 1500, "advert_interval_ms"),
+            (|g| g.priority = 0, "priority"),
+            (
+                |g| g.auth.as_mut().unwrap().password = Some("123456789".into()),
+                "auth.password",
+            ),
+            (
+                |g| g.virtual_addresses = vec!["10.0.0.1/33".into()],
+                "virtual_addresses[0]",
+            ),
+            (
+                |g| g.virtual_addresses = vec!["10.0.0.1".into(), "2001:db8::1".into()],
+                "virtual_addresses",
+            ),
+            (
+                |g| g.virtual_addresses = vec!["2001:db8::1".into()],
+                "version",
+            ),
+            (|g| g.members[1].priority = Some(300), "members[1].priority"),
+            (|g| g.members[1].node = "lvs-01".into(), "members[1].node"),
+            (|g| g.track[0].weight = -300, "track[0].weight"),
+            (|g| g.track[0].interface = Some("eth2".into()), "track[0]"),
+        ];
+        for (mutate, field) in cases {
+            let mut g = group();
+            mutate(&mut g);
+            assert_eq!(g.validate().unwrap_err().field, field);
+        }
+    }
+
+    #[test]
+    fn v3_has_no_auth() {
+        let mut g = group();
+        g.version = 3;
+        assert_eq!(g.validate().unwrap_err().field, "auth");
+        g.auth = None;
+        g.advert_interval_ms = 100;
+        g.validate().unwrap();
+    }
+}

@@ -1,0 +1,300 @@
+//! The whole desired state, and the checks that need more than one object.
+
+use crate::error::{ModelError, Result};
+use crate::model::vrrp_group::Member;
+use crate::model::{RealServerKey, VirtualServer, VrrpGroup};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// A virtual server with the revisions the store gave it and each of its real servers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VirtualServerRecord {
+    pub spec: VirtualServer,
+    /// The global revision of the last change to the virtual server or any of its real servers.
+    pub revision: u64,
+    /// The global revision of the last change to each real server.
+    pub real_server_revisions: BTreeMap<RealServerKey, u64>,
+}
+
+impl VirtualServerRecord {
+    pub fn real_server_revision(&self, key: &RealServerKey) -> u64 {
+        self.real_server_revisions
+            .get(key)
+            .copied()
+            .unwrap_or(self.revision)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct VrrpGroupRecord {
+    pub spec: VrrpGroup,
+    pub revision: u64,
+}
+
+/// An immutable snapshot of everything declared. Cloning is cheap: objects are shared.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DesiredState {
+    /// The global revision this snapshot is at.
+    pub revision: u64,
+    pub virtual_servers: BTreeMap<String, Arc<VirtualServerRecord>>,
+    pub vrrp_groups: BTreeMap<String, Arc<VrrpGroupRecord>>,
+}
+
+impl DesiredState {
+    /// Every check a virtual server must pass before it is written: its own fields, then its place among the
+    /// others (unique kernel identity, existing VRRP group).
+    pub fn check_virtual_server(&self, vs: &VirtualServer) -> Result<()> {
+        vs.validate()?;
+        if let Some(group) = &vs.vrrp_group {
+            if !self.vrrp_groups.contains_key(group) {
+                return Err(ModelError::invalid(
+                    "vrrp_group",
+                    format!("there is no VRRP group named {group:?}"),
+                ));
+            }
+        }
+        if let Some(key) = vs.key() {
+            for (name, other) in &self.virtual_servers {
+                if *name != vs.name && other.spec.key() == Some(key) {
+                    let field = if vs.fwmark.is_some() {
+                        "fwmark"
+                    } else {
+                        "address"
+                    };
+                    return Err(ModelError::conflict(
+                        field,
+                        format!("{key} is already used by virtual server {name:?}"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Every check a VRRP group must pass before it is written: its own fields, tracked objects exist, and
+    /// its VRID is not used by another group of the same family on the same interface of the same node.
+    pub fn check_vrrp_group(&self, group: &VrrpGroup) -> Result<()> {
+        group.validate()?;
+        for (i, t) in group.track.iter().enumerate() {
+            if let Some(vs) = &t.virtual_server {
+                if !self.virtual_servers.contains_key(vs) {
+                    return Err(ModelError::invalid(
+                        format!("track[{i}].virtual_server"),
+                        format!("there is no virtual server named {vs:?}"),
+                    ));
+                }
+            }
+        }
+        let family = group.family();
+        for (name, other) in &self.vrrp_groups {
+            let other = &other.spec;
+            if *name == group.name || other.vrid != group.vrid || other.family() != family {
+                continue;
+            }
+            for (node_a, if_a) in group.placements() {
+                for (node_b, if_b) in other.placements() {
+                    let same_node = node_a.is_none() || node_b.is_none() || node_a == node_b;
+                    if same_node && if_a == if_b {
+                        return Err(ModelError::conflict(
+                            "vrid",
+                            format!(
+                                "VRID {} is already used by VRRP group {name:?} on interface {}{}",
+                                group.vrid,
+                                if_a.unwrap_or("(default)"),
+                                node_a
+                                    .or(node_b)
+                                    .map(|n| format!(" of node {n}"))
+                                    .unwrap_or_default()
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A VRRP group cannot go while virtual servers are tied to it.
+    pub fn check_vrrp_group_delete(&self, name: &str) -> Result<()> {
+        if let Some((vs, _)) = self
+            .virtual_servers
+            .iter()
+            .find(|(_, v)| v.spec.vrrp_group.as_deref() == Some(name))
+        {
+            return Err(ModelError::conflict(
+                "name",
+                format!(
+                    "VRRP group {name:?} is used by virtual server {vs:?}; move or delete it first"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A virtual server cannot go while a VRRP group tracks it.
+    pub fn check_virtual_server_delete(&self, name: &str) -> Result<()> {
+        for (g, group) in &self.vrrp_groups {
+            if group
+                .spec
+                .track
+                .iter()
+                .any(|t| t.virtual_server.as_deref() == Some(name))
+            {
+                return Err(ModelError::conflict(
+                    "name",
+                    format!("virtual server {name:?} is tracked by VRRP group {g:?}; remove the track first"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The groups this node takes part in, with its member entry.
+    pub fn groups_of_node<'a>(
+        &'a self,
+        node: &'a str,
+    ) -> impl Iterator<Item = (&'a VrrpGroup, Member)> + 'a {
+        self.vrrp_groups
+            .values()
+            .filter_map(move |g| g.spec.member_for(node).map(|m| (&g.spec, m)))
+    }
+
+    pub fn real_server_count(&self) -> usize {
+        self.virtual_servers
+            .values()
+            .map(|v| v.spec.real_servers.len())
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn vs(v: serde_json::Value) -> VirtualServer {
+        let mut vs: VirtualServer = serde_json::from_value(v).unwrap();
+        vs.normalize();
+        vs
+    }
+
+    fn with(state: &mut DesiredState, v: VirtualServer) {
+        let rec = VirtualServerRecord {
+            spec: v,
+            revision: 1,
+            real_server_revisions: BTreeMap::new(),
+        };
+        state
+            .virtual_servers
+            .insert(rec.spec.name.clone(), Arc::new(rec));
+    }
+
+    fn group(v: serde_json::Value) -> VrrpGroup {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn two_virtual_servers_cannot_share_an_address() {
+        let mut s = DesiredState::default();
+        with(
+            &mut s,
+            vs(json!({"name":"web","protocol":"tcp","address":"10.0.0.1","port":80})),
+        );
+        let e = s
+            .check_virtual_server(&vs(
+                json!({"name":"web2","protocol":"tcp","address":"10.0.0.1","port":80}),
+            ))
+            .unwrap_err();
+        assert_eq!(
+            (e.kind, e.field.as_str()),
+            (crate::ErrorKind::Conflict, "address")
+        );
+        s.check_virtual_server(&vs(
+            json!({"name":"web2","protocol":"udp","address":"10.0.0.1","port":80}),
+        ))
+        .unwrap();
+        // Replacing itself is fine.
+        s.check_virtual_server(&vs(
+            json!({"name":"web","protocol":"tcp","address":"10.0.0.1","port":80}),
+        ))
+        .unwrap();
+    }
+
+    #[test]
+    fn two_virtual_servers_cannot_share_a_fwmark() {
+        let mut s = DesiredState::default();
+        with(&mut s, vs(json!({"name":"m1","fwmark":7})));
+        let e = s
+            .check_virtual_server(&vs(json!({"name":"m2","fwmark":7})))
+            .unwrap_err();
+        assert_eq!(e.field, "fwmark");
+        s.check_virtual_server(&vs(json!({"name":"m2","fwmark":7,"family":"inet6"})))
+            .unwrap();
+    }
+
+    #[test]
+    fn a_vrrp_group_reference_must_exist() {
+        let s = DesiredState::default();
+        let e = s
+            .check_virtual_server(&vs(json!({"name":"web","protocol":"tcp","address":"10.0.0.1","port":80,"vrrp_group":"vi-1"})))
+            .unwrap_err();
+        assert_eq!(e.field, "vrrp_group");
+    }
+
+    #[test]
+    fn a_vrid_is_unique_per_interface_and_node() {
+        let mut s = DesiredState::default();
+        let g1 = group(
+            json!({"name":"a","vrid":51,"virtual_addresses":["10.0.0.1"],"interface":"eth0"}),
+        );
+        s.vrrp_groups.insert(
+            "a".into(),
+            Arc::new(VrrpGroupRecord {
+                spec: g1,
+                revision: 1,
+            }),
+        );
+        let same = group(
+            json!({"name":"b","vrid":51,"virtual_addresses":["10.0.0.2"],"interface":"eth0"}),
+        );
+        assert_eq!(s.check_vrrp_group(&same).unwrap_err().field, "vrid");
+        let other_if = group(
+            json!({"name":"b","vrid":51,"virtual_addresses":["10.0.0.2"],"interface":"eth1"}),
+        );
+        s.check_vrrp_group(&other_if).unwrap();
+        let v6 = group(
+            json!({"name":"b","vrid":51,"version":3,"virtual_addresses":["2001:db8::1"],"interface":"eth0"}),
+        );
+        s.check_vrrp_group(&v6).unwrap();
+        let member = group(
+            json!({"name":"b","vrid":51,"virtual_addresses":["10.0.0.2"],
+            "members":[{"node":"n1","interface":"eth0"}]}),
+        );
+        assert_eq!(s.check_vrrp_group(&member).unwrap_err().field, "vrid");
+    }
+
+    #[test]
+    fn referenced_objects_cannot_be_deleted() {
+        let mut s = DesiredState::default();
+        let g = group(
+            json!({"name":"vi-1","vrid":51,"virtual_addresses":["10.0.0.1"],"interface":"eth0",
+            "track":[{"virtual_server":"web","weight":-20}]}),
+        );
+        s.vrrp_groups.insert(
+            "vi-1".into(),
+            Arc::new(VrrpGroupRecord {
+                spec: g,
+                revision: 1,
+            }),
+        );
+        with(
+            &mut s,
+            vs(
+                json!({"name":"web","protocol":"tcp","address":"10.0.0.1","port":80,"vrrp_group":"vi-1"}),
+            ),
+        );
+        assert!(s.check_vrrp_group_delete("vi-1").is_err());
+        assert!(s.check_virtual_server_delete("web").is_err());
+        assert!(s.check_virtual_server_delete("other").is_ok());
+    }
+}

@@ -1,0 +1,154 @@
+//! Request extractors: the caller (bearer token), `If-Match`, and JSON bodies.
+
+use super::error::ApiError;
+use super::AppState;
+use crate::service::{parse, Actor, Via};
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use serde_json::Value;
+
+/// The authenticated caller of a `/api/v1` route.
+pub struct Auth(pub Actor);
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            return Err(unauthenticated(
+                "a bearer token is required (POST /api/v1/auth/login gives one)",
+            ));
+        };
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| unauthenticated("the Authorization header must be `Bearer <token>`"))?;
+        Ok(Auth(state.service.authenticate(token, Via::Rest).await?))
+    }
+}
+
+fn unauthenticated(message: &str) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", message).with_field("Authorization")
+}
+
+/// The revision named by `If-Match`, if any (`*` matches anything).
+pub struct IfMatch(pub Option<u64>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let Some(value) = parts.headers.get(header::IF_MATCH) else {
+            return Ok(IfMatch(None));
+        };
+        let bad = || {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "If-Match must be an ETag such as \"3\"",
+            )
+            .with_field("If-Match")
+        };
+        let text = value.to_str().map_err(|_| bad())?.trim();
+        if text == "*" {
+            return Ok(IfMatch(None));
+        }
+        let text = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
+        text.parse::<u64>()
+            .map(|r| IfMatch(Some(r)))
+            .map_err(|_| bad())
+    }
+}
+
+/// A JSON request body, read with the body limit and checked for its content type.
+pub struct JsonBody(pub Value);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let essence = content_type.split(';').next().unwrap_or("").trim();
+        if essence != "application/json" && essence != "application/merge-patch+json" {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                format!(
+                    "the body must be application/json (or application/merge-patch+json for PATCH), not {:?}",
+                    if essence.is_empty() { "nothing" } else { essence }
+                ),
+            )
+            .with_field("Content-Type"));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    "the body is larger than the limit",
+                )
+            } else {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "bad_request",
+                    rejection.body_text(),
+                )
+            }
+        })?;
+        Ok(JsonBody(parse::json_body(&bytes)?))
+    }
+}
+
+impl JsonBody {
+    /// The body as a model object, without the read-only fields a client may have copied from a GET.
+    pub fn parse<T: serde::de::DeserializeOwned>(self) -> Result<T, ApiError> {
+        let mut value = self.0;
+        parse::strip_read_only(&mut value);
+        Ok(parse::from_json(value)?)
+    }
+}
+
+/// Query parameters; a bad or unknown parameter is a 400 that names it.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(de)
+            .map(ApiQuery)
+            .map_err(|e| {
+                let field = e.path().to_string();
+                let message = e.inner().to_string();
+                let field = message
+                    .strip_prefix("unknown field `")
+                    .and_then(|r| r.split('`').next())
+                    .map(str::to_string)
+                    .unwrap_or(field);
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "bad_request",
+                    format!("query: {message}"),
+                )
+                .with_field(field)
+            })
+    }
+}

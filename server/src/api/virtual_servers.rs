@@ -1,0 +1,370 @@
+//! `/api/v1/virtual-servers` and their real servers.
+
+use super::error::{ApiError, ApiResult, ErrorBody};
+use super::extract::{ApiQuery, Auth, IfMatch, JsonBody};
+use super::views::{RealServerList, RealServerView, VirtualServerList, VirtualServerView};
+use super::{created, with_etag, AppState};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use director_core::model::{Protocol, RealServer, RealServerKey, VirtualServer};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+/// Filters of the virtual-server list. Pages are ordered by name.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Names containing this text.
+    pub q: Option<String>,
+    pub protocol: Option<Protocol>,
+    /// Virtual address.
+    pub address: Option<String>,
+    pub port: Option<u32>,
+    pub fwmark: Option<u32>,
+    pub vrrp_group: Option<String>,
+    pub enabled: Option<bool>,
+    /// Virtual servers with a real server at this address.
+    pub real_server: Option<String>,
+    /// 1..1000, default 100.
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/virtual-servers", tag = "virtual-servers", params(ListQuery),
+    responses((status = 200, body = VirtualServerList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Response> {
+    crate::service::require(&actor, director_core::model::Role::Viewer)?;
+    let limit = q.limit.unwrap_or(crate::service::DEFAULT_PAGE);
+    if !(1..=crate::service::MAX_PAGE).contains(&limit) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "limit must be between 1 and 1000",
+        )
+        .with_field("limit"));
+    }
+    let address = q
+        .address
+        .as_deref()
+        .map(|a| a.parse::<std::net::IpAddr>())
+        .transpose()
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "address is not an IP address",
+            )
+            .with_field("address")
+        })?;
+    let real_server = q
+        .real_server
+        .as_deref()
+        .map(|a| a.parse::<std::net::IpAddr>())
+        .transpose()
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "real_server is not an IP address",
+            )
+            .with_field("real_server")
+        })?;
+    let state = app.service.snapshot();
+    let start = match &q.cursor {
+        Some(c) => std::ops::Bound::Excluded(c.clone()),
+        None => std::ops::Bound::Unbounded,
+    };
+    let mut items = Vec::new();
+    let mut next_cursor = None;
+    for (name, record) in state
+        .virtual_servers
+        .range((start, std::ops::Bound::Unbounded))
+    {
+        let vs = &record.spec;
+        let keep = q.q.as_deref().is_none_or(|t| name.contains(t))
+            && q.protocol.is_none_or(|p| vs.protocol == Some(p))
+            && address.is_none_or(|a| vs.address == Some(a))
+            && q.port.is_none_or(|p| vs.port == Some(p))
+            && q.fwmark.is_none_or(|m| vs.fwmark == Some(m))
+            && q.vrrp_group
+                .as_deref()
+                .is_none_or(|g| vs.vrrp_group.as_deref() == Some(g))
+            && q.enabled.is_none_or(|e| vs.enabled == e)
+            && real_server.is_none_or(|a| vs.real_servers.iter().any(|r| r.address == a));
+        if !keep {
+            continue;
+        }
+        if items.len() == limit as usize {
+            next_cursor = items
+                .last()
+                .map(|v: &VirtualServerView| v.spec.name.clone());
+            break;
+        }
+        items.push(VirtualServerView::new(record, &app.runtime.started_at));
+    }
+    Ok(with_etag(
+        state.revision,
+        &VirtualServerList {
+            items,
+            next_cursor,
+            revision: state.revision,
+        },
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/virtual-servers", tag = "virtual-servers", request_body = VirtualServer,
+    responses((status = 201, body = VirtualServerView, headers(("Location" = String), ("ETag" = String))),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn create(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    body: JsonBody,
+) -> ApiResult<Response> {
+    let vs: VirtualServer = body.parse()?;
+    let record = app.service.create_virtual_server(&actor, vs).await?;
+    let location = format!("/api/v1/virtual-servers/{}", record.spec.name);
+    Ok(created(
+        &location,
+        record.revision,
+        &VirtualServerView::new(&record, &app.runtime.started_at),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/virtual-servers/{name}", tag = "virtual-servers",
+    params(("name" = String, Path)),
+    responses((status = 200, body = VirtualServerView, headers(("ETag" = String))), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn get(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Path(name): Path<String>,
+) -> ApiResult<Response> {
+    let record = app.service.get_virtual_server(&actor, &name)?;
+    Ok(with_etag(
+        record.revision,
+        &VirtualServerView::new(&record, &app.runtime.started_at),
+    ))
+}
+
+#[utoipa::path(put, path = "/api/v1/virtual-servers/{name}", tag = "virtual-servers", request_body = VirtualServer,
+    params(("name" = String, Path), ("If-Match" = Option<String>, Header)),
+    responses((status = 200, body = VirtualServerView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 412, body = ErrorBody),
+        (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn replace(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Path(name): Path<String>,
+    IfMatch(if_match): IfMatch,
+    body: JsonBody,
+) -> ApiResult<Response> {
+    let vs: VirtualServer = body.parse()?;
+    let record = app
+        .service
+        .replace_virtual_server(&actor, &name, vs, if_match)
+        .await?;
+    Ok(with_etag(
+        record.revision,
+        &VirtualServerView::new(&record, &app.runtime.started_at),
+    ))
+}
+
+#[utoipa::path(patch, path = "/api/v1/virtual-servers/{name}", tag = "virtual-servers",
+    request_body(content = Object, content_type = "application/merge-patch+json", description = "RFC 7396 merge patch"),
+    params(("name" = String, Path), ("If-Match" = Option<String>, Header)),
+    responses((status = 200, body = VirtualServerView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 412, body = ErrorBody),
+        (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn patch(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Path(name): Path<String>,
+    IfMatch(if_match): IfMatch,
+    JsonBody(patch): JsonBody,
+) -> ApiResult<Response> {
+    let record = app
+        .service
+        .patch_virtual_server(&actor, &name, &patch, if_match)
+        .await?;
+    Ok(with_etag(
+        record.revision,
+        &VirtualServerView::new(&record, &app.runtime.started_at),
+    ))
+}
+
+#[utoipa::path(delete, path = "/api/v1/virtual-servers/{name}", tag = "virtual-servers",
+    params(("name" = String, Path), ("If-Match" = Option<String>, Header)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 412, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn delete(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Path(name): Path<String>,
+    IfMatch(if_match): IfMatch,
+) -> ApiResult<StatusCode> {
+    app.service
+        .delete_virtual_server(&actor, &name, if_match)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn endpoint(text: &str) -> ApiResult<RealServerKey> {
+    text.parse().map_err(|m: String| {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_request", m).with_field("endpoint")
+    })
+}
+
+fn rs_view(
+    app: &AppState,
+    record: &director_core::state::VirtualServerRecord,
+    key: &RealServerKey,
+) -> ApiResult<Response> {
+    let rs = record.spec.real_server(key).cloned().ok_or_else(|| {
+        ApiError::not_found(format!("real server {}/{key} not found", record.spec.name))
+    })?;
+    let view = RealServerView::new(record, &record.spec, rs, &app.runtime.started_at);
+    Ok(with_etag(view.revision, &view))
+}
+
+#[utoipa::path(get, path = "/api/v1/virtual-servers/{name}/real-servers", tag = "real-servers",
+    params(("name" = String, Path)),
+    responses((status = 200, body = RealServerList), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list_real(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Path(name): Path<String>,
+) -> ApiResult<Response> {
+    let record = app.service.get_virtual_server(&actor, &name)?;
+    let items = record
+        .spec
+        .real_servers
+        .iter()
+        .map(|rs| RealServerView::new(&record, &record.spec, rs.clone(), &app.runtime.started_at))
+        .collect();
+    Ok(with_etag(
+        record.revision,
+        &RealServerList {
+            items,
+            revision: record.revision,
+        },
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/virtual-servers/{name}/real-servers", tag = "real-servers",
+    request_body = RealServer, params(("name" = String, Path)),
+    responses((status = 201, body = RealServerView, headers(("Location" = String), ("ETag" = String))),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn create_real(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Path(name): Path<String>,
+    body: JsonBody,
+) -> ApiResult<Response> {
+    let rs: RealServer = body.parse()?;
+    let key = rs.key();
+    let record = app.service.create_real_server(&actor, &name, rs).await?;
+    let rs = record
+        .spec
+        .real_server(&key)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found("real server vanished"))?;
+    let view = RealServerView::new(&record, &record.spec, rs, &app.runtime.started_at);
+    Ok(created(
+        &format!("/api/v1/virtual-servers/{name}/real-servers/{key}"),
+        view.revision,
+        &view,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/virtual-servers/{name}/real-servers/{endpoint}", tag = "real-servers",
+    params(("name" = String, Path), ("endpoint" = String, Path, description = "192.168.10.120:80 or [2001:db8::1]:80")),
+    responses((status = 200, body = RealServerView, headers(("ETag" = String))), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn get_real(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Path((name, ep)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let key = endpoint(&ep)?;
+    let (record, _) = app.service.get_real_server(&actor, &name, &key)?;
+    rs_view(&app, &record, &key)
+}
+
+#[utoipa::path(put, path = "/api/v1/virtual-servers/{name}/real-servers/{endpoint}", tag = "real-servers",
+    request_body = RealServer,
+    params(("name" = String, Path), ("endpoint" = String, Path), ("If-Match" = Option<String>, Header)),
+    responses((status = 200, body = RealServerView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 412, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn replace_real(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Path((name, ep)): Path<(String, String)>,
+    IfMatch(if_match): IfMatch,
+    body: JsonBody,
+) -> ApiResult<Response> {
+    let key = endpoint(&ep)?;
+    let rs: RealServer = body.parse()?;
+    let record = app
+        .service
+        .replace_real_server(&actor, &name, &key, rs, if_match)
+        .await?;
+    rs_view(&app, &record, &key)
+}
+
+#[utoipa::path(patch, path = "/api/v1/virtual-servers/{name}/real-servers/{endpoint}", tag = "real-servers",
+    request_body(content = Object, content_type = "application/merge-patch+json", description = "RFC 7396 merge patch, e.g. {\"weight\": 5}"),
+    params(("name" = String, Path), ("endpoint" = String, Path), ("If-Match" = Option<String>, Header)),
+    responses((status = 200, body = RealServerView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 412, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn patch_real(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Path((name, ep)): Path<(String, String)>,
+    IfMatch(if_match): IfMatch,
+    JsonBody(patch): JsonBody,
+) -> ApiResult<Response> {
+    let key = endpoint(&ep)?;
+    let record = app
+        .service
+        .patch_real_server(&actor, &name, &key, &patch, if_match)
+        .await?;
+    rs_view(&app, &record, &key)
+}
+
+#[utoipa::path(delete, path = "/api/v1/virtual-servers/{name}/real-servers/{endpoint}", tag = "real-servers",
+    params(("name" = String, Path), ("endpoint" = String, Path), ("If-Match" = Option<String>, Header)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 412, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn delete_real(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Path((name, ep)): Path<(String, String)>,
+    IfMatch(if_match): IfMatch,
+) -> ApiResult<StatusCode> {
+    let key = endpoint(&ep)?;
+    app.service
+        .delete_real_server(&actor, &name, &key, if_match)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,311 @@
+//! The command line: `director serve | user add | token create | version`. Every setting is a flag with an
+//! environment twin.
+
+use crate::auth::{TokenKind, Tokens};
+use crate::service::{Actor, Service, Via};
+use crate::store::Store;
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use director_core::model::Role;
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "director",
+    version,
+    about = "Manages Linux IPVS load balancers through a REST API, with VRRP failover and an audit log"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalOpts,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GlobalOpts {
+    /// Where the database and the token secret live.
+    #[arg(
+        long,
+        env = "DIRECTOR_DATA_DIR",
+        default_value = "./director-data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+    /// This node's name in the cluster (default: the host name).
+    #[arg(long, env = "DIRECTOR_NODE_NAME", global = true)]
+    pub node_name: Option<String>,
+    /// File holding the token signing secret (default: <data-dir>/token-secret, created on first start).
+    #[arg(long, env = "DIRECTOR_JWT_SECRET_FILE", global = true)]
+    pub jwt_secret_file: Option<PathBuf>,
+    /// The token signing secret itself (at least 32 characters); overrides the file.
+    #[arg(
+        long,
+        env = "DIRECTOR_JWT_SECRET",
+        global = true,
+        hide_env_values = true
+    )]
+    pub jwt_secret: Option<String>,
+    /// Log format.
+    #[arg(
+        long,
+        env = "DIRECTOR_LOG_FORMAT",
+        value_enum,
+        default_value = "text",
+        global = true
+    )]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon.
+    Serve(ServeOpts),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Issue service tokens for pipelines.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Print the version.
+    Version,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DataplaneMode {
+    /// IPVS when the kernel has it, otherwise none (loudly).
+    Auto,
+    /// IPVS, or fail at start.
+    Ipvs,
+    /// Keep the desired state only; touch no kernel table.
+    None,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeOpts {
+    /// Address of the REST API and the web UI.
+    #[arg(long, env = "DIRECTOR_HTTP_LISTEN", default_value = "127.0.0.1:8080")]
+    pub http_listen: SocketAddr,
+    #[arg(long, env = "DIRECTOR_DATAPLANE", value_enum, default_value = "auto")]
+    pub dataplane: DataplaneMode,
+    /// Lifetime of a login session, e.g. 12h, 30m.
+    #[arg(long, env = "DIRECTOR_SESSION_TTL", default_value = "12h", value_parser = parse_duration)]
+    pub session_ttl: Duration,
+    /// Requests that take longer are answered 408.
+    #[arg(long, env = "DIRECTOR_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub request_timeout: Duration,
+    /// Largest request body, in bytes.
+    #[arg(long, env = "DIRECTOR_BODY_LIMIT", default_value_t = 1024 * 1024)]
+    pub body_limit: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; the password is read from standard input.
+    Add {
+        name: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// Read the password from standard input (the only way: never on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Print a service token (a bearer token with a fixed role) for a pipeline.
+    Create {
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// Lifetime, e.g. 1h, 30d.
+        #[arg(long, default_value = "1h", value_parser = parse_duration)]
+        ttl: Duration,
+        /// What the token is for; it is the actor in the audit log.
+        #[arg(long, default_value = "pipeline")]
+        name: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    Viewer,
+    Operator,
+    Admin,
+}
+
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Self {
+        match r {
+            RoleArg::Viewer => Role::Viewer,
+            RoleArg::Operator => Role::Operator,
+            RoleArg::Admin => Role::Admin,
+        }
+    }
+}
+
+/// `90s`, `30m`, `12h`, `7d`, or plain seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration such as 90s, 30m, 12h or 7d"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86400,
+        "ms" => return Ok(Duration::from_millis(n)),
+        _ => return Err(format!("{s:?} has an unknown unit: use ms, s, m, h or d")),
+    };
+    Ok(Duration::from_secs(secs))
+}
+
+impl GlobalOpts {
+    pub fn node(&self) -> String {
+        self.node_name.clone().unwrap_or_else(|| {
+            hostname::get()
+                .ok()
+                .and_then(|h| h.into_string().ok())
+                .unwrap_or_else(|| "director".to_string())
+        })
+    }
+
+    pub fn database(&self) -> PathBuf {
+        self.data_dir.join("director.db")
+    }
+
+    pub fn ensure_data_dir(&self) -> anyhow::Result<()> {
+        use std::os::unix::fs::DirBuilderExt;
+        if !self.data_dir.exists() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&self.data_dir)
+                .with_context(|| {
+                    format!("creating the data directory {}", self.data_dir.display())
+                })?;
+        }
+        Ok(())
+    }
+
+    pub fn tokens(&self) -> anyhow::Result<Tokens> {
+        if let Some(secret) = &self.jwt_secret {
+            if secret.len() < 32 {
+                bail!("DIRECTOR_JWT_SECRET must have at least 32 characters");
+            }
+            return Ok(Tokens::new(secret.as_bytes()));
+        }
+        let file = self
+            .jwt_secret_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("token-secret"));
+        Tokens::load_or_create(&file)
+    }
+
+    /// The service over this data directory, for the admin commands.
+    pub async fn open_service(&self, session_ttl: Duration) -> anyhow::Result<Service> {
+        self.ensure_data_dir()?;
+        let store = Store::open(&self.database()).await?;
+        Ok(Service::open(
+            store,
+            self.node(),
+            self.tokens()?,
+            session_ttl.as_secs() as i64,
+        )
+        .await?)
+    }
+}
+
+/// The person at the terminal, as the audit log names them.
+fn cli_actor() -> Actor {
+    let user = std::env::var("SUDO_USER")
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_else(|_| "root".into());
+    Actor::new(format!("cli:{user}"), Role::Admin, Via::Cli)
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(opts) => crate::serve::run(cli.global, opts).await,
+        Command::Version => {
+            println!("director {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+        Command::User(UserCommand::Add {
+            name,
+            role,
+            password_stdin,
+        }) => {
+            if !password_stdin {
+                bail!("pass --password-stdin and the password on standard input");
+            }
+            let mut password = String::new();
+            std::io::stdin()
+                .read_to_string(&mut password)
+                .context("reading the password from standard input")?;
+            let password = password.trim_end_matches(['\n', '\r']);
+            let service = cli.global.open_service(Duration::from_secs(3600)).await?;
+            let user = service
+                .create_user(&cli_actor(), &name, password, role.into())
+                .await?;
+            println!("created user {} with role {}", user.name, user.role);
+            service.store().close().await;
+            Ok(())
+        }
+        Command::Token(TokenCommand::Create { role, ttl, name }) => {
+            director_core::model::validate_name("name", &name)
+                .map_err(|e| anyhow::anyhow!("--{e}"))?;
+            let service = cli.global.open_service(Duration::from_secs(3600)).await?;
+            let role: Role = role.into();
+            let now = chrono::Utc::now().timestamp();
+            let token = service.tokens().issue(
+                &format!("token:{name}"),
+                role,
+                TokenKind::Service,
+                now,
+                ttl.as_secs() as i64,
+            );
+            service
+                .record_event(
+                    &cli_actor(),
+                    "create",
+                    "token",
+                    &format!("token:{name}"),
+                    format!(
+                        "issued service token {name} with role {role} for {}s",
+                        ttl.as_secs()
+                    ),
+                )
+                .await?;
+            service.store().close().await;
+            println!("{token}");
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("12h"), Ok(Duration::from_secs(43200)));
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(604800)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert!(parse_duration("1y").is_err());
+        assert!(parse_duration("h").is_err());
+    }
+}

@@ -1,0 +1,14 @@
+//! director: a daemon that manages Linux IPVS load balancers.
+//!
+//! The flow of data is one-directional (see DESIGN.md): edges (REST now; gRPC, UI, sync, import later) call
+//! the [`service`] layer, which validates with the pure `director-core` model, writes the [`store`] with an
+//! audit entry in the same transaction, and publishes the new desired state to its subscribers.
+
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod runtime;
+pub mod serve;
+pub mod service;
+pub mod store;
+pub mod telemetry;

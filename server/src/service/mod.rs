@@ -1,0 +1,221 @@
+//! The one write path of director.
+//!
+//! REST, gRPC, the UI, peer sync, import and the CLI all call this layer; nothing else writes the store. Each
+//! mutation: authorize the actor, validate against the current snapshot (pure model code), write the rows and
+//! their audit entries in one transaction, publish the new snapshot and notify subscribers of the revision.
+
+mod actor;
+mod error;
+pub mod parse;
+mod users;
+mod virtual_servers;
+mod vrrp_groups;
+
+pub use actor::{Actor, Via};
+pub use error::{Result, ServiceError};
+pub use users::{LoginResult, UserView};
+
+use crate::auth::Tokens;
+use crate::store::{AuditEntry, AuditFilter, NewAuditEntry, Store};
+use chrono::{SecondsFormat, Utc};
+use director_core::model::Role;
+use director_core::DesiredState;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use tokio::sync::{watch, Mutex, MutexGuard};
+
+/// Default and largest page of a list.
+pub const DEFAULT_PAGE: u32 = 100;
+pub const MAX_PAGE: u32 = 1000;
+
+pub struct Service {
+    store: Store,
+    node: String,
+    tokens: Tokens,
+    session_ttl_s: i64,
+    state: RwLock<Arc<DesiredState>>,
+    writer: Mutex<()>,
+    revision: watch::Sender<u64>,
+    /// Role of each user, to check sessions without a query per request.
+    users: RwLock<HashMap<String, Role>>,
+}
+
+impl Service {
+    /// Loads the desired state and the users from the store.
+    pub async fn open(
+        store: Store,
+        node: String,
+        tokens: Tokens,
+        session_ttl_s: i64,
+    ) -> Result<Self> {
+        let state = store.load_state().await?;
+        let users = store
+            .users()
+            .await?
+            .into_iter()
+            .filter_map(|u| u.role.parse().ok().map(|r| (u.name, r)))
+            .collect();
+        let (revision, _) = watch::channel(state.revision);
+        Ok(Service {
+            store,
+            node,
+            tokens,
+            session_ttl_s,
+            state: RwLock::new(Arc::new(state)),
+            writer: Mutex::new(()),
+            revision,
+            users: RwLock::new(users),
+        })
+    }
+
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn tokens(&self) -> &Tokens {
+        &self.tokens
+    }
+
+    /// The current desired state. Cheap: an `Arc` clone.
+    pub fn snapshot(&self) -> Arc<DesiredState> {
+        self.state
+            .read()
+            .map(|s| s.clone())
+            .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+    }
+
+    /// Follows the global revision; changes whenever the desired state does.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.revision.subscribe()
+    }
+
+    fn publish(&self, state: DesiredState) {
+        let revision = state.revision;
+        match self.state.write() {
+            Ok(mut s) => *s = Arc::new(state),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(state),
+        }
+        self.revision.send_replace(revision);
+    }
+
+    async fn lock_writer(&self) -> MutexGuard<'_, ()> {
+        self.writer.lock().await
+    }
+
+    fn audit_entry(
+        &self,
+        actor: &Actor,
+        action: &str,
+        kind: &str,
+        object: String,
+    ) -> NewAuditEntry {
+        NewAuditEntry {
+            at: now(),
+            actor: actor.name.clone(),
+            via: actor.via.as_str().to_string(),
+            node: self.node.clone(),
+            action: action.to_string(),
+            kind: kind.to_string(),
+            object,
+            fields: Vec::new(),
+            before: None,
+            after: None,
+            summary: String::new(),
+        }
+    }
+
+    /// Audit entries matching `filter`, newest first, and the cursor of the next page.
+    pub async fn audit(
+        &self,
+        actor: &Actor,
+        filter: &AuditFilter,
+    ) -> Result<(Vec<AuditEntry>, Option<String>)> {
+        require(actor, Role::Viewer)?;
+        let limit = filter.limit.unwrap_or(DEFAULT_PAGE);
+        if !(1..=MAX_PAGE).contains(&limit) {
+            return Err(ServiceError::invalid(
+                "limit",
+                format!("must be between 1 and {MAX_PAGE}"),
+            ));
+        }
+        let cursor = match &filter.cursor {
+            Some(c) => Some(
+                c.parse::<i64>()
+                    .map_err(|_| ServiceError::invalid("cursor", "not a cursor from this API"))?,
+            ),
+            None => None,
+        };
+        for (field, value) in [("since", &filter.since), ("until", &filter.until)] {
+            if let Some(v) = value {
+                chrono::DateTime::parse_from_rfc3339(v).map_err(|_| {
+                    ServiceError::invalid(field, format!("{v:?} is not an RFC 3339 time"))
+                })?;
+            }
+        }
+        let mut filter = filter.clone();
+        for bound in [&mut filter.since, &mut filter.until] {
+            if let Some(v) = bound.as_mut() {
+                if let Ok(t) = chrono::DateTime::parse_from_rfc3339(v) {
+                    *v = t
+                        .with_timezone(&Utc)
+                        .to_rfc3339_opts(SecondsFormat::Millis, true);
+                }
+            }
+        }
+        let entries = self.store.audit(&filter, limit + 1, cursor).await?;
+        let mut entries = entries;
+        let next = if entries.len() > limit as usize {
+            entries.truncate(limit as usize);
+            entries.last().map(|e| e.id.to_string())
+        } else {
+            None
+        };
+        Ok((entries, next))
+    }
+
+    /// Records an event that is not a change of a stored object, such as a service token being issued.
+    pub async fn record_event(
+        &self,
+        actor: &Actor,
+        action: &str,
+        kind: &str,
+        object: &str,
+        summary: String,
+    ) -> Result<()> {
+        let mut e = self.audit_entry(actor, action, kind, object.to_string());
+        e.summary = summary;
+        self.store.record(&e).await?;
+        Ok(())
+    }
+}
+
+/// The time as the audit log writes it: RFC 3339, UTC, milliseconds.
+pub fn now() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Refuses actors below `role`.
+pub fn require(actor: &Actor, role: Role) -> Result<()> {
+    if actor.role < role {
+        return Err(ServiceError::Forbidden(format!(
+            "this needs the {role} role; {} is {}",
+            actor.name, actor.role
+        )));
+    }
+    Ok(())
+}
+
+/// Checks an `If-Match` revision against the object's.
+fn check_revision(expected: Option<u64>, current: u64) -> Result<()> {
+    match expected {
+        Some(e) if e != current => Err(ServiceError::Stale {
+            expected: e,
+            current,
+        }),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,216 @@
+//! The append-only audit log.
+
+use super::{Result, Store};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sqlx::{QueryBuilder, Sqlite, Transaction};
+use utoipa::{IntoParams, ToSchema};
+
+/// An entry about to be written.
+#[derive(Debug, Clone)]
+pub struct NewAuditEntry {
+    pub at: String,
+    pub actor: String,
+    pub via: String,
+    pub node: String,
+    pub action: String,
+    pub kind: String,
+    pub object: String,
+    pub fields: Vec<String>,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+    pub summary: String,
+}
+
+/// One entry of the audit log.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AuditEntry {
+    pub id: i64,
+    /// RFC 3339, UTC.
+    pub at: String,
+    /// The user, token or node that made the change.
+    pub actor: String,
+    /// rest, grpc, ui, sync, import, cli, health or vrrp.
+    pub via: String,
+    /// The node the change was made on.
+    pub node: String,
+    /// create, update, delete, conflict, transition, login...
+    pub action: String,
+    /// virtual_server, real_server, vrrp_group, user, token.
+    pub kind: String,
+    /// `web`, `web/192.168.10.120:80`, `vi-1`...
+    pub object: String,
+    /// The changed fields before the change (the whole object for a delete).
+    pub before: Option<Value>,
+    /// The changed fields after the change (the whole object for a create).
+    pub after: Option<Value>,
+    /// One line, e.g. `weight 1 -> 5`.
+    pub summary: String,
+    /// The global revision the change produced, if it changed the desired state.
+    pub revision: Option<i64>,
+}
+
+/// Filters of `GET /api/v1/audit`. Entries come newest first.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditFilter {
+    /// virtual_server, real_server, vrrp_group, user, token.
+    pub kind: Option<String>,
+    /// An object name: matches the object and, for a virtual server, its real servers (`web/...`).
+    pub name: Option<String>,
+    /// An exact object, e.g. `web/192.168.10.120:80`.
+    pub object: Option<String>,
+    pub actor: Option<String>,
+    /// create, update, delete...
+    pub action: Option<String>,
+    pub via: Option<String>,
+    /// Only entries that changed this field, e.g. `weight`.
+    pub field: Option<String>,
+    /// RFC 3339 lower bound (inclusive).
+    pub since: Option<String>,
+    /// RFC 3339 upper bound (exclusive).
+    pub until: Option<String>,
+    /// 1..1000, default 100.
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+pub(super) async fn insert(
+    tx: &mut Transaction<'_, Sqlite>,
+    e: &NewAuditEntry,
+    revision: Option<u64>,
+) -> Result<()> {
+    let fields = if e.fields.is_empty() {
+        String::new()
+    } else {
+        format!(",{},", e.fields.join(","))
+    };
+    sqlx::query(
+        "INSERT INTO audit (at, actor, via, node, action, kind, object, fields, before, after, summary, revision)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&e.at)
+    .bind(&e.actor)
+    .bind(&e.via)
+    .bind(&e.node)
+    .bind(&e.action)
+    .bind(&e.kind)
+    .bind(&e.object)
+    .bind(fields)
+    .bind(e.before.as_ref().map(Value::to_string))
+    .bind(e.after.as_ref().map(Value::to_string))
+    .bind(&e.summary)
+    .bind(revision.map(|r| r as i64))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+type Row = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    Option<i64>,
+);
+
+impl Store {
+    /// Entries matching `filter`, newest first, at most `limit`, strictly older than `cursor` (an entry id).
+    pub async fn audit(
+        &self,
+        filter: &AuditFilter,
+        limit: u32,
+        cursor: Option<i64>,
+    ) -> Result<Vec<AuditEntry>> {
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "SELECT id, at, actor, via, node, action, kind, object, before, after, summary, revision FROM audit WHERE 1 = 1",
+        );
+        let eq = |q: &mut QueryBuilder<Sqlite>, col: &str, v: &Option<String>| {
+            if let Some(v) = v {
+                q.push(format!(" AND {col} = ")).push_bind(v.clone());
+            }
+        };
+        eq(&mut q, "kind", &filter.kind);
+        eq(&mut q, "object", &filter.object);
+        eq(&mut q, "actor", &filter.actor);
+        eq(&mut q, "action", &filter.action);
+        eq(&mut q, "via", &filter.via);
+        if let Some(name) = &filter.name {
+            q.push(" AND (object = ").push_bind(name.clone());
+            q.push(" OR object LIKE ")
+                .push_bind(format!("{}/%", escape_like(name)))
+                .push(" ESCAPE '\\')");
+        }
+        if let Some(field) = &filter.field {
+            q.push(" AND fields LIKE ")
+                .push_bind(format!("%,{},%", escape_like(field)))
+                .push(" ESCAPE '\\'");
+        }
+        if let Some(since) = &filter.since {
+            q.push(" AND at >= ").push_bind(since.clone());
+        }
+        if let Some(until) = &filter.until {
+            q.push(" AND at < ").push_bind(until.clone());
+        }
+        if let Some(cursor) = cursor {
+            q.push(" AND id < ").push_bind(cursor);
+        }
+        q.push(" ORDER BY id DESC LIMIT ")
+            .push_bind(i64::from(limit));
+        let rows: Vec<Row> = q.build_query_as().fetch_all(self.pool()).await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(
+                    id,
+                    at,
+                    actor,
+                    via,
+                    node,
+                    action,
+                    kind,
+                    object,
+                    before,
+                    after,
+                    summary,
+                    revision,
+                )| AuditEntry {
+                    id,
+                    at,
+                    actor,
+                    via,
+                    node,
+                    action,
+                    kind,
+                    object,
+                    before: before.and_then(|s| serde_json::from_str(&s).ok()),
+                    after: after.and_then(|s| serde_json::from_str(&s).ok()),
+                    summary,
+                    revision,
+                },
+            )
+            .collect())
+    }
+
+    pub async fn audit_count(&self) -> Result<i64> {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit")
+            .fetch_one(self.pool())
+            .await?;
+        Ok(n)
+    }
+}
+
+fn escape_like(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}

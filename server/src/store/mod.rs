@@ -1,0 +1,167 @@
+//! SQLite persistence of the desired state, users and the audit log.
+//!
+//! Only the service layer calls the write side. Every write is one transaction that carries the object rows,
+//! their audit entries and the new global revision together, so a crash never leaves a change unaudited.
+
+mod audit;
+mod load;
+mod write;
+
+pub use audit::{AuditEntry, AuditFilter, NewAuditEntry};
+pub use write::{RealServerRow, StateChange};
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database {path}: {source}")]
+    Open { path: String, source: sqlx::Error },
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database error: {0}")]
+    Sql(#[from] sqlx::Error),
+    #[error("stored {what} is corrupt: {message}")]
+    Corrupt { what: String, message: String },
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A user as stored (the password only as an argon2 hash).
+#[derive(Debug, Clone)]
+pub struct UserRow {
+    pub name: String,
+    pub role: String,
+    pub password_hash: String,
+    pub revision: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`, in WAL mode with full synchronous commits, foreign
+    /// keys on and a busy timeout, and runs the migrations.
+    pub async fn open(path: &Path) -> Result<Self> {
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+            .map_err(|source| StoreError::Open {
+                path: path.display().to_string(),
+                source,
+            })?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .min_connections(1)
+            .connect_with(options)
+            .await
+            .map_err(|source| StoreError::Open {
+                path: path.display().to_string(),
+                source,
+            })?;
+        sqlx::migrate!("../migrations").run(&pool).await?;
+        Ok(Store { pool })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    pub async fn users(&self) -> Result<Vec<UserRow>> {
+        let rows: Vec<(String, String, String, i64, String, String)> = sqlx::query_as(
+            "SELECT name, role, password_hash, revision, created_at, updated_at FROM users ORDER BY name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(user_row).collect())
+    }
+
+    pub async fn user(&self, name: &str) -> Result<Option<UserRow>> {
+        let row: Option<(String, String, String, i64, String, String)> = sqlx::query_as(
+            "SELECT name, role, password_hash, revision, created_at, updated_at FROM users WHERE name = ?",
+        )
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(user_row))
+    }
+
+    /// Creates, replaces (`Some`) or deletes (`None`) a user with its audit entry, in one transaction.
+    pub async fn write_user(
+        &self,
+        name: &str,
+        user: Option<&UserRow>,
+        audit: &NewAuditEntry,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        match user {
+            Some(u) => {
+                sqlx::query(
+                    "INSERT INTO users (name, role, password_hash, revision, created_at, updated_at)
+                     VALUES (?, ?, ?, ?, ?, ?)
+                     ON CONFLICT (name) DO UPDATE SET role = excluded.role, password_hash = excluded.password_hash,
+                       revision = excluded.revision, updated_at = excluded.updated_at",
+                )
+                .bind(&u.name)
+                .bind(&u.role)
+                .bind(&u.password_hash)
+                .bind(u.revision)
+                .bind(&u.created_at)
+                .bind(&u.updated_at)
+                .execute(&mut *tx)
+                .await?;
+            }
+            None => {
+                sqlx::query("DELETE FROM users WHERE name = ?")
+                    .bind(name)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        audit::insert(&mut tx, audit, None).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records an event that changes no stored object (a token issued, a health or VRRP transition).
+    pub async fn record(&self, entry: &NewAuditEntry) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        audit::insert(&mut tx, entry, None).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+fn user_row(
+    (name, role, password_hash, revision, created_at, updated_at): (
+        String,
+        String,
+        String,
+        i64,
+        String,
+        String,
+    ),
+) -> UserRow {
+    UserRow {
+        name,
+        role,
+        password_hash,
+        revision,
+        created_at,
+        updated_at,
+    }
+}
