@@ -1,1 +1,36 @@
-//! tests harness
+//! Harness of the end-to-end suites: starts real `director` daemons on loopback with temporary data
+//! directories and talks to them over HTTP.
+
+pub mod daemon;
+
+pub use daemon::{Daemon, DaemonOptions};
+
+use std::path::PathBuf;
+
+/// The `director` binary under test: `$DIRECTOR_BIN`, or the one cargo built next to the test executable.
+pub fn director_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("DIRECTOR_BIN") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/<test> -> target/<profile>/director
+    let dir = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("target directory");
+    let bin = dir.join("director");
+    assert!(
+        bin.exists(),
+        "{} does not exist: build it first (`cargo build -p director`) or set DIRECTOR_BIN",
+        bin.display()
+    );
+    bin
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}

@@ -60,13 +60,6 @@ fn short(v: &Value) -> Option<String> {
     }
 }
 
-/// The names of a JSON object's top-level fields.
-pub fn field_names(v: &Value) -> Vec<String> {
-    v.as_object()
-        .map(|m| m.keys().cloned().collect())
-        .unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,7 +17,7 @@ pub struct AuditPage {
     pub next_cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditFilter),
+#[utoipa::path(get, operation_id = "listAudit", path = "/api/v1/audit", tag = "audit", params(AuditFilter),
     responses((status = 200, body = AuditPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]

@@ -31,7 +31,7 @@ pub struct Status {
     pub counts: Counts,
 }
 
-#[utoipa::path(get, path = "/api/v1/status", tag = "status",
+#[utoipa::path(get, operation_id = "getStatus", path = "/api/v1/status", tag = "status",
     responses((status = 200, body = Status), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn status(State(app): State<AppState>, Auth(actor): Auth) -> ApiResult<Json<Status>> {
     crate::service::require(&actor, Role::Viewer)?;

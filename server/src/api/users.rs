@@ -39,14 +39,14 @@ pub struct UserList {
     pub items: Vec<UserView>,
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+#[utoipa::path(post, operation_id = "login", path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = LoginResult), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn login(State(app): State<AppState>, body: JsonBody) -> ApiResult<Json<LoginResult>> {
     let req: LoginRequest = body.parse()?;
     Ok(Json(app.service.login(&req.username, &req.password).await?))
 }
 
-#[utoipa::path(get, path = "/api/v1/users", tag = "users",
+#[utoipa::path(get, operation_id = "listUsers", path = "/api/v1/users", tag = "users",
     responses((status = 200, body = UserList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn list(State(app): State<AppState>, Auth(actor): Auth) -> ApiResult<Json<UserList>> {
@@ -55,7 +55,7 @@ pub async fn list(State(app): State<AppState>, Auth(actor): Auth) -> ApiResult<J
     }))
 }
 
-#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = NewUser,
+#[utoipa::path(post, operation_id = "createUser", path = "/api/v1/users", tag = "users", request_body = NewUser,
     responses((status = 201, body = UserView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody),
         (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -76,7 +76,7 @@ pub async fn create(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/users/{name}", tag = "users", params(("name" = String, Path)),
+#[utoipa::path(get, operation_id = "getUser", path = "/api/v1/users/{name}", tag = "users", params(("name" = String, Path)),
     responses((status = 200, body = UserView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn get(
@@ -88,7 +88,7 @@ pub async fn get(
     Ok(with_etag(user.revision as u64, &user))
 }
 
-#[utoipa::path(patch, path = "/api/v1/users/{name}", tag = "users", request_body = UserPatch,
+#[utoipa::path(patch, operation_id = "patchUser", path = "/api/v1/users/{name}", tag = "users", request_body = UserPatch,
     params(("name" = String, Path), ("If-Match" = Option<String>, Header)),
     responses((status = 200, body = UserView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 412, body = ErrorBody), (status = 422, body = ErrorBody)),
@@ -108,7 +108,7 @@ pub async fn patch(
     Ok(with_etag(user.revision as u64, &user))
 }
 
-#[utoipa::path(delete, path = "/api/v1/users/{name}", tag = "users",
+#[utoipa::path(delete, operation_id = "deleteUser", path = "/api/v1/users/{name}", tag = "users",
     params(("name" = String, Path), ("If-Match" = Option<String>, Header)),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]

@@ -33,7 +33,7 @@ pub struct ListQuery {
     pub cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/virtual-servers", tag = "virtual-servers", params(ListQuery),
+#[utoipa::path(get, operation_id = "listVirtualServers", path = "/api/v1/virtual-servers", tag = "virtual-servers", params(ListQuery),
     responses((status = 200, body = VirtualServerList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn list(
@@ -120,7 +120,7 @@ pub async fn list(
     ))
 }
 
-#[utoipa::path(post, path = "/api/v1/virtual-servers", tag = "virtual-servers", request_body = VirtualServer,
+#[utoipa::path(post, operation_id = "createVirtualServer", path = "/api/v1/virtual-servers", tag = "virtual-servers", request_body = VirtualServer,
     responses((status = 201, body = VirtualServerView, headers(("Location" = String), ("ETag" = String))),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
@@ -141,7 +141,7 @@ pub async fn create(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/virtual-servers/{name}", tag = "virtual-servers",
+#[utoipa::path(get, operation_id = "getVirtualServer", path = "/api/v1/virtual-servers/{name}", tag = "virtual-servers",
     params(("name" = String, Path)),
     responses((status = 200, body = VirtualServerView, headers(("ETag" = String))), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody)),
@@ -158,7 +158,7 @@ pub async fn get(
     ))
 }
 
-#[utoipa::path(put, path = "/api/v1/virtual-servers/{name}", tag = "virtual-servers", request_body = VirtualServer,
+#[utoipa::path(put, operation_id = "replaceVirtualServer", path = "/api/v1/virtual-servers/{name}", tag = "virtual-servers", request_body = VirtualServer,
     params(("name" = String, Path), ("If-Match" = Option<String>, Header)),
     responses((status = 200, body = VirtualServerView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 412, body = ErrorBody),
@@ -182,7 +182,7 @@ pub async fn replace(
     ))
 }
 
-#[utoipa::path(patch, path = "/api/v1/virtual-servers/{name}", tag = "virtual-servers",
+#[utoipa::path(patch, operation_id = "patchVirtualServer", path = "/api/v1/virtual-servers/{name}", tag = "virtual-servers",
     request_body(content = Object, content_type = "application/merge-patch+json", description = "RFC 7396 merge patch"),
     params(("name" = String, Path), ("If-Match" = Option<String>, Header)),
     responses((status = 200, body = VirtualServerView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -206,7 +206,7 @@ pub async fn patch(
     ))
 }
 
-#[utoipa::path(delete, path = "/api/v1/virtual-servers/{name}", tag = "virtual-servers",
+#[utoipa::path(delete, operation_id = "deleteVirtualServer", path = "/api/v1/virtual-servers/{name}", tag = "virtual-servers",
     params(("name" = String, Path), ("If-Match" = Option<String>, Header)),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 412, body = ErrorBody)),
@@ -241,7 +241,7 @@ fn rs_view(
     Ok(with_etag(view.revision, &view))
 }
 
-#[utoipa::path(get, path = "/api/v1/virtual-servers/{name}/real-servers", tag = "real-servers",
+#[utoipa::path(get, operation_id = "listRealServers", path = "/api/v1/virtual-servers/{name}/real-servers", tag = "real-servers",
     params(("name" = String, Path)),
     responses((status = 200, body = RealServerList), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -266,7 +266,7 @@ pub async fn list_real(
     ))
 }
 
-#[utoipa::path(post, path = "/api/v1/virtual-servers/{name}/real-servers", tag = "real-servers",
+#[utoipa::path(post, operation_id = "createRealServer", path = "/api/v1/virtual-servers/{name}/real-servers", tag = "real-servers",
     request_body = RealServer, params(("name" = String, Path)),
     responses((status = 201, body = RealServerView, headers(("Location" = String), ("ETag" = String))),
         (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -294,7 +294,7 @@ pub async fn create_real(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/virtual-servers/{name}/real-servers/{endpoint}", tag = "real-servers",
+#[utoipa::path(get, operation_id = "getRealServer", path = "/api/v1/virtual-servers/{name}/real-servers/{endpoint}", tag = "real-servers",
     params(("name" = String, Path), ("endpoint" = String, Path, description = "192.168.10.120:80 or [2001:db8::1]:80")),
     responses((status = 200, body = RealServerView, headers(("ETag" = String))), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
@@ -309,7 +309,7 @@ pub async fn get_real(
     rs_view(&app, &record, &key)
 }
 
-#[utoipa::path(put, path = "/api/v1/virtual-servers/{name}/real-servers/{endpoint}", tag = "real-servers",
+#[utoipa::path(put, operation_id = "replaceRealServer", path = "/api/v1/virtual-servers/{name}/real-servers/{endpoint}", tag = "real-servers",
     request_body = RealServer,
     params(("name" = String, Path), ("endpoint" = String, Path), ("If-Match" = Option<String>, Header)),
     responses((status = 200, body = RealServerView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -331,7 +331,7 @@ pub async fn replace_real(
     rs_view(&app, &record, &key)
 }
 
-#[utoipa::path(patch, path = "/api/v1/virtual-servers/{name}/real-servers/{endpoint}", tag = "real-servers",
+#[utoipa::path(patch, operation_id = "patchRealServer", path = "/api/v1/virtual-servers/{name}/real-servers/{endpoint}", tag = "real-servers",
     request_body(content = Object, content_type = "application/merge-patch+json", description = "RFC 7396 merge patch, e.g. {\"weight\": 5}"),
     params(("name" = String, Path), ("endpoint" = String, Path), ("If-Match" = Option<String>, Header)),
     responses((status = 200, body = RealServerView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -352,7 +352,7 @@ pub async fn patch_real(
     rs_view(&app, &record, &key)
 }
 
-#[utoipa::path(delete, path = "/api/v1/virtual-servers/{name}/real-servers/{endpoint}", tag = "real-servers",
+#[utoipa::path(delete, operation_id = "deleteRealServer", path = "/api/v1/virtual-servers/{name}/real-servers/{endpoint}", tag = "real-servers",
     params(("name" = String, Path), ("endpoint" = String, Path), ("If-Match" = Option<String>, Header)),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 412, body = ErrorBody)),
     security(("bearer" = [])))]

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use director_core::model::{Role, VrrpGroup};
 
-#[utoipa::path(get, path = "/api/v1/vrrp-groups", tag = "vrrp-groups",
+#[utoipa::path(get, operation_id = "listVrrpGroups", path = "/api/v1/vrrp-groups", tag = "vrrp-groups",
     responses((status = 200, body = VrrpGroupList), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn list(State(app): State<AppState>, Auth(actor): Auth) -> ApiResult<Response> {
     crate::service::require(&actor, Role::Viewer)?;
@@ -28,7 +28,7 @@ pub async fn list(State(app): State<AppState>, Auth(actor): Auth) -> ApiResult<R
     ))
 }
 
-#[utoipa::path(post, path = "/api/v1/vrrp-groups", tag = "vrrp-groups", request_body = VrrpGroup,
+#[utoipa::path(post, operation_id = "createVrrpGroup", path = "/api/v1/vrrp-groups", tag = "vrrp-groups", request_body = VrrpGroup,
     responses((status = 201, body = VrrpGroupView, headers(("Location" = String), ("ETag" = String))),
         (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody),
         (status = 422, body = ErrorBody)),
@@ -48,7 +48,7 @@ pub async fn create(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/vrrp-groups/{name}", tag = "vrrp-groups", params(("name" = String, Path)),
+#[utoipa::path(get, operation_id = "getVrrpGroup", path = "/api/v1/vrrp-groups/{name}", tag = "vrrp-groups", params(("name" = String, Path)),
     responses((status = 200, body = VrrpGroupView, headers(("ETag" = String))), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn get(
@@ -63,7 +63,7 @@ pub async fn get(
     ))
 }
 
-#[utoipa::path(put, path = "/api/v1/vrrp-groups/{name}", tag = "vrrp-groups", request_body = VrrpGroup,
+#[utoipa::path(put, operation_id = "replaceVrrpGroup", path = "/api/v1/vrrp-groups/{name}", tag = "vrrp-groups", request_body = VrrpGroup,
     params(("name" = String, Path), ("If-Match" = Option<String>, Header)),
     responses((status = 200, body = VrrpGroupView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 412, body = ErrorBody), (status = 422, body = ErrorBody)),
@@ -86,7 +86,7 @@ pub async fn replace(
     ))
 }
 
-#[utoipa::path(patch, path = "/api/v1/vrrp-groups/{name}", tag = "vrrp-groups",
+#[utoipa::path(patch, operation_id = "patchVrrpGroup", path = "/api/v1/vrrp-groups/{name}", tag = "vrrp-groups",
     request_body(content = Object, content_type = "application/merge-patch+json", description = "RFC 7396 merge patch"),
     params(("name" = String, Path), ("If-Match" = Option<String>, Header)),
     responses((status = 200, body = VrrpGroupView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -109,7 +109,7 @@ pub async fn patch(
     ))
 }
 
-#[utoipa::path(delete, path = "/api/v1/vrrp-groups/{name}", tag = "vrrp-groups",
+#[utoipa::path(delete, operation_id = "deleteVrrpGroup", path = "/api/v1/vrrp-groups/{name}", tag = "vrrp-groups",
     params(("name" = String, Path), ("If-Match" = Option<String>, Header)),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 412, body = ErrorBody)),

@@ -117,7 +117,6 @@ impl Service {
         };
         let mut e = self.audit_entry(actor, "create", "user", name.to_string());
         e.summary = format!("created user {name} with role {role}");
-        e.fields = vec!["name".into(), "role".into()];
         e.after = Some(json!({"name": name, "role": role}));
         self.store.write_user(name, Some(&row), &e).await?;
         self.cache_user(name, Some(role));

@@ -51,10 +51,48 @@ impl Service {
         &self,
         actor: &Actor,
         name: &str,
-        mut vs: VirtualServer,
+        vs: VirtualServer,
         if_match: Option<u64>,
     ) -> Result<Arc<VirtualServerRecord>> {
         require(actor, Role::Operator)?;
+        let _w = self.lock_writer().await;
+        self.put_virtual_server_locked(actor, name, vs, if_match)
+            .await
+    }
+
+    /// Applies a JSON merge patch to a virtual server. The patch is applied under the writer lock, to the
+    /// object as it is then, so concurrent patches of different fields never lose each other's changes.
+    pub async fn patch_virtual_server(
+        &self,
+        actor: &Actor,
+        name: &str,
+        patch: &Value,
+        if_match: Option<u64>,
+    ) -> Result<Arc<VirtualServerRecord>> {
+        require(actor, Role::Operator)?;
+        let _w = self.lock_writer().await;
+        let current = self
+            .snapshot()
+            .virtual_servers
+            .get(name)
+            .cloned()
+            .ok_or_else(|| not_found(name))?;
+        check_revision(if_match, current.revision)?;
+        let mut doc = to_json(&current.spec)?;
+        let mut patch = patch.clone();
+        strip_read_only(&mut patch);
+        merge_patch::apply(&mut doc, &patch);
+        let vs: VirtualServer = from_json(doc)?;
+        self.put_virtual_server_locked(actor, name, vs, None).await
+    }
+
+    async fn put_virtual_server_locked(
+        &self,
+        actor: &Actor,
+        name: &str,
+        mut vs: VirtualServer,
+        if_match: Option<u64>,
+    ) -> Result<Arc<VirtualServerRecord>> {
         if vs.name != name {
             return Err(ServiceError::invalid(
                 "name",
@@ -62,7 +100,6 @@ impl Service {
             ));
         }
         vs.normalize();
-        let _w = self.lock_writer().await;
         let state = self.snapshot();
         let old = state
             .virtual_servers
@@ -76,26 +113,6 @@ impl Service {
             .commit_virtual_server(actor, name, Some(old.clone()), Some(vs))
             .await?
             .unwrap_or(old))
-    }
-
-    /// Applies a JSON merge patch to a virtual server.
-    pub async fn patch_virtual_server(
-        &self,
-        actor: &Actor,
-        name: &str,
-        patch: &Value,
-        if_match: Option<u64>,
-    ) -> Result<Arc<VirtualServerRecord>> {
-        require(actor, Role::Operator)?;
-        let current = self.get_virtual_server(actor, name)?;
-        let mut doc = to_json(&current.spec)?;
-        let mut patch = patch.clone();
-        strip_read_only(&mut patch);
-        merge_patch::apply(&mut doc, &patch);
-        let vs: VirtualServer = from_json(doc)?;
-        // The revision check happens under the writer lock, against the object as it is then.
-        self.replace_virtual_server(actor, name, vs, Some(if_match.unwrap_or(current.revision)))
-            .await
     }
 
     pub async fn delete_virtual_server(
@@ -175,6 +192,49 @@ impl Service {
         if_match: Option<u64>,
     ) -> Result<Arc<VirtualServerRecord>> {
         require(actor, Role::Operator)?;
+        let _w = self.lock_writer().await;
+        self.put_real_server_locked(actor, vs, key, rs, if_match)
+            .await
+    }
+
+    /// Applies a JSON merge patch to a real server, under the writer lock (see `patch_virtual_server`).
+    pub async fn patch_real_server(
+        &self,
+        actor: &Actor,
+        vs: &str,
+        key: &RealServerKey,
+        patch: &Value,
+        if_match: Option<u64>,
+    ) -> Result<Arc<VirtualServerRecord>> {
+        require(actor, Role::Operator)?;
+        let _w = self.lock_writer().await;
+        let record = self
+            .snapshot()
+            .virtual_servers
+            .get(vs)
+            .cloned()
+            .ok_or_else(|| not_found(vs))?;
+        let current = record
+            .spec
+            .real_server(key)
+            .ok_or_else(|| rs_not_found(vs, key))?;
+        check_revision(if_match, record.real_server_revision(key))?;
+        let mut doc = to_json(current)?;
+        let mut patch = patch.clone();
+        strip_read_only(&mut patch);
+        merge_patch::apply(&mut doc, &patch);
+        let rs: RealServer = from_json(doc)?;
+        self.put_real_server_locked(actor, vs, key, rs, None).await
+    }
+
+    async fn put_real_server_locked(
+        &self,
+        actor: &Actor,
+        vs: &str,
+        key: &RealServerKey,
+        rs: RealServer,
+        if_match: Option<u64>,
+    ) -> Result<Arc<VirtualServerRecord>> {
         if rs.key() != *key {
             let field = if rs.address != key.address {
                 "address"
@@ -190,7 +250,6 @@ impl Service {
                 ),
             ));
         }
-        let _w = self.lock_writer().await;
         let state = self.snapshot();
         let old = state
             .virtual_servers
@@ -215,26 +274,6 @@ impl Service {
             .commit_virtual_server(actor, vs, Some(old.clone()), Some(new))
             .await?
             .unwrap_or(old))
-    }
-
-    pub async fn patch_real_server(
-        &self,
-        actor: &Actor,
-        vs: &str,
-        key: &RealServerKey,
-        patch: &Value,
-        if_match: Option<u64>,
-    ) -> Result<Arc<VirtualServerRecord>> {
-        require(actor, Role::Operator)?;
-        let (record, current) = self.get_real_server(actor, vs, key)?;
-        let mut doc = to_json(&current)?;
-        let mut patch = patch.clone();
-        strip_read_only(&mut patch);
-        merge_patch::apply(&mut doc, &patch);
-        let rs: RealServer = from_json(doc)?;
-        let expected = if_match.unwrap_or_else(|| record.real_server_revision(key));
-        self.replace_real_server(actor, vs, key, rs, Some(expected))
-            .await
     }
 
     pub async fn delete_real_server(
@@ -292,7 +331,6 @@ impl Service {
                     "created virtual server {name} ({})",
                     describe(new.as_ref().expect("new"))
                 );
-                e.fields = director_core::audit::field_names(after);
                 e.after = Some(after.clone());
                 change.audit.push(e);
                 own_changed = true;
@@ -351,7 +389,6 @@ impl Service {
                     None => {
                         let mut e = self.audit_entry(actor, "create", "real_server", object);
                         e.summary = format!("created real server {key} (weight {})", rs.weight);
-                        e.fields = director_core::audit::field_names(&after);
                         e.after = Some(after);
                         change.audit.push(e);
                     }

@@ -3,7 +3,7 @@
 use super::parse::{from_json, strip_read_only, to_json};
 use super::{check_revision, now, require, Actor, Result, Service, ServiceError};
 use crate::store::StateChange;
-use director_core::audit::{diff, field_names};
+use director_core::audit::diff;
 use director_core::merge_patch;
 use director_core::model::{Role, VrrpGroup};
 use director_core::state::VrrpGroupRecord;
@@ -47,10 +47,47 @@ impl Service {
         &self,
         actor: &Actor,
         name: &str,
-        mut group: VrrpGroup,
+        group: VrrpGroup,
         if_match: Option<u64>,
     ) -> Result<Arc<VrrpGroupRecord>> {
         require(actor, Role::Admin)?;
+        let _w = self.lock_writer().await;
+        self.put_vrrp_group_locked(actor, name, group, if_match)
+            .await
+    }
+
+    /// Applies a JSON merge patch under the writer lock.
+    pub async fn patch_vrrp_group(
+        &self,
+        actor: &Actor,
+        name: &str,
+        patch: &Value,
+        if_match: Option<u64>,
+    ) -> Result<Arc<VrrpGroupRecord>> {
+        require(actor, Role::Admin)?;
+        let _w = self.lock_writer().await;
+        let current = self
+            .snapshot()
+            .vrrp_groups
+            .get(name)
+            .cloned()
+            .ok_or_else(|| not_found(name))?;
+        check_revision(if_match, current.revision)?;
+        let mut doc = to_json(&current.spec)?;
+        let mut patch = patch.clone();
+        strip_read_only(&mut patch);
+        merge_patch::apply(&mut doc, &patch);
+        let group: VrrpGroup = from_json(doc)?;
+        self.put_vrrp_group_locked(actor, name, group, None).await
+    }
+
+    async fn put_vrrp_group_locked(
+        &self,
+        actor: &Actor,
+        name: &str,
+        mut group: VrrpGroup,
+        if_match: Option<u64>,
+    ) -> Result<Arc<VrrpGroupRecord>> {
         if group.name != name {
             return Err(ServiceError::invalid(
                 "name",
@@ -60,7 +97,6 @@ impl Service {
                 ),
             ));
         }
-        let _w = self.lock_writer().await;
         let state = self.snapshot();
         let old = state
             .vrrp_groups
@@ -74,29 +110,6 @@ impl Service {
             .commit_vrrp_group(actor, name, Some(old.clone()), Some(group))
             .await?
             .unwrap_or(old))
-    }
-
-    pub async fn patch_vrrp_group(
-        &self,
-        actor: &Actor,
-        name: &str,
-        patch: &Value,
-        if_match: Option<u64>,
-    ) -> Result<Arc<VrrpGroupRecord>> {
-        require(actor, Role::Admin)?;
-        let current = self.get_vrrp_group(actor, name)?;
-        let mut doc = to_json(&current.spec)?;
-        let mut patch = patch.clone();
-        strip_read_only(&mut patch);
-        merge_patch::apply(&mut doc, &patch);
-        let group: VrrpGroup = from_json(doc)?;
-        self.replace_vrrp_group(
-            actor,
-            name,
-            group,
-            Some(if_match.unwrap_or(current.revision)),
-        )
-        .await
     }
 
     pub async fn delete_vrrp_group(
@@ -143,7 +156,6 @@ impl Service {
                     "created VRRP group {name} (VRID {})",
                     new.as_ref().map_or(0, |g| g.vrid)
                 );
-                e.fields = field_names(a);
                 e.after = Some(a.clone());
             }
             (Some(b), None) => {

@@ -65,7 +65,7 @@ pub struct AuditFilter {
     /// create, update, delete...
     pub action: Option<String>,
     pub via: Option<String>,
-    /// Only entries that changed this field, e.g. `weight`.
+    /// Only updates that changed this field, e.g. `weight`.
     pub field: Option<String>,
     /// RFC 3339 lower bound (inclusive).
     pub since: Option<String>,

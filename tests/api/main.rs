@@ -1,0 +1,9 @@
+//! End-to-end suite of the REST API: every test drives a real `director serve` process over HTTP on loopback
+//! with its own temporary data directory.
+
+mod audit;
+mod auth;
+mod bad_input;
+mod concurrency;
+mod crud;
+mod durability;
