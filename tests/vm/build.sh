@@ -19,7 +19,7 @@ while (($#)); do
     case $1 in
         --refresh) REFRESH=1 ;;
         -h | --help)
-            sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+            sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
         *)

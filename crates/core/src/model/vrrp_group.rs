@@ -430,7 +430,8 @@ mod tests {
 
     #[test]
     fn bad_values_name_their_field() {
-        let cases: Vec<(fn(&mut VrrpGroup), &str)> = vec![
+        type Mutation = fn(&mut VrrpGroup);
+        let cases: Vec<(Mutation, &str)> = vec![
             (|g| g.vrid = 0, "vrid"),
             (|g| g.vrid = 256, "vrid"),
             (|g| g.version = 4, "version"),
