@@ -38,6 +38,10 @@ pub struct Service {
     revision: watch::Sender<u64>,
     /// Role of each user, to check sessions without a query per request.
     users: RwLock<HashMap<String, Role>>,
+    /// The desired-state revision the kernel has reached (set by the reconciler; None without dataplane).
+    applied: watch::Sender<Option<u64>>,
+    /// The kernel table as last observed, with counters (set by the reconciler).
+    observed: RwLock<Option<Arc<director_ipvs::Table>>>,
 }
 
 impl Service {
@@ -65,6 +69,8 @@ impl Service {
             writer: Mutex::new(()),
             revision,
             users: RwLock::new(users),
+            applied: watch::channel(None).0,
+            observed: RwLock::new(None),
         })
     }
 
@@ -91,6 +97,35 @@ impl Service {
     /// Follows the global revision; changes whenever the desired state does.
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.revision.subscribe()
+    }
+
+    /// Follows the revision the kernel has reached; `None` while no dataplane applies the state.
+    pub fn applied(&self) -> watch::Receiver<Option<u64>> {
+        self.applied.subscribe()
+    }
+
+    pub fn applied_revision(&self) -> Option<u64> {
+        *self.applied.borrow()
+    }
+
+    /// Called by the reconciler after a pass that brought the kernel to `revision`.
+    pub fn set_applied(&self, revision: u64) {
+        self.applied.send_if_modified(|r| {
+            let changed = *r != Some(revision);
+            *r = Some(revision);
+            changed
+        });
+    }
+
+    /// The kernel table as last observed (with counters), if a dataplane runs.
+    pub fn observed(&self) -> Option<Arc<director_ipvs::Table>> {
+        self.observed.read().ok().and_then(|o| o.clone())
+    }
+
+    pub fn set_observed(&self, table: Arc<director_ipvs::Table>) {
+        if let Ok(mut o) = self.observed.write() {
+            *o = Some(table);
+        }
     }
 
     fn publish(&self, state: DesiredState) {

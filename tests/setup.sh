@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the suites need, if they are missing. Needs root (CI runs as root).
+set -euo pipefail
+
+need=()
+want() { command -v "$1" >/dev/null 2>&1 || need+=("$2"); }
+want qemu-system-x86_64 qemu-system-x86
+want busybox busybox-static
+want ipvsadm ipvsadm
+want keepalived keepalived
+want chromium chromium
+want chromedriver chromium-driver
+want cpio cpio
+want depmod kmod
+want ip iproute2
+
+if [ "${#need[@]}" -gt 0 ]; then
+    if [ "$(id -u)" != 0 ]; then
+        echo "tests/setup.sh: missing ${need[*]} and not root: install them or run as root" >&2
+        exit 1
+    fi
+    echo "installing: ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+# The kernel the VM suites boot (cached after the first download).
+tests/vm/build.sh >/dev/null
+echo "prerequisites present"
