@@ -1,0 +1,258 @@
+//! Tokens of keepalived.conf.
+//!
+//! keepalived reads its configuration line by line. On each line:
+//!
+//! - `#` and `!` start a comment that runs to the end of the line, unless they are inside a
+//!   double-quoted string or escaped as `\#` / `\!`;
+//! - words are separated by blanks (space, tab, CR, FF, VT);
+//! - `"..."` is one word with its blanks kept (no escape sequences, as keepalived's own
+//!   tokenizer); a quoted string must close on the same line;
+//! - `{` and `}` outside quotes are tokens of their own even when not separated by blanks
+//!   (keepalived splits the line there), so `auth { auth_type PASS }` is four statements
+//!   worth of tokens on one line.
+//!
+//! Lines that use keepalived's preprocessor (`@id` conditional lines, `$NAME=value`
+//! definitions, `~SEQ(...)` / `~LST(...)`) are rejected with
+//! [`ErrorKind::Preprocessor`]: this parser does not expand them and must not guess.
+
+use crate::error::ErrorKind;
+
+/// One token and the line it is on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    /// What the token is.
+    pub kind: TokenKind,
+    /// 1-based line number.
+    pub line: u32,
+}
+
+/// The kinds of token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenKind {
+    /// A word; `quoted` is true when it was written as `"..."`.
+    Word {
+        /// The text, without the quotes.
+        text: String,
+        /// Whether it was written in double quotes.
+        quoted: bool,
+    },
+    /// `{`
+    Open,
+    /// `}`
+    Close,
+    /// The end of a line.
+    Newline,
+}
+
+/// A lexical error: the line and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LexError {
+    /// 1-based line number.
+    pub line: u32,
+    /// What is wrong.
+    pub kind: ErrorKind,
+}
+
+/// The blanks that separate words, as keepalived defines them.
+pub(crate) fn is_blank(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\r' | '\x0b' | '\x0c')
+}
+
+/// Splits `text` into tokens. Every line, including the last, ends with a
+/// [`TokenKind::Newline`].
+pub fn tokenize(text: &str) -> Result<Vec<Token>, LexError> {
+    // A UTF-8 byte order mark left by an editor is not part of the first keyword.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut tokens = Vec::new();
+    for (index, raw) in text.split('\n').enumerate() {
+        let line = u32::try_from(index + 1).unwrap_or(u32::MAX);
+        tokenize_line(raw, line, &mut tokens)?;
+        tokens.push(Token {
+            kind: TokenKind::Newline,
+            line,
+        });
+    }
+    Ok(tokens)
+}
+
+fn check_preprocessor(trimmed: &str, line: u32) -> Result<(), LexError> {
+    let what = if trimmed.starts_with('@') {
+        Some("conditional configuration line ('@id ...')")
+    } else if trimmed.starts_with("~SEQ") || trimmed.starts_with("~LST") {
+        Some("sequence/list block ('~SEQ(...)' / '~LST(...)')")
+    } else if is_definition(trimmed) {
+        Some("parameter definition ('$NAME=value')")
+    } else {
+        None
+    };
+    match what {
+        Some(what) => Err(LexError {
+            line,
+            kind: ErrorKind::Preprocessor {
+                what: what.to_owned(),
+            },
+        }),
+        None => Ok(()),
+    }
+}
+
+/// `$NAME=...` where NAME is `[A-Za-z_][A-Za-z0-9_]*` (blanks allowed before `=`).
+fn is_definition(s: &str) -> bool {
+    let Some(rest) = s.strip_prefix('$') else {
+        return false;
+    };
+    let mut chars = rest.char_indices();
+    match chars.next() {
+        Some((_, c)) if c.is_ascii_alphabetic() || c == '_' => {}
+        _ => return false,
+    }
+    for (i, c) in chars {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            continue;
+        }
+        return rest[i..].trim_start_matches([' ', '\t']).starts_with('=');
+    }
+    false
+}
+
+fn tokenize_line(raw: &str, line: u32, tokens: &mut Vec<Token>) -> Result<(), LexError> {
+    let trimmed = raw.trim_start_matches(is_blank);
+    check_preprocessor(trimmed, line)?;
+
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut chars = trimmed.chars().peekable();
+    let flush = |word: &mut String, in_word: &mut bool, tokens: &mut Vec<Token>| {
+        if *in_word {
+            tokens.push(Token {
+                kind: TokenKind::Word {
+                    text: std::mem::take(word),
+                    quoted: false,
+                },
+                line,
+            });
+            *in_word = false;
+        }
+    };
+    while let Some(c) = chars.next() {
+        match c {
+            '#' | '!' => break,
+            '{' | '}' => {
+                flush(&mut word, &mut in_word, tokens);
+                tokens.push(Token {
+                    kind: if c == '{' {
+                        TokenKind::Open
+                    } else {
+                        TokenKind::Close
+                    },
+                    line,
+                });
+            }
+            '"' => {
+                flush(&mut word, &mut in_word, tokens);
+                let mut text = String::new();
+                let mut closed = false;
+                for q in chars.by_ref() {
+                    if q == '"' {
+                        closed = true;
+                        break;
+                    }
+                    text.push(q);
+                }
+                if !closed {
+                    return Err(LexError {
+                        line,
+                        kind: ErrorKind::UnterminatedQuote,
+                    });
+                }
+                tokens.push(Token {
+                    kind: TokenKind::Word { text, quoted: true },
+                    line,
+                });
+            }
+            '\\' if matches!(chars.peek(), Some('#' | '!')) => {
+                if let Some(escaped) = chars.next() {
+                    word.push(escaped);
+                    in_word = true;
+                }
+            }
+            c if is_blank(c) => flush(&mut word, &mut in_word, tokens),
+            c => {
+                word.push(c);
+                in_word = true;
+            }
+        }
+    }
+    flush(&mut word, &mut in_word, tokens);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(text: &str) -> Vec<String> {
+        tokenize(text)
+            .unwrap()
+            .into_iter()
+            .map(|t| match t.kind {
+                TokenKind::Word { text, quoted: true } => format!("\"{text}\""),
+                TokenKind::Word { text, .. } => text,
+                TokenKind::Open => "{".into(),
+                TokenKind::Close => "}".into(),
+                TokenKind::Newline => "NL".into(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn comments_quotes_and_braces() {
+        assert_eq!(
+            words("a b # c\n! all\nscript \"x # y\" z!w"),
+            ["a", "b", "NL", "NL", "script", "\"x # y\"", "z", "NL"]
+        );
+        assert_eq!(
+            words("authentication{auth_type PASS}"),
+            ["authentication", "{", "auth_type", "PASS", "}", "NL"]
+        );
+        assert_eq!(words("a\\#b \"\""), ["a#b", "\"\"", "NL"]);
+        assert_eq!(words("x\"a b\"c"), ["x", "\"a b\"", "c", "NL"]);
+    }
+
+    #[test]
+    fn byte_order_mark_is_skipped() {
+        assert_eq!(words("\u{feff}global_defs {"), ["global_defs", "{", "NL"]);
+    }
+
+    #[test]
+    fn line_numbers() {
+        let t = tokenize("a\n\n  b {\n}").unwrap();
+        let lines: Vec<u32> = t.iter().map(|t| t.line).collect();
+        assert_eq!(lines, [1, 1, 2, 3, 3, 3, 4, 4]);
+    }
+
+    #[test]
+    fn unterminated_quote() {
+        let e = tokenize("a\nb \"c d\ne").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert_eq!(e.kind, ErrorKind::UnterminatedQuote);
+    }
+
+    #[test]
+    fn preprocessor_is_rejected() {
+        for text in [
+            "@main router_id x",
+            "$PRIO=100",
+            " $A_1 = x",
+            "~SEQ(i,1,3) x",
+        ] {
+            let e = tokenize(text).unwrap_err();
+            assert!(matches!(e.kind, ErrorKind::Preprocessor { .. }), "{text}");
+        }
+        // A '$' that is not a definition is an ordinary word.
+        assert_eq!(
+            words("script \"$HOME/x\" $1"),
+            ["script", "\"$HOME/x\"", "$1", "NL"]
+        );
+    }
+}
