@@ -76,8 +76,20 @@ pub enum Command {
     /// Issue service tokens for pipelines.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Print what the next reconcile pass of the running daemon would change.
+    Plan(PlanOpts),
     /// Print the version.
     Version,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PlanOpts {
+    /// The daemon's HTTP address.
+    #[arg(long, env = "DIRECTOR_HTTP_LISTEN", default_value = "127.0.0.1:8080")]
+    pub http_listen: String,
+    /// Print the plan as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -86,7 +98,9 @@ pub enum DataplaneMode {
     Auto,
     /// IPVS, or fail at start.
     Ipvs,
-    /// Keep the desired state only; touch no kernel table.
+    /// Reconcile against a table in memory: the kernel is not touched (tests, hosts without IPVS).
+    Memory,
+    /// Keep the desired state only; no reconciler runs.
     None,
 }
 
@@ -95,6 +109,9 @@ pub struct ServeOpts {
     /// Address of the REST API and the web UI.
     #[arg(long, env = "DIRECTOR_HTTP_LISTEN", default_value = "127.0.0.1:8080")]
     pub http_listen: SocketAddr,
+    /// Address of the gRPC API (pipelines, directorctl; health and reflection services included).
+    #[arg(long, env = "DIRECTOR_GRPC_LISTEN", default_value = "127.0.0.1:50051")]
+    pub grpc_listen: SocketAddr,
     #[arg(long, env = "DIRECTOR_DATAPLANE", value_enum, default_value = "auto")]
     pub dataplane: DataplaneMode,
     /// Lifetime of a login session, e.g. 12h, 30m.
@@ -106,6 +123,44 @@ pub struct ServeOpts {
     /// Largest request body, in bytes.
     #[arg(long, env = "DIRECTOR_BODY_LIMIT", default_value_t = 1024 * 1024)]
     pub body_limit: usize,
+    /// Reconcile at least this often, to repair drift made by hand.
+    #[arg(long, env = "DIRECTOR_RESYNC_INTERVAL", default_value = "5s", value_parser = parse_duration)]
+    pub resync_interval: Duration,
+    /// Interface where the addresses of virtual servers without a VRRP group are bound (none: not bound).
+    #[arg(long, env = "DIRECTOR_VIP_INTERFACE")]
+    pub vip_interface: Option<String>,
+    /// Delete IPVS services that director did not create and does not want (default: leave them alone).
+    #[arg(long, env = "DIRECTOR_REMOVE_UNMANAGED")]
+    pub remove_unmanaged: bool,
+    /// On stop, remove the services and VIPs director owns (default: leave them, traffic flows on).
+    #[arg(long, env = "DIRECTOR_CLEAR_ON_STOP")]
+    pub clear_on_stop: bool,
+    /// Run the VRRP groups this node is a member of (`off`: take part in none and touch no interface).
+    #[arg(long, env = "DIRECTOR_VRRP", value_enum, default_value = "on")]
+    pub vrrp: Switch,
+    /// How often VRRP track scripts run; also their timeout.
+    #[arg(long, env = "DIRECTOR_VRRP_TRACK_INTERVAL", default_value = "1s", value_parser = parse_duration)]
+    pub vrrp_track_interval: Duration,
+    /// Bound on each VRRP transition notification (webhook call or notify script).
+    #[arg(long, env = "DIRECTOR_VRRP_NOTIFY_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub vrrp_notify_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
+}
+
+impl ServeOpts {
+    /// The VRRP settings (intervals of at least 100 ms).
+    pub fn vrrp_options(&self) -> crate::vrrp::VrrpOptions {
+        crate::vrrp::VrrpOptions {
+            enabled: self.vrrp == Switch::On,
+            track_interval: self.vrrp_track_interval.max(Duration::from_millis(100)),
+            notify_timeout: self.vrrp_notify_timeout.max(Duration::from_millis(100)),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -238,6 +293,7 @@ fn cli_actor() -> Actor {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(opts) => crate::serve::run(cli.global, opts).await,
+        Command::Plan(opts) => plan(&cli.global, &opts).await,
         Command::Version => {
             println!("director {}", env!("CARGO_PKG_VERSION"));
             Ok(())
@@ -293,6 +349,44 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Asks the running daemon for its plan, with a short-lived viewer token signed with the data directory's
+/// secret (the command runs on the director's own host).
+async fn plan(global: &GlobalOpts, opts: &PlanOpts) -> anyhow::Result<()> {
+    let tokens = global.tokens()?;
+    let token = tokens.issue("cli:plan", Role::Viewer, TokenKind::Service, chrono::Utc::now().timestamp(), 60);
+    let url = format!("http://{}/api/v1/plan", opts.http_listen);
+    let response = reqwest::Client::new()
+        .get(&url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .with_context(|| format!("asking the daemon at {url} (is `director serve` running?)"))?;
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.context("reading the daemon's answer")?;
+    if !status.is_success() {
+        bail!("{}", body["error"]["message"].as_str().unwrap_or("the daemon refused"));
+    }
+    if opts.json {
+        println!("{}", serde_json::to_string_pretty(&body)?);
+        return Ok(());
+    }
+    let lines: Vec<&str> = body["summary"].as_array().into_iter().flatten().filter_map(|l| l.as_str()).collect();
+    println!("plan at revision {}: {} operation(s)", body["revision"], lines.len());
+    for l in &lines {
+        println!("  {l}");
+    }
+    for (title, key) in [("adopted (already in the kernel)", "adopted"), ("unmanaged (left alone)", "unmanaged")] {
+        let items: Vec<&str> = body[key].as_array().into_iter().flatten().filter_map(|l| l.as_str()).collect();
+        if !items.is_empty() {
+            println!("{title}:");
+            for i in items {
+                println!("  {i}");
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

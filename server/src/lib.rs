@@ -7,8 +7,14 @@
 pub mod api;
 pub mod auth;
 pub mod cli;
+pub mod dataplane;
+pub mod grpc;
+pub mod health;
+pub mod reconciler;
 pub mod runtime;
 pub mod serve;
 pub mod service;
 pub mod store;
 pub mod telemetry;
+pub mod vrrp;
+pub mod web;

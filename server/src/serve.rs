@@ -1,8 +1,10 @@
-//! `director serve`: open the store, bootstrap the first admin, pick the dataplane, run the HTTP server until
-//! SIGTERM or SIGINT.
+//! `director serve`: open the store, bootstrap the first admin, pick the dataplane, start the reconciler and
+//! the HTTP server, and run until SIGTERM or SIGINT.
 
 use crate::api::{self, AppState, Limits};
 use crate::cli::{DataplaneMode, GlobalOpts, ServeOpts};
+use crate::dataplane::{Dataplane, IpvsDataplane, MemoryDataplane};
+use crate::reconciler::{Reconciler, ReconcilerConfig};
 use crate::runtime::{DataplaneInfo, Runtime};
 use crate::service::{Actor, Service, Via};
 use anyhow::Context;
@@ -12,32 +14,76 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 pub async fn run(global: GlobalOpts, opts: ServeOpts) -> anyhow::Result<()> {
-    let dataplane = select_dataplane(opts.dataplane)?;
+    let (dataplane_info, dataplane) = select_dataplane(opts.dataplane)?;
     let service = Arc::new(global.open_service(opts.session_ttl).await?);
     bootstrap_admin(&service, &global.data_dir).await?;
+    let shutdown = CancellationToken::new();
+    // VRRP: the below-quorum watch is computed from the desired state until the reconciler publishes its own.
+    let vrrp = crate::vrrp::start(
+        service.clone(),
+        opts.vrrp_options(),
+        crate::vrrp::track::desired_below_quorum(service.clone()),
+    );
+    // At the signal, at once: masters advertise priority 0 and release their VIPs.
+    let vrrp_stop = {
+        let (vrrp, stop) = (vrrp.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            stop.cancelled().await;
+            vrrp.shutdown().await;
+        })
+    };
+
+    let reconciler = dataplane.map(|dp| {
+        Reconciler::new(
+            service.clone(),
+            dp,
+            ReconcilerConfig {
+                node: service.node().to_string(),
+                resync: opts.resync_interval,
+                vip_interface: opts.vip_interface.clone(),
+                remove_unmanaged: opts.remove_unmanaged,
+                clear_on_stop: opts.clear_on_stop,
+                ownership_file: global.data_dir.join("ipvs-owned.json"),
+            },
+        )
+    });
+    let health = crate::health::start(service.clone(), reconciler.clone(), shutdown.clone());
+    let reconcile_task = reconciler.clone().map(|r| {
+        let stop = shutdown.clone();
+        tokio::spawn(async move { r.run(stop.cancelled_owned()).await })
+    });
+
     let runtime = Arc::new(Runtime {
         node: service.node().to_string(),
         version: env!("CARGO_PKG_VERSION"),
         started_at: crate::service::now(),
         started: Instant::now(),
-        dataplane,
+        dataplane: dataplane_info,
     });
-    let limits = Limits {
-        body_bytes: opts.body_limit,
-        request_timeout: opts.request_timeout,
-    };
+    let limits = Limits { body_bytes: opts.body_limit, request_timeout: opts.request_timeout };
+    // The UI's charts: kernel counters sampled every few seconds (only with a dataplane).
+    let web = crate::web::WebContext::new();
+    let _sampler = crate::web::spawn_sampler(&web, reconciler.clone(), shutdown.clone());
     let app = api::router(
         AppState {
             service: service.clone(),
             runtime: runtime.clone(),
+            reconciler: reconciler.clone(),
+            health: health.clone(),
+            vrrp: vrrp.clone(),
+            web,
         },
         limits,
     );
     let listener = tokio::net::TcpListener::bind(opts.http_listen)
         .await
         .with_context(|| format!("listening on {}", opts.http_listen))?;
+    let grpc_listener = tokio::net::TcpListener::bind(opts.grpc_listen)
+        .await
+        .with_context(|| format!("listening on {} (gRPC)", opts.grpc_listen))?;
     tracing::info!(
         node = %runtime.node,
         http = %listener.local_addr()?,
@@ -45,39 +91,60 @@ pub async fn run(global: GlobalOpts, opts: ServeOpts) -> anyhow::Result<()> {
         dataplane = %runtime.dataplane.active,
         "director is serving on http://{}", listener.local_addr()?
     );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("HTTP server")?;
+    let stop = shutdown.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        stop.cancel();
+    });
+    let http = async {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+            .await
+            .context("HTTP server")
+    };
+    let grpc = crate::grpc::serve(grpc_listener, service.clone(), runtime.clone(), health.clone(), shutdown.clone());
+    tokio::try_join!(http, grpc)?;
+    shutdown.cancel();
+    let _ = vrrp_stop.await;
+    if let Some(task) = reconcile_task {
+        let _ = task.await;
+    }
     service.store().close().await;
     tracing::info!("stopped");
     Ok(())
 }
 
-/// Until the IPVS dataplane lands, every mode runs without one; `ipvs` refuses to start rather than pretend.
-fn select_dataplane(mode: DataplaneMode) -> anyhow::Result<DataplaneInfo> {
-    let kernel_has_ipvs = Path::new("/proc/net/ip_vs").exists();
+/// `ipvs` fails without IPVS; `auto` falls back to none, loudly; `memory` reconciles a table in memory.
+fn select_dataplane(mode: DataplaneMode) -> anyhow::Result<(DataplaneInfo, Option<Arc<dyn Dataplane>>)> {
+    let info = |active: &str, detail: String| DataplaneInfo {
+        requested: format!("{mode:?}").to_lowercase(),
+        active: active.to_string(),
+        detail,
+    };
     match mode {
-        DataplaneMode::None => Ok(DataplaneInfo {
-            requested: "none".into(),
-            active: "none".into(),
-            detail: "dataplane disabled by --dataplane none: the kernel is not touched".into(),
-        }),
-        DataplaneMode::Ipvs if !kernel_has_ipvs => anyhow::bail!(
-            "--dataplane ipvs: this kernel has no IPVS (/proc/net/ip_vs is missing); run `modprobe ip_vs` and retry"
-        ),
-        DataplaneMode::Ipvs => anyhow::bail!(
-            "--dataplane ipvs: this build of director does not program IPVS yet; use --dataplane none or auto"
-        ),
-        DataplaneMode::Auto => {
-            let detail = if kernel_has_ipvs {
-                "this build of director does not program IPVS yet: running without a dataplane"
-            } else {
-                "this kernel has no IPVS (run `modprobe ip_vs`): running without a dataplane"
-            };
-            tracing::warn!("NO DATAPLANE: {detail}; the desired state is kept but the kernel is not touched");
-            Ok(DataplaneInfo { requested: "auto".into(), active: "none".into(), detail: detail.into() })
+        DataplaneMode::None => {
+            Ok((info("none", "dataplane disabled by --dataplane none: the kernel is not touched".into()), None))
         }
+        DataplaneMode::Memory => Ok((
+            info("memory", "in-memory dataplane (--dataplane memory): reconciled, but the kernel is not touched".into()),
+            Some(Arc::new(MemoryDataplane::new())),
+        )),
+        DataplaneMode::Ipvs => {
+            let dp = IpvsDataplane::connect().map_err(|e| anyhow::anyhow!("--dataplane ipvs: {e}"))?;
+            let detail = dp.describe();
+            Ok((info("ipvs", detail), Some(Arc::new(dp))))
+        }
+        DataplaneMode::Auto => match IpvsDataplane::connect() {
+            Ok(dp) => {
+                let detail = dp.describe();
+                Ok((info("ipvs", detail), Some(Arc::new(dp))))
+            }
+            Err(e) => {
+                let detail = format!("no IPVS dataplane: {e}; the desired state is kept but the kernel is not touched");
+                tracing::warn!("NO DATAPLANE: {detail}");
+                Ok((info("none", detail), None))
+            }
+        },
     }
 }
 
@@ -100,9 +167,7 @@ async fn bootstrap_admin(service: &Service, data_dir: &Path) -> anyhow::Result<(
             (p, Some(data_dir.join("initial-admin-password")))
         }
     };
-    service
-        .create_user(&actor, "admin", &password, Role::Admin)
-        .await?;
+    service.create_user(&actor, "admin", &password, Role::Admin).await?;
     match file {
         Some(file) => {
             let mut f = std::fs::OpenOptions::new()
@@ -115,9 +180,7 @@ async fn bootstrap_admin(service: &Service, data_dir: &Path) -> anyhow::Result<(
             writeln!(f, "{password}")?;
             tracing::warn!(file = %file.display(), "created user admin; its password is in the file: log in and change it");
         }
-        None => tracing::warn!(
-            "created user admin with the password from DIRECTOR_INITIAL_ADMIN_PASSWORD"
-        ),
+        None => tracing::warn!("created user admin with the password from DIRECTOR_INITIAL_ADMIN_PASSWORD"),
     }
     Ok(())
 }

@@ -6,4 +6,6 @@ mod auth;
 mod bad_input;
 mod concurrency;
 mod crud;
+mod dataplane;
 mod durability;
+mod health;

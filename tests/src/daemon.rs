@@ -16,6 +16,20 @@ pub struct DaemonOptions {
     pub node_name: Option<String>,
     pub extra_args: Vec<String>,
     pub env: Vec<(String, String)>,
+    /// `--dataplane` (default `none`).
+    pub dataplane: Option<String>,
+    /// Run inside this network namespace, serving HTTP on an address of it; VRRP then runs. Without it the
+    /// daemon serves on loopback with `--vrrp off`, so that a test never touches the host's interfaces.
+    pub netns: Option<InNamespace>,
+}
+
+/// Where a daemon runs when it runs in a network namespace (see `crate::netns`).
+#[derive(Debug, Clone)]
+pub struct InNamespace {
+    /// The namespace (`ip netns exec <name> director serve ...`).
+    pub name: String,
+    /// The address of the namespace the HTTP API listens on (reachable from the test process).
+    pub address: std::net::IpAddr,
 }
 
 pub struct Daemon {
@@ -23,6 +37,8 @@ pub struct Daemon {
     _tmp: Option<tempfile::TempDir>,
     pub data_dir: PathBuf,
     pub port: u16,
+    /// The port of the gRPC API (`--grpc-listen 127.0.0.1:<grpc_port>`).
+    pub grpc_port: u16,
     pub base: String,
     pub http: Client,
     pub admin_token: String,
@@ -48,16 +64,37 @@ impl Daemon {
         };
         std::fs::create_dir_all(&data_dir).expect("data dir");
         let port = free_port();
+        let grpc_port = free_port_except(port);
         let log = data_dir.join(format!("daemon-{port}.log"));
         let log_file = std::fs::File::create(&log).expect("log file");
-        let mut cmd = Command::new(director_bin());
+        let http_addr = std::net::SocketAddr::new(
+            opts.netns
+                .as_ref()
+                .map_or([127, 0, 0, 1].into(), |n| n.address),
+            port,
+        );
+        let mut cmd = match &opts.netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", &ns.name]).arg(director_bin());
+                c
+            }
+            None => Command::new(director_bin()),
+        };
         cmd.arg("serve")
             .arg("--data-dir")
             .arg(&data_dir)
             .arg("--http-listen")
-            .arg(format!("127.0.0.1:{port}"))
+            .arg(http_addr.to_string())
+            .arg("--grpc-listen")
+            .arg(format!("127.0.0.1:{grpc_port}"))
             .arg("--dataplane")
-            .arg("none")
+            .arg(opts.dataplane.as_deref().unwrap_or("none"))
+            .args(if opts.netns.is_none() {
+                &["--vrrp", "off"][..]
+            } else {
+                &[]
+            })
             .args(&opts.extra_args)
             .env("DIRECTOR_INITIAL_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env(
@@ -74,6 +111,7 @@ impl Daemon {
         let child = cmd.spawn().expect("spawn director");
         let http = Client::builder()
             .timeout(Duration::from_secs(30))
+            .no_proxy()
             .build()
             .expect("http client");
         let mut d = Daemon {
@@ -81,7 +119,8 @@ impl Daemon {
             _tmp: tmp,
             data_dir,
             port,
-            base: format!("http://127.0.0.1:{port}"),
+            grpc_port,
+            base: format!("http://{http_addr}"),
             http,
             admin_token: String::new(),
             log,
@@ -120,6 +159,11 @@ impl Daemon {
 
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The gRPC endpoint, e.g. `http://127.0.0.1:50051`.
+    pub fn grpc_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.grpc_port)
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -263,6 +307,16 @@ impl Daemon {
 impl Drop for Daemon {
     fn drop(&mut self) {
         self.kill9();
+    }
+}
+
+/// A free port other than `taken` (two listeners of one daemon must not get the same one).
+fn free_port_except(taken: u16) -> u16 {
+    loop {
+        let port = free_port();
+        if port != taken {
+            return port;
+        }
     }
 }
 

@@ -2,8 +2,9 @@
 //! directories and talks to them over HTTP.
 
 pub mod daemon;
+pub mod netns;
 
-pub use daemon::{Daemon, DaemonOptions};
+pub use daemon::{Daemon, DaemonOptions, InNamespace};
 
 use std::path::PathBuf;
 

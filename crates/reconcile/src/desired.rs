@@ -155,7 +155,8 @@ fn below_quorum(vs: &VirtualServer, up: usize, was_below: bool) -> bool {
     }
 }
 
-pub(crate) fn service_key(vs: &VirtualServer) -> Option<ServiceKey> {
+/// The kernel identity of a virtual server.
+pub fn service_key(vs: &VirtualServer) -> Option<ServiceKey> {
     if let Some(mark) = vs.fwmark {
         return Some(ServiceKey::Fwmark {
             mark,

@@ -10,5 +10,5 @@ mod desired;
 mod plan;
 pub mod simulate;
 
-pub use desired::{desired_kernel, DesiredKernel, DesiredService, Health, Inputs};
+pub use desired::{desired_kernel, service_key, DesiredKernel, DesiredService, Health, Inputs};
 pub use plan::{plan, Op, Plan, PlanContext};

@@ -1,6 +1,7 @@
 //! The OpenAPI document (generated from the handlers and models) and its interactive page.
 
-use super::{audit, error, status, users, views, virtual_servers, vrrp_groups};
+use super::{audit, dataplane, error, status, users, views, virtual_servers, vrrp_groups};
+use crate::reconciler::{PassReport, ReconcileStatus};
 use crate::runtime::DataplaneInfo;
 use crate::service::{LoginResult, UserView};
 use crate::store::AuditEntry;
@@ -18,6 +19,7 @@ use utoipa::{Modify, OpenApi};
     paths(
         users::login,
         status::status,
+        dataplane::observed, dataplane::plan,
         virtual_servers::list, virtual_servers::create, virtual_servers::get, virtual_servers::replace,
         virtual_servers::patch, virtual_servers::delete,
         virtual_servers::list_real, virtual_servers::create_real, virtual_servers::get_real,
@@ -34,7 +36,8 @@ use utoipa::{Modify, OpenApi};
         model::SorryServer, model::VrrpGroup, model::Member, model::Track, model::Auth, model::AuthType, model::Role,
         views::VirtualServerView, views::RealServerView, views::HealthView, views::VrrpGroupView,
         views::VirtualServerList, views::RealServerList, views::VrrpGroupList,
-        AuditEntry, audit::AuditPage, status::Status, status::Counts, DataplaneInfo,
+        AuditEntry, audit::AuditPage, status::Status, status::Counts, status::HealthSummary, status::DownServer, DataplaneInfo,
+        dataplane::DataplaneView, dataplane::PlanView, ReconcileStatus, PassReport,
         users::LoginRequest, users::NewUser, users::UserPatch, users::UserList, UserView, LoginResult,
     )),
     modifiers(&BearerAuth),

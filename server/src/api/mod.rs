@@ -2,6 +2,7 @@
 //! service layer and render.
 
 mod audit;
+mod dataplane;
 pub mod docs;
 mod error;
 mod extract;
@@ -13,6 +14,7 @@ mod vrrp_groups;
 
 pub use error::{ApiError, ApiResult};
 
+use crate::reconciler::Reconciler;
 use crate::runtime::Runtime;
 use crate::service::Service;
 use axum::extract::DefaultBodyLimit;
@@ -30,6 +32,14 @@ use tower_http::trace::TraceLayer;
 pub struct AppState {
     pub service: Arc<Service>,
     pub runtime: Arc<Runtime>,
+    /// None without a dataplane.
+    pub reconciler: Option<Arc<Reconciler>>,
+    /// The health checker of the real servers.
+    pub health: Arc<director_health::Engine>,
+    /// This node's VRRP instances (a disabled handle with `--vrrp off`).
+    pub vrrp: crate::vrrp::VrrpHandle,
+    /// The web UI's own state (counter history for the charts, logged-out sessions).
+    pub web: crate::web::WebContext,
 }
 
 /// Limits of the HTTP server.
@@ -78,6 +88,8 @@ pub fn router(state: AppState, limits: Limits) -> Router {
                 .delete(vrrp_groups::delete),
         )
         .route("/audit", get(audit::list))
+        .route("/dataplane", get(dataplane::observed))
+        .route("/plan", get(dataplane::plan))
         .route("/users", get(users::list).post(users::create))
         .route(
             "/users/{name}",
@@ -99,6 +111,7 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         .nest("/api/v1", api)
         .route("/healthz", get(status::healthz))
         .route("/readyz", get(status::readyz))
+        .merge(crate::web::router())
         .with_state(state)
         .layer(DefaultBodyLimit::max(limits.body_bytes))
         .layer(TimeoutLayer::with_status_code(

@@ -8,10 +8,45 @@ use utoipa::ToSchema;
 /// A real server's health as this node sees it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct HealthView {
-    /// up, down or unknown (not checked yet).
+    /// up, down or unknown (not checked yet: no traffic while the virtual server has `alpha`).
     pub status: String,
     /// Since when the status holds (RFC 3339).
     pub since: String,
+    /// When the last check finished.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_check: Option<String>,
+    /// Why the last check failed: "connect refused", "status 503", "timeout after 3000 ms"...
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    pub consecutive_successes: u32,
+    pub consecutive_failures: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_latency_ms: Option<f64>,
+    /// The weight a script check with `dynamic_weight` set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dynamic_weight: Option<u32>,
+    /// Checks run so far.
+    pub checks: u64,
+}
+
+fn rfc3339(t: std::time::SystemTime) -> String {
+    chrono::DateTime::<chrono::Utc>::from(t).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+impl From<&director_health::HealthState> for HealthView {
+    fn from(h: &director_health::HealthState) -> Self {
+        HealthView {
+            status: h.status.as_str().to_string(),
+            since: rfc3339(h.since),
+            last_check: h.last_check.map(rfc3339),
+            last_error: h.last_error.clone(),
+            consecutive_successes: h.consecutive_successes,
+            consecutive_failures: h.consecutive_failures,
+            last_latency_ms: h.last_latency.map(|d| d.as_secs_f64() * 1000.0),
+            dynamic_weight: h.dynamic_weight,
+            checks: h.checks,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -31,6 +66,13 @@ pub struct VirtualServerView {
 }
 
 impl VirtualServerView {
+    /// The checker's state of each real server.
+    pub fn with_health(mut self, health: &crate::health::HealthSnapshot) -> Self {
+        let name = self.spec.name.clone();
+        self.real_servers = self.real_servers.into_iter().map(|r| r.with_health(&name, health)).collect();
+        self
+    }
+
     pub fn new(record: &VirtualServerRecord, started_at: &str) -> Self {
         let mut spec = record.spec.clone();
         let real_servers = std::mem::take(&mut spec.real_servers)
@@ -68,9 +110,25 @@ impl RealServerView {
             health: HealthView {
                 status: status.to_string(),
                 since: started_at.to_string(),
+                last_check: None,
+                last_error: None,
+                consecutive_successes: 0,
+                consecutive_failures: 0,
+                last_latency_ms: None,
+                dynamic_weight: None,
+                checks: 0,
             },
             spec: rs,
         }
+    }
+
+    /// The checker's state of this real server, where it is checked.
+    pub fn with_health(mut self, virtual_server: &str, health: &crate::health::HealthSnapshot) -> Self {
+        let id = director_health::TargetId::new(virtual_server, self.spec.key());
+        if let Some(h) = health.get(&id) {
+            self.health = HealthView::from(h);
+        }
+        self
     }
 }
 
@@ -80,6 +138,9 @@ pub struct VrrpGroupView {
     #[serde(flatten)]
     pub spec: VrrpGroup,
     pub revision: u64,
+    /// This node's view of the group (read-only); absent when this node does not run it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<crate::vrrp::GroupStatus>,
 }
 
 impl From<&VrrpGroupRecord> for VrrpGroupView {
@@ -87,6 +148,7 @@ impl From<&VrrpGroupRecord> for VrrpGroupView {
         VrrpGroupView {
             spec: r.spec.clone(),
             revision: r.revision,
+            status: crate::vrrp::status::current(&r.spec.name),
         }
     }
 }

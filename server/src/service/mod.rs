@@ -4,8 +4,12 @@
 //! mutation: authorize the actor, validate against the current snapshot (pure model code), write the rows and
 //! their audit entries in one transaction, publish the new snapshot and notify subscribers of the revision.
 
+mod actions;
 mod actor;
+mod changes;
 mod error;
+mod health_events;
+mod events;
 pub mod parse;
 mod users;
 mod virtual_servers;

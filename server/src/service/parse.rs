@@ -53,6 +53,16 @@ fn json_path(path: &serde_ignored::Path<'_>) -> String {
     }
 }
 
+/// `current` with a JSON merge patch (RFC 7396) applied, read back strictly; read-only fields in the patch
+/// are ignored.
+pub fn apply_patch<T: serde::Serialize + DeserializeOwned>(current: &T, patch: &Value) -> Result<T> {
+    let mut doc = to_json(current)?;
+    let mut patch = patch.clone();
+    strip_read_only(&mut patch);
+    director_core::merge_patch::apply(&mut doc, &patch);
+    from_json(doc)
+}
+
 /// Serializes a model object to JSON.
 pub fn to_json<T: serde::Serialize>(v: &T) -> Result<Value> {
     serde_json::to_value(v).map_err(|e| ServiceError::Internal(format!("serializing: {e}")))

@@ -1,12 +1,12 @@
 //! Virtual servers and their real servers.
 
-use super::parse::{from_json, strip_read_only, to_json};
+use super::parse::{apply_patch, to_json};
 use super::{check_revision, now, require, Actor, Result, Service, ServiceError};
 use crate::store::{RealServerRow, StateChange};
 use director_core::audit::diff;
-use director_core::merge_patch;
 use director_core::model::{RealServer, RealServerKey, Role, VirtualServer};
 use director_core::state::VirtualServerRecord;
+use director_core::DesiredState;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -18,11 +18,7 @@ impl Service {
         name: &str,
     ) -> Result<Arc<VirtualServerRecord>> {
         require(actor, Role::Viewer)?;
-        self.snapshot()
-            .virtual_servers
-            .get(name)
-            .cloned()
-            .ok_or_else(|| not_found(name))
+        record(&self.snapshot(), name)
     }
 
     pub async fn create_virtual_server(
@@ -78,11 +74,7 @@ impl Service {
             .cloned()
             .ok_or_else(|| not_found(name))?;
         check_revision(if_match, current.revision)?;
-        let mut doc = to_json(&current.spec)?;
-        let mut patch = patch.clone();
-        strip_read_only(&mut patch);
-        merge_patch::apply(&mut doc, &patch);
-        let vs: VirtualServer = from_json(doc)?;
+        let vs: VirtualServer = apply_patch(&current.spec, patch)?;
         self.put_virtual_server_locked(actor, name, vs, None).await
     }
 
@@ -101,11 +93,7 @@ impl Service {
         }
         vs.normalize();
         let state = self.snapshot();
-        let old = state
-            .virtual_servers
-            .get(name)
-            .cloned()
-            .ok_or_else(|| not_found(name))?;
+        let old = record(&state, name)?;
         check_revision(if_match, old.revision)?;
         authorize_change(actor, &old.spec, &vs)?;
         state.check_virtual_server(&vs)?;
@@ -124,11 +112,7 @@ impl Service {
         require(actor, Role::Admin)?;
         let _w = self.lock_writer().await;
         let state = self.snapshot();
-        let old = state
-            .virtual_servers
-            .get(name)
-            .cloned()
-            .ok_or_else(|| not_found(name))?;
+        let old = record(&state, name)?;
         check_revision(if_match, old.revision)?;
         state.check_virtual_server_delete(name)?;
         self.commit_virtual_server(actor, name, Some(old), None)
@@ -160,11 +144,7 @@ impl Service {
         require(actor, Role::Admin)?;
         let _w = self.lock_writer().await;
         let state = self.snapshot();
-        let old = state
-            .virtual_servers
-            .get(vs)
-            .cloned()
-            .ok_or_else(|| not_found(vs))?;
+        let old = record(&state, vs)?;
         if old.spec.real_server(&rs.key()).is_some() {
             return Err(ServiceError::Conflict {
                 field: "address".into(),
@@ -219,11 +199,7 @@ impl Service {
             .real_server(key)
             .ok_or_else(|| rs_not_found(vs, key))?;
         check_revision(if_match, record.real_server_revision(key))?;
-        let mut doc = to_json(current)?;
-        let mut patch = patch.clone();
-        strip_read_only(&mut patch);
-        merge_patch::apply(&mut doc, &patch);
-        let rs: RealServer = from_json(doc)?;
+        let rs: RealServer = apply_patch(current, patch)?;
         self.put_real_server_locked(actor, vs, key, rs, None).await
     }
 
@@ -251,11 +227,7 @@ impl Service {
             ));
         }
         let state = self.snapshot();
-        let old = state
-            .virtual_servers
-            .get(vs)
-            .cloned()
-            .ok_or_else(|| not_found(vs))?;
+        let old = record(&state, vs)?;
         let index = old
             .spec
             .real_servers
@@ -286,11 +258,7 @@ impl Service {
         require(actor, Role::Admin)?;
         let _w = self.lock_writer().await;
         let state = self.snapshot();
-        let old = state
-            .virtual_servers
-            .get(vs)
-            .cloned()
-            .ok_or_else(|| not_found(vs))?;
+        let old = record(&state, vs)?;
         if old.spec.real_server(key).is_none() {
             return Err(rs_not_found(vs, key));
         }
@@ -513,6 +481,11 @@ fn describe(vs: &VirtualServer) -> String {
         vs.forwarding.as_str(),
         vs.real_servers.len()
     )
+}
+
+/// The virtual server `name` of a snapshot, or not found.
+fn record(state: &DesiredState, name: &str) -> Result<Arc<VirtualServerRecord>> {
+    state.virtual_servers.get(name).cloned().ok_or_else(|| not_found(name))
 }
 
 fn not_found(name: &str) -> ServiceError {

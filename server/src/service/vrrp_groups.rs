@@ -1,10 +1,9 @@
 //! VRRP groups.
 
-use super::parse::{from_json, strip_read_only, to_json};
+use super::parse::{apply_patch, to_json};
 use super::{check_revision, now, require, Actor, Result, Service, ServiceError};
 use crate::store::StateChange;
 use director_core::audit::diff;
-use director_core::merge_patch;
 use director_core::model::{Role, VrrpGroup};
 use director_core::state::VrrpGroupRecord;
 use serde_json::Value;
@@ -73,11 +72,7 @@ impl Service {
             .cloned()
             .ok_or_else(|| not_found(name))?;
         check_revision(if_match, current.revision)?;
-        let mut doc = to_json(&current.spec)?;
-        let mut patch = patch.clone();
-        strip_read_only(&mut patch);
-        merge_patch::apply(&mut doc, &patch);
-        let group: VrrpGroup = from_json(doc)?;
+        let group: VrrpGroup = apply_patch(&current.spec, patch)?;
         self.put_vrrp_group_locked(actor, name, group, None).await
     }
 

@@ -99,6 +99,60 @@ pub struct VrrpGroup {
     pub members: Vec<Member>,
     #[serde(default)]
     pub track: Vec<Track>,
+    /// Who to tell on every transition of this node's instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<Notify>,
+    /// Groups of a node with the same sync group fail over together (keepalived's `vrrp_sync_group`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync_group: Option<String>,
+    /// Gratuitous ARP / unsolicited neighbour advertisements sent by a new master.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub garp: Option<Garp>,
+}
+
+/// Transition notifications (keepalived's `notify`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Notify {
+    /// `http://` or `https://` URL that receives a JSON POST on every transition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<String>,
+    /// Command run on every transition with the arguments `GROUP <name> <STATE> <priority>` appended
+    /// (STATE: MASTER, BACKUP, FAULT or STOP), as keepalived's notify script.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub script: Option<Vec<String>>,
+}
+
+/// Announcements of a new master (keepalived's `garp_master_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Garp {
+    /// Announcements per address in each burst (1..100, default 5).
+    #[serde(default = "default_garp_repeat")]
+    pub repeat: u32,
+    /// Seconds after becoming master before a second burst (0 = none, up to 3600; default 5).
+    #[serde(default = "default_garp_delay")]
+    pub delay_s: u32,
+    /// Seconds between further bursts while master (0 = never, the default; up to 86400).
+    #[serde(default)]
+    pub refresh_s: u32,
+}
+
+impl Default for Garp {
+    fn default() -> Self {
+        Garp {
+            repeat: default_garp_repeat(),
+            delay_s: default_garp_delay(),
+            refresh_s: 0,
+        }
+    }
+}
+
+fn default_garp_repeat() -> u32 {
+    5
+}
+fn default_garp_delay() -> u32 {
+    5
 }
 
 fn default_version() -> u32 {
@@ -332,6 +386,17 @@ impl VrrpGroup {
         for (i, t) in self.track.iter().enumerate() {
             validate_track(t).map_err(|e| e.within(&format!("track[{i}]")))?;
         }
+        if let Some(n) = &self.notify {
+            validate_notify(n).map_err(|e| e.within("notify"))?;
+        }
+        if let Some(s) = &self.sync_group {
+            validate_name("sync_group", s)?;
+        }
+        if let Some(g) = &self.garp {
+            check_range("garp.repeat", g.repeat, 1, 100)?;
+            check_range("garp.delay_s", g.delay_s, 0, 3600)?;
+            check_range("garp.refresh_s", g.refresh_s, 0, 86_400)?;
+        }
         Ok(())
     }
 
@@ -369,6 +434,30 @@ impl VrrpGroup {
         }
         Ok(())
     }
+}
+
+fn validate_notify(n: &Notify) -> Result<()> {
+    if n.webhook.is_none() && n.script.is_none() {
+        return Err(ModelError::invalid("", "name a webhook, a script or both"));
+    }
+    if let Some(url) = &n.webhook {
+        let rest = url
+            .strip_prefix("http://")
+            .or_else(|| url.strip_prefix("https://"));
+        let host = rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or(""));
+        if host.is_none_or(str::is_empty) || url.chars().any(char::is_whitespace) {
+            return Err(ModelError::invalid(
+                "webhook",
+                format!("{url:?} is not an http:// or https:// URL"),
+            ));
+        }
+    }
+    if let Some(cmd) = &n.script {
+        if cmd.first().is_none_or(|c| c.is_empty()) {
+            return Err(ModelError::invalid("script", "needs a command to run"));
+        }
+    }
+    Ok(())
 }
 
 fn validate_track(t: &Track) -> Result<()> {
@@ -460,6 +549,74 @@ mod tests {
         ];
         for (mutate, field) in cases {
             let mut g = group();
+            mutate(&mut g);
+            assert_eq!(g.validate().unwrap_err().field, field);
+        }
+    }
+
+    #[test]
+    fn notify_sync_group_and_garp() {
+        let mut g = group();
+        assert_eq!(g.notify, None);
+        assert_eq!(g.sync_group, None);
+        assert_eq!(g.garp, None);
+        g.notify = Some(Notify {
+            webhook: Some("https://hooks.example.com/vrrp?x=1".into()),
+            script: Some(vec!["/usr/local/bin/notify".into(), "--quiet".into()]),
+        });
+        g.sync_group = Some("nat-pair".into());
+        g.garp = Some(Garp::default());
+        g.validate().unwrap();
+        let back: VrrpGroup = serde_json::from_value(serde_json::to_value(&g).unwrap()).unwrap();
+        assert_eq!(back, g);
+        let garp: Garp = serde_json::from_value(serde_json::json!({"refresh_s": 60})).unwrap();
+        assert_eq!(
+            garp,
+            Garp {
+                repeat: 5,
+                delay_s: 5,
+                refresh_s: 60
+            }
+        );
+
+        type Mutation = fn(&mut VrrpGroup);
+        let cases: Vec<(Mutation, &str)> = vec![
+            (
+                |g| g.notify.as_mut().unwrap().webhook = Some("ftp://x".into()),
+                "notify.webhook",
+            ),
+            (
+                |g| g.notify.as_mut().unwrap().webhook = Some("http://".into()),
+                "notify.webhook",
+            ),
+            (
+                |g| g.notify.as_mut().unwrap().script = Some(vec![String::new()]),
+                "notify.script",
+            ),
+            (
+                |g| {
+                    g.notify = Some(Notify {
+                        webhook: None,
+                        script: None,
+                    })
+                },
+                "notify",
+            ),
+            (|g| g.sync_group = Some("Bad Name".into()), "sync_group"),
+            (|g| g.garp.as_mut().unwrap().repeat = 0, "garp.repeat"),
+            (|g| g.garp.as_mut().unwrap().delay_s = 3601, "garp.delay_s"),
+            (
+                |g| g.garp.as_mut().unwrap().refresh_s = 86_401,
+                "garp.refresh_s",
+            ),
+        ];
+        for (mutate, field) in cases {
+            let mut g = group();
+            g.notify = Some(Notify {
+                webhook: Some("http://127.0.0.1:9000/hook".into()),
+                script: None,
+            });
+            g.garp = Some(Garp::default());
             mutate(&mut g);
             assert_eq!(g.validate().unwrap_err().field, field);
         }

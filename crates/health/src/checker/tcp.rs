@@ -1,0 +1,97 @@
+//! `tcp`: the server is up when a TCP connection opens within the timeout. Also the connect step of http(s).
+
+use super::{CheckError, CheckFuture, Checker, Success};
+use crate::target::Target;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use tokio::net::{TcpSocket, TcpStream};
+
+#[derive(Debug)]
+pub struct TcpChecker {
+    to: SocketAddr,
+    bind: Option<IpAddr>,
+}
+
+impl TcpChecker {
+    pub fn new(target: &Target) -> Result<Self, CheckError> {
+        Ok(TcpChecker {
+            to: connect_address(target)?,
+            bind: target.check.bind_address,
+        })
+    }
+}
+
+/// Where a tcp/http/https check connects. A real server of a fwmark service may have port 0 ("the packet's
+/// port"): its check then needs `connect_port`.
+pub(crate) fn connect_address(target: &Target) -> Result<SocketAddr, CheckError> {
+    let to = target.connect_to();
+    if to.port() == 0 {
+        return Err(CheckError::Spec(
+            "the real server has port 0: set connect_port".into(),
+        ));
+    }
+    Ok(to)
+}
+
+impl Checker for TcpChecker {
+    fn check(&self) -> CheckFuture<'_> {
+        Box::pin(async move {
+            let stream = connect(self.to, self.bind).await?;
+            drop(stream);
+            Ok(Success::default())
+        })
+    }
+}
+
+/// Opens a TCP connection to `to`, from `bind` when set (keepalived's `bindto`).
+pub(crate) async fn connect(to: SocketAddr, bind: Option<IpAddr>) -> Result<TcpStream, CheckError> {
+    let socket = if to.is_ipv4() {
+        TcpSocket::new_v4()
+    } else {
+        TcpSocket::new_v6()
+    }
+    .map_err(|e| CheckError::Connect(format!("cannot open a socket: {e}")))?;
+    if let Some(source) = bind {
+        if source.is_ipv4() != to.is_ipv4() {
+            return Err(CheckError::Bind(format!(
+                "{source}: not of the address family of {to}"
+            )));
+        }
+        bind_no_port(&socket);
+        socket
+            .bind(SocketAddr::new(source, 0))
+            .map_err(|e| CheckError::Bind(format!("{source}: {e}")))?;
+    }
+    socket.connect(to).await.map_err(|e| connect_error(&e))
+}
+
+/// Lets the kernel pick the source port at connect time rather than at bind time, so that many checks bound
+/// to one source address do not exhaust the ephemeral ports (`IP_BIND_ADDRESS_NO_PORT`). Best effort.
+fn bind_no_port(socket: &TcpSocket) {
+    use std::os::fd::AsRawFd;
+    let one: libc::c_int = 1;
+    // SAFETY: a valid socket descriptor and a pointer to a c_int that lives across the call.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_BIND_ADDRESS_NO_PORT,
+            (&one as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        tracing::debug!(error = %io::Error::last_os_error(), "IP_BIND_ADDRESS_NO_PORT not set");
+    }
+}
+
+fn connect_error(e: &io::Error) -> CheckError {
+    match e.kind() {
+        io::ErrorKind::ConnectionRefused => CheckError::Refused,
+        io::ErrorKind::ConnectionReset => CheckError::Reset,
+        io::ErrorKind::HostUnreachable => CheckError::HostUnreachable,
+        io::ErrorKind::NetworkUnreachable => CheckError::NetworkUnreachable,
+        io::ErrorKind::TimedOut => CheckError::Connect("timed out".into()),
+        _ => CheckError::Connect(e.to_string()),
+    }
+}

@@ -1,0 +1,95 @@
+//! Health checking in the daemon: keeps the checker's targets in step with the desired state, wakes the
+//! reconciler on every change, and writes every transition to the audit log (`via: health`).
+
+use crate::reconciler::Reconciler;
+use crate::service::Service;
+use director_core::model::CheckKind;
+use director_core::DesiredState;
+use director_health::{Engine, HealthState, Target, TargetId};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// What the reconciler and the views read: the state of every checked real server.
+pub type HealthSnapshot = Arc<BTreeMap<TargetId, HealthState>>;
+
+/// One target per real server of an enabled virtual server whose effective check is not `none` (disabled real
+/// servers are checked too, so an operator sees their health before enabling them).
+pub fn targets(state: &DesiredState) -> Vec<Target> {
+    let mut out = Vec::new();
+    for (name, record) in &state.virtual_servers {
+        let vs = &record.spec;
+        if !vs.enabled {
+            continue;
+        }
+        for rs in &vs.real_servers {
+            let Some(check) = rs.health_check.as_ref().or(vs.health_check.as_ref()) else { continue };
+            if check.kind == CheckKind::None {
+                continue;
+            }
+            let key = rs.key();
+            out.push(Target::new(name.clone(), key.address, key.port, check.clone()));
+        }
+    }
+    out
+}
+
+/// Starts the checker and the tasks that feed it and follow it.
+pub fn start(service: Arc<Service>, reconciler: Option<Arc<Reconciler>>, shutdown: CancellationToken) -> Arc<Engine> {
+    let engine = Arc::new(Engine::start(director_health::Options::default()));
+    engine.set_targets(targets(&service.snapshot()));
+    if let Some(r) = &reconciler {
+        r.set_health(engine.clone());
+    }
+    // Follow the desired state.
+    {
+        let (engine, service, stop) = (engine.clone(), service.clone(), shutdown.clone());
+        let mut revisions = service.subscribe();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    changed = revisions.changed() => if changed.is_err() { break },
+                }
+                engine.set_targets(targets(&service.snapshot()));
+            }
+        });
+    }
+    // A health change reaches the kernel within one pass, without waiting for the periodic resync.
+    if let Some(r) = reconciler {
+        let (mut changes, stop) = (engine.changes(), shutdown.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    changed = changes.changed() => if changed.is_err() { break },
+                }
+                r.wake();
+            }
+        });
+    }
+    // Every transition goes to the audit log.
+    {
+        let (mut transitions, stop) = (engine.transitions(), shutdown);
+        tokio::spawn(async move {
+            loop {
+                let t = tokio::select! {
+                    _ = stop.cancelled() => break,
+                    t = transitions.recv() => t,
+                };
+                match t {
+                    Ok(t) => {
+                        if let Err(e) = service.record_health_transition(&t).await {
+                            tracing::warn!(error = %e, target = %t.id, "could not audit a health transition");
+                        }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::warn!(missed = n, "the audit log missed health transitions (too many at once)");
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                }
+            }
+        });
+    }
+    engine
+}

@@ -1,0 +1,107 @@
+//! The server-rendered admin UI: askama templates (web/templates) and embedded assets (web/static).
+//!
+//! Every core action works without JavaScript: plain forms, POST-redirect-GET, confirmation pages for what
+//! takes traffic away; a little script adds confirmation dialogs and refreshes live state every few seconds.
+//! Handlers are thin: they read the session ([`ui::Ui`], or [`ui::Posted`] for forms, which also checks the
+//! CSRF token), call the [`Service`](crate::service::Service) as `Via::Ui` (it authorizes and validates;
+//! nothing is decided twice) and render. Kernel counters for the charts come from a [`CounterHistory`] fed
+//! by a sampler task ([`spawn_sampler`]).
+//!
+//! Layout: [`session`] (cookies, logged-out tokens), [`csrf`], [`ui`] (extractors, page chrome, rendering),
+//! [`form`] and [`vs_form`] (forms and the placement of validation errors), [`chart`] (SVG), [`history`]
+//! (counter rings), [`kernel`] (finding a service in the kernel table), [`pages`] (one module per page).
+
+mod assets;
+pub mod chart;
+pub mod csrf;
+mod error;
+pub mod form;
+pub mod history;
+pub mod kernel;
+mod pages;
+pub mod session;
+pub mod ui;
+pub mod vs_form;
+
+pub use error::{UiError, UiResult};
+pub use history::CounterHistory;
+
+use crate::api::AppState;
+use crate::reconciler::Reconciler;
+use axum::routing::{get, post};
+use axum::Router;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// The UI's own state, part of [`AppState`].
+#[derive(Clone, Default)]
+pub struct WebContext {
+    /// Connection counters of the last minutes, for the charts.
+    pub history: Arc<CounterHistory>,
+    /// Logged-out session tokens.
+    pub revoked: Arc<session::Revoked>,
+}
+
+impl WebContext {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+/// Starts the task that samples the kernel's counters for the charts (nothing to sample without a
+/// dataplane). It stops when `stop` is cancelled.
+pub fn spawn_sampler(
+    web: &WebContext,
+    reconciler: Option<Arc<Reconciler>>,
+    stop: CancellationToken,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let reconciler = reconciler?;
+    Some(tokio::spawn(history::run_sampler(
+        web.history.clone(),
+        reconciler,
+        history::SAMPLE_EVERY,
+        stop,
+    )))
+}
+
+/// The routes of the UI (DESIGN.md, "Web UI routes").
+pub fn router() -> Router<AppState> {
+    use pages::{audit, dashboard, login, real_servers, users, virtual_servers, vrrp_groups};
+    Router::new()
+        .route("/", get(dashboard::page))
+        .route("/live", get(dashboard::live))
+        .route("/login", get(login::form).post(login::submit))
+        .route("/logout", get(login::logout_page).post(login::logout))
+        .route(
+            "/virtual-servers",
+            get(virtual_servers::list).post(virtual_servers::create),
+        )
+        .route("/virtual-servers/_new", get(virtual_servers::new_form))
+        .route(
+            "/virtual-servers/{name}",
+            get(virtual_servers::detail).post(virtual_servers::update),
+        )
+        .route("/virtual-servers/{name}/edit", get(virtual_servers::edit_form))
+        .route("/virtual-servers/{name}/delete", post(virtual_servers::delete))
+        .route("/virtual-servers/{name}/live", get(virtual_servers::live))
+        .route(
+            "/virtual-servers/{name}/real-servers",
+            post(real_servers::create),
+        )
+        .route(
+            "/virtual-servers/{name}/real-servers/{endpoint}",
+            post(real_servers::action_field),
+        )
+        .route(
+            "/virtual-servers/{name}/real-servers/{endpoint}/{action}",
+            post(real_servers::action).get(real_servers::back),
+        )
+        .route("/vrrp-groups", get(vrrp_groups::list))
+        .route("/vrrp-groups/{name}", get(vrrp_groups::detail))
+        .route("/audit", get(audit::page))
+        .route("/users", get(users::page).post(users::create))
+        .route("/users/{name}/{action}", post(users::action))
+        .route("/static/{file}", get(assets::serve))
+        .fallback(|| async { UiError::NotFound("there is no such page".into()) })
+        .layer(axum::middleware::from_fn(ui::security_headers))
+}

@@ -1,0 +1,163 @@
+//! The browser session: the session token (the JWT `service.login` issues) in an HttpOnly, SameSite=Strict
+//! cookie; a pre-login nonce cookie that keys the login form's CSRF token; a flash-message cookie for
+//! POST-redirect-GET; and the set of logged-out tokens, refused until they expire.
+
+use axum::http::{header, HeaderMap, HeaderValue};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+pub const SESSION_COOKIE: &str = "director_session";
+pub const LOGIN_COOKIE: &str = "director_login";
+pub const FLASH_COOKIE: &str = "director_flash";
+
+/// The value of the cookie `name`, if the request carries it.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// A `Set-Cookie` value: HttpOnly, SameSite=Strict, for the whole site; `max_age` 0 deletes it, `None`
+/// makes it last until the browser closes.
+pub fn set_cookie(name: &str, value: &str, max_age: Option<i64>) -> HeaderValue {
+    let age = max_age.map(|a| format!("; Max-Age={}", a.max(0))).unwrap_or_default();
+    HeaderValue::from_str(&format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict{age}"))
+        .unwrap_or_else(|_| HeaderValue::from_static("director_invalid=; Path=/; Max-Age=0"))
+}
+
+/// Deletes the cookie `name`.
+pub fn clear_cookie(name: &str) -> HeaderValue {
+    set_cookie(name, "", Some(0))
+}
+
+/// A fresh random value for a cookie (32 bytes, base64url).
+pub fn nonce() -> String {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A one-time message shown on the page a form redirects to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flash {
+    /// `ok` or `error` (a CSS class).
+    pub kind: &'static str,
+    pub text: String,
+}
+
+impl Flash {
+    pub fn ok(text: impl Into<String>) -> Self {
+        Flash {
+            kind: "ok",
+            text: text.into(),
+        }
+    }
+
+    pub fn error(text: impl Into<String>) -> Self {
+        Flash {
+            kind: "error",
+            text: text.into(),
+        }
+    }
+
+    /// The cookie carrying it to the next page.
+    pub fn cookie(&self) -> HeaderValue {
+        let text: String = form_urlencoded::byte_serialize(self.text.as_bytes()).collect();
+        set_cookie(FLASH_COOKIE, &format!("{}.{text}", self.kind), Some(60))
+    }
+
+    /// The message a request carries, if any.
+    pub fn read(headers: &HeaderMap) -> Option<Flash> {
+        let value = cookie(headers, FLASH_COOKIE)?;
+        let (kind, text) = value.split_once('.')?;
+        let kind = match kind {
+            "ok" => "ok",
+            _ => "error",
+        };
+        let text: String = form_urlencoded::parse(format!("t={text}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        let text: String = text.chars().take(300).collect();
+        (!text.is_empty()).then_some(Flash { kind, text })
+    }
+}
+
+/// Session tokens that were logged out, refused until they expire (kept in memory: a restart forgets them,
+/// and the tokens expire with the session TTL anyway).
+#[derive(Debug, Default)]
+pub struct Revoked {
+    tokens: Mutex<HashMap<[u8; 32], i64>>,
+}
+
+fn digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+impl Revoked {
+    /// Refuses `token` until `expires` (unix seconds); forgets the tokens that have expired by `now`.
+    pub fn revoke(&self, token: &str, expires: i64, now: i64) {
+        let mut tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
+        tokens.retain(|_, exp| *exp > now);
+        tokens.insert(digest(token), expires);
+    }
+
+    pub fn contains(&self, token: &str) -> bool {
+        self.tokens
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(&digest(token))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(cookie_header: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, HeaderValue::from_str(cookie_header).unwrap());
+        h
+    }
+
+    #[test]
+    fn cookies_are_found_by_name() {
+        let h = headers("a=1; director_session=abc.def.ghi; b=");
+        assert_eq!(cookie(&h, SESSION_COOKIE).as_deref(), Some("abc.def.ghi"));
+        assert_eq!(cookie(&h, "b"), None);
+        assert_eq!(cookie(&h, "missing"), None);
+        let set = set_cookie(SESSION_COOKIE, "tok", Some(3600));
+        assert_eq!(
+            set.to_str().unwrap(),
+            "director_session=tok; Path=/; HttpOnly; SameSite=Strict; Max-Age=3600"
+        );
+    }
+
+    #[test]
+    fn a_flash_survives_the_cookie_round_trip() {
+        let f = Flash::ok("Weight of 10.0.0.1:80 set to 5; ok?");
+        let set = f.cookie();
+        let value = set.to_str().unwrap().split(';').next().unwrap().to_string();
+        assert_eq!(Flash::read(&headers(&value)), Some(f));
+        assert_eq!(Flash::read(&headers("director_flash=garbage")), None);
+    }
+
+    #[test]
+    fn revoked_tokens_are_refused_until_they_expire() {
+        let r = Revoked::default();
+        r.revoke("t1", 100, 0);
+        assert!(r.contains("t1") && !r.contains("t2"));
+        r.revoke("t2", 300, 200);
+        assert!(!r.contains("t1"), "expired entries are forgotten");
+        assert!(r.contains("t2"));
+    }
+}

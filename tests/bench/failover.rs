@@ -1,0 +1,333 @@
+//! Failover benchmark: director vs keepalived on the same network-namespace topology (needs root).
+//!
+//! ```text
+//! cargo run --release -p director-tests --bin bench-failover                  # 20 runs, 1 s and 100 ms
+//! cargo run --release -p director-tests --bin bench-failover -- --runs 5
+//! cargo run --release -p director-tests --bin bench-failover -- --soak 600    # transitions while healthy
+//! ```
+//!
+//! Failover: two nodes on a bridge, a master (priority 150) and a backup (100), VRRPv3. At a random phase of
+//! the advertisement cycle the master's namespace is SIGKILLed (every process in it); the time is measured
+//! until the backup holds the VIP (`ip -n <ns> addr`, polled every 10 ms). Both run fresh for every run.
+//! Theory: Master_Down_Interval of the backup = 3 x interval + skew, minus the time since the last
+//! advertisement: between MDI - interval and MDI.
+//!
+//! Soak: two healthy directors for N seconds at 100 ms adverts; counts transitions and split brains after
+//! the initial election (expect zero).
+//!
+//! This binary also is the daemon: `bench-failover serve ...` runs `director serve ...`, so the daemon
+//! measured is the release build of this tree.
+
+use clap::Parser;
+use director_tests::netns::{
+    director::{create_group, group, status, wait_role},
+    master_down_interval, time_until_held, wait_for_holder, Keepalived, KeepalivedInstance, Lan,
+    Node,
+};
+use director_tests::Daemon;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+const SETTLE: Duration = Duration::from_secs(30);
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Implementation {
+    Director,
+    Keepalived,
+}
+
+impl Implementation {
+    fn name(self) -> &'static str {
+        match self {
+            Implementation::Director => "director",
+            Implementation::Keepalived => "keepalived",
+        }
+    }
+}
+
+/// A running pair; dropping it kills both.
+enum Pair {
+    Director(Daemon, Daemon),
+    Keepalived {
+        _master: Keepalived,
+        _backup: Keepalived,
+    },
+}
+
+fn xorshift(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+async fn start_pair(
+    which: Implementation,
+    master: &Node,
+    backup: &Node,
+    vip: IpAddr,
+    advert_ms: u64,
+) -> Pair {
+    match which {
+        Implementation::Director => {
+            let m = Daemon::start_with(master.daemon_options("bench-m")).await;
+            let b = Daemon::start_with(backup.daemon_options("bench-b")).await;
+            let g = group(
+                "bench",
+                51,
+                3,
+                advert_ms,
+                &[vip],
+                &[("bench-m", 150), ("bench-b", 100)],
+            );
+            create_group(&m, &g).await;
+            create_group(&b, &g).await;
+            wait_role(&m, "bench", "master", SETTLE).await;
+            let deadline = Instant::now() + SETTLE;
+            loop {
+                let s = status(&b, "bench").await;
+                if s["role"] == "backup" && s["master_address"] == master.ipv4.to_string() {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "the backup never heard the master: {s}"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Pair::Director(m, b)
+        }
+        Implementation::Keepalived => {
+            let inst = |priority| KeepalivedInstance {
+                name: "bench".into(),
+                vrid: 51,
+                version: 3,
+                priority,
+                advert_int: advert_ms as f64 / 1000.0,
+                password: None,
+                preempt: true,
+                vips: vec![vip],
+            };
+            let m = Keepalived::start(master, &inst(150));
+            let b = Keepalived::start(backup, &inst(100));
+            wait_for_holder(&[master], vip, SETTLE).expect("keepalived master");
+            let deadline = Instant::now() + SETTLE;
+            while !b.log_text().contains("Entering BACKUP STATE") {
+                assert!(
+                    Instant::now() < deadline,
+                    "keepalived backup:\n{}",
+                    b.log_text()
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            // Let the backup hear a few advertisements.
+            std::thread::sleep(Duration::from_millis(3 * advert_ms));
+            Pair::Keepalived {
+                _master: m,
+                _backup: b,
+            }
+        }
+    }
+}
+
+fn clean(nodes: &[&Node], vip: IpAddr) {
+    for n in nodes {
+        n.kill_all();
+        if n.holds(vip) {
+            n.ip(&["addr", "del", &format!("{vip}/32"), "dev", "eth0"]);
+        }
+    }
+}
+
+async fn failover_runs(
+    which: Implementation,
+    advert_ms: u64,
+    runs: usize,
+    seed: &mut u64,
+) -> Vec<Duration> {
+    let mut lan = Lan::create();
+    let (m, b) = (lan.add_node(1), lan.add_node(2));
+    let vip = lan.vip(100);
+    let mut out = Vec::new();
+    for run in 0..runs {
+        let pair = start_pair(which, &m, &b, vip, advert_ms).await;
+        let phase = Duration::from_micros(xorshift(seed) % (advert_ms * 1000));
+        std::thread::sleep(phase);
+        let t0 = Instant::now();
+        m.kill_all();
+        let limit = master_down_interval(3, advert_ms, 100) + Duration::from_secs(5);
+        match time_until_held(&b, vip, t0, limit) {
+            Some(t) => {
+                println!(
+                    "  {:<10} {:>5} ms adverts  run {:>2}: {:>5} ms",
+                    which.name(),
+                    advert_ms,
+                    run + 1,
+                    t.as_millis()
+                );
+                out.push(t);
+            }
+            None => println!(
+                "  {:<10} {:>5} ms adverts  run {:>2}: no takeover within {} ms",
+                which.name(),
+                advert_ms,
+                run + 1,
+                limit.as_millis()
+            ),
+        }
+        drop(pair);
+        clean(&[&m, &b], vip);
+    }
+    out
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn summary(mut v: Vec<Duration>) -> String {
+    v.sort();
+    if v.is_empty() {
+        return "no successful run".into();
+    }
+    format!(
+        "median {:>5} ms  p95 {:>5} ms  min {:>5} ms  max {:>5} ms  (n={})",
+        percentile(&v, 50.0).as_millis(),
+        percentile(&v, 95.0).as_millis(),
+        v[0].as_millis(),
+        v[v.len() - 1].as_millis(),
+        v.len()
+    )
+}
+
+async fn soak(seconds: u64) {
+    let mut lan = Lan::create();
+    let (m, b) = (lan.add_node(1), lan.add_node(2));
+    let vip = lan.vip(100);
+    let advert_ms = 100;
+    let pair = start_pair(Implementation::Director, &m, &b, vip, advert_ms).await;
+    let Pair::Director(dm, db) = &pair else {
+        unreachable!("a director pair")
+    };
+    let before = (status(dm, "bench").await, status(db, "bench").await);
+    println!("soak: two healthy directors, v3 {advert_ms} ms adverts, {seconds} s...");
+    let start = Instant::now();
+    let mut dual = 0u64;
+    let mut none = 0u64;
+    while start.elapsed() < Duration::from_secs(seconds) {
+        match (m.holds(vip), b.holds(vip)) {
+            (true, false) => {}
+            (true, true) => dual += 1,
+            (false, false) => none += 1,
+            (false, true) => none += 1,
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let after = (status(dm, "bench").await, status(db, "bench").await);
+    let n = |v: &serde_json::Value, k: &str| v[k].as_u64().unwrap_or(0);
+    let transitions = n(&after.0, "transitions") - n(&before.0, "transitions")
+        + n(&after.1, "transitions")
+        - n(&before.1, "transitions");
+    println!(
+        "soak {seconds} s: {transitions} transitions (expected 0); samples with two holders: {dual}, \
+         with the master not holding: {none}; split brain now: {}/{}; adverts sent by the master: {}, \
+         received by the backup: {}; malformed: {}/{}",
+        after.0["split_brain"],
+        after.1["split_brain"],
+        n(&after.0, "adverts_sent") - n(&before.0, "adverts_sent"),
+        n(&after.1, "adverts_received") - n(&before.1, "adverts_received"),
+        n(&after.0, "malformed_packets"),
+        n(&after.1, "malformed_packets"),
+    );
+    drop(pair);
+}
+
+fn usage() -> ! {
+    eprintln!("usage: bench-failover [--runs N] [--intervals MS,MS] [--soak SECONDS]");
+    std::process::exit(2)
+}
+
+fn main() -> std::process::ExitCode {
+    // This binary doubles as the daemon (see the module documentation).
+    if std::env::args().nth(1).as_deref() == Some("serve") {
+        let cli = director::cli::Cli::parse();
+        director::telemetry::init(cli.global.log_format);
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        return match rt.block_on(director::cli::run(cli)) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("director: {e:#}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
+    if std::env::var_os("DIRECTOR_BIN").is_none() {
+        let exe = std::env::current_exe().expect("exe");
+        std::env::set_var("DIRECTOR_BIN", exe);
+    }
+    let mut runs = 20;
+    let mut intervals = vec![1000u64, 100];
+    let mut soak_s = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--runs" => {
+                runs = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or_else(|| usage())
+            }
+            "--intervals" => {
+                intervals = args
+                    .next()
+                    .map(|v| v.split(',').filter_map(|x| x.parse().ok()).collect())
+                    .unwrap_or_else(|| usage())
+            }
+            "--soak" => {
+                soak_s = Some(
+                    args.next()
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or_else(|| usage()),
+                )
+            }
+            _ => usage(),
+        }
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        if let Some(s) = soak_s {
+            soak(s).await;
+            return;
+        }
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut table = Vec::new();
+        for &ms in &intervals {
+            for which in [Implementation::Director, Implementation::Keepalived] {
+                println!(
+                    "{} with {ms} ms adverts (VRRPv3), {runs} runs:",
+                    which.name()
+                );
+                let v = failover_runs(which, ms, runs, &mut seed).await;
+                table.push((ms, which, summary(v)));
+            }
+        }
+        println!("\nfailover after SIGKILL of the master, until the backup holds the VIP:");
+        for (ms, which, line) in table {
+            let mdi = master_down_interval(3, ms, 100);
+            println!(
+                "  {:>5} ms adverts (MDI {:>4} ms)  {:<10} {line}",
+                ms,
+                mdi.as_millis(),
+                which.name()
+            );
+        }
+    });
+    std::process::ExitCode::SUCCESS
+}

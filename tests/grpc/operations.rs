@@ -1,0 +1,265 @@
+//! What an operator does from a pipeline: weights, drains, enable/disable, and reading the audit log and the
+//! status.
+
+use crate::support::*;
+use director::grpc::proto as pb;
+use director_tests::Daemon;
+use tonic::Code;
+
+fn rs_of<'a>(vs: &'a pb::VirtualServer, endpoint: &str) -> &'a pb::RealServer {
+    vs.real_servers
+        .iter()
+        .find(|r| format!("{}:{}", r.address, r.port) == endpoint)
+        .unwrap_or_else(|| panic!("{endpoint} not in {vs:?}"))
+}
+
+#[tokio::test]
+async fn weights_drains_and_switches() {
+    let d = Daemon::start().await;
+    let mut c = admin(&d).await;
+    c.create_virtual_server(pb::CreateVirtualServerRequest {
+        virtual_server: Some(web("web", "192.168.10.180")),
+    })
+    .await
+    .expect("create");
+    let mut op = client_with(&d, &d.token_for("operator").await).await;
+
+    let rs = op
+        .set_weight(pb::SetWeightRequest {
+            virtual_server: "web".into(),
+            real_server: "10.0.1.1:80".into(),
+            weight: 5,
+            expected_revision: Some(1),
+        })
+        .await
+        .expect("set weight")
+        .into_inner();
+    assert_eq!(rs.weight, Some(5));
+    assert_eq!(rs.revision, 2);
+    let s = expect_code(
+        op.set_weight(pb::SetWeightRequest {
+            virtual_server: "web".into(),
+            real_server: "10.0.1.1:80".into(),
+            weight: 6,
+            expected_revision: Some(1),
+        })
+        .await,
+        Code::FailedPrecondition,
+    );
+    assert_eq!(reason(&s), "STALE_REVISION");
+    let audit = d
+        .get("/api/v1/audit?object=web/10.0.1.1:80&field=weight")
+        .await;
+    assert_eq!(audit["items"][0]["summary"], "weight 1 -> 5");
+    assert_eq!(audit["items"][0]["via"], "grpc");
+
+    // Drain without waiting: weight 0, nothing else changes.
+    let drained = op
+        .drain(pb::DrainRequest {
+            virtual_server: "web".into(),
+            real_server: "10.0.1.2:80".into(),
+            wait: false,
+            timeout: None,
+        })
+        .await
+        .expect("drain")
+        .into_inner();
+    let rs = drained.real_server.expect("real server");
+    assert_eq!(rs.weight, Some(0));
+    assert_eq!(rs.enabled, Some(true));
+    assert_eq!(drained.applied_revision, None);
+
+    // Drain with a wait needs a dataplane to wait for; without one it is refused before anything changes.
+    let before = d.fingerprint().await;
+    let s = expect_code(
+        op.drain(pb::DrainRequest {
+            virtual_server: "web".into(),
+            real_server: "10.0.1.1:80".into(),
+            wait: true,
+            timeout: None,
+        })
+        .await,
+        Code::FailedPrecondition,
+    );
+    assert_eq!(reason(&s), "NO_DATAPLANE");
+    assert!(s.message().contains("no dataplane"), "{}", s.message());
+    assert_eq!(d.fingerprint().await, before);
+
+    // Disable and enable one real server (operator), then the whole virtual server (admin only).
+    let vs = op
+        .disable(pb::EnableRequest {
+            virtual_server: "web".into(),
+            real_server: "10.0.1.1:80".into(),
+        })
+        .await
+        .expect("disable")
+        .into_inner();
+    assert_eq!(rs_of(&vs, "10.0.1.1:80").enabled, Some(false));
+    assert_eq!(
+        rs_of(&vs, "10.0.1.1:80").weight,
+        Some(5),
+        "the weight is kept"
+    );
+    let rest = d
+        .get("/api/v1/virtual-servers/web/real-servers/10.0.1.1:80")
+        .await;
+    assert_eq!(rest["enabled"], false);
+    let vs = op
+        .enable(pb::EnableRequest {
+            virtual_server: "web".into(),
+            real_server: "10.0.1.1:80".into(),
+        })
+        .await
+        .expect("enable")
+        .into_inner();
+    assert_eq!(rs_of(&vs, "10.0.1.1:80").enabled, Some(true));
+    expect_code(
+        op.disable(pb::EnableRequest {
+            virtual_server: "web".into(),
+            real_server: String::new(),
+        })
+        .await,
+        Code::PermissionDenied,
+    );
+    let vs = c
+        .disable(pb::EnableRequest {
+            virtual_server: "web".into(),
+            real_server: String::new(),
+        })
+        .await
+        .expect("disable virtual server")
+        .into_inner();
+    assert_eq!(vs.enabled, Some(false));
+    assert_eq!(d.get("/api/v1/virtual-servers/web").await["enabled"], false);
+    let vs = c
+        .enable(pb::EnableRequest {
+            virtual_server: "web".into(),
+            real_server: String::new(),
+        })
+        .await
+        .expect("enable virtual server")
+        .into_inner();
+    assert_eq!(vs.enabled, Some(true));
+    // Enabling what is enabled changes nothing and says so with an unchanged revision.
+    let again = c
+        .enable(pb::EnableRequest {
+            virtual_server: "web".into(),
+            real_server: String::new(),
+        })
+        .await
+        .expect("enable again")
+        .into_inner();
+    assert_eq!(again.revision, vs.revision);
+}
+
+#[tokio::test]
+async fn audit_and_status() {
+    let d = Daemon::start().await;
+    let mut c = admin(&d).await;
+    for (name, address) in [("web", "192.168.10.180"), ("api", "192.168.10.181")] {
+        c.create_virtual_server(pb::CreateVirtualServerRequest {
+            virtual_server: Some(web(name, address)),
+        })
+        .await
+        .expect("create");
+    }
+    for weight in [3, 4, 5] {
+        c.set_weight(pb::SetWeightRequest {
+            virtual_server: "web".into(),
+            real_server: "10.0.1.1:80".into(),
+            weight,
+            expected_revision: None,
+        })
+        .await
+        .expect("set weight");
+    }
+
+    // The same filters and pages as GET /api/v1/audit.
+    let page = c
+        .list_audit(pb::ListAuditRequest {
+            name: "web".into(),
+            field: "weight".into(),
+            limit: 2,
+            ..Default::default()
+        })
+        .await
+        .expect("audit")
+        .into_inner();
+    let summaries: Vec<_> = page.items.iter().map(|e| e.summary.as_str()).collect();
+    assert_eq!(summaries, ["weight 4 -> 5", "weight 3 -> 4"]);
+    assert!(!page.next_cursor.is_empty());
+    let first = &page.items[0];
+    assert_eq!(first.kind, "real_server");
+    assert_eq!(first.object, "web/10.0.1.1:80");
+    assert_eq!(first.via, "grpc");
+    assert_eq!(first.revision, Some(5));
+    let as_json = |v: &Option<prost_types::Value>| match v.as_ref().and_then(|v| v.kind.clone()) {
+        Some(prost_types::value::Kind::StructValue(s)) => s.fields.get("weight").cloned(),
+        other => panic!("before/after is not an object: {other:?}"),
+    };
+    assert_eq!(
+        as_json(&first.after).and_then(|v| v.kind),
+        Some(prost_types::value::Kind::NumberValue(5.0))
+    );
+    assert_eq!(
+        as_json(&first.before).and_then(|v| v.kind),
+        Some(prost_types::value::Kind::NumberValue(4.0))
+    );
+    let rest = c
+        .list_audit(pb::ListAuditRequest {
+            name: "web".into(),
+            field: "weight".into(),
+            limit: 2,
+            cursor: page.next_cursor,
+            ..Default::default()
+        })
+        .await
+        .expect("audit")
+        .into_inner();
+    let summaries: Vec<_> = rest.items.iter().map(|e| e.summary.as_str()).collect();
+    assert_eq!(summaries, ["weight 1 -> 3"]);
+    assert_eq!(rest.next_cursor, "");
+    let creates = c
+        .list_audit(pb::ListAuditRequest {
+            kind: "virtual_server".into(),
+            action: "create".into(),
+            via: "grpc".into(),
+            actor: "admin".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("audit")
+        .into_inner();
+    let objects: Vec<_> = creates.items.iter().map(|e| e.object.as_str()).collect();
+    assert_eq!(objects, ["api", "web"]);
+
+    // Status says what REST's status says.
+    let status = c
+        .status(pb::StatusRequest {})
+        .await
+        .expect("status")
+        .into_inner();
+    let rest = d.get("/api/v1/status").await;
+    assert_eq!(status.node, "test-node");
+    assert_eq!(status.node, rest["node"]);
+    assert_eq!(status.version, rest["version"]);
+    assert_eq!(status.started_at, rest["started_at"]);
+    assert_eq!(status.revision, 5);
+    assert_eq!(Some(status.revision), rest["revision"].as_u64());
+    assert_eq!(
+        status.applied_revision, None,
+        "no dataplane applies anything"
+    );
+    let dataplane = status.dataplane.expect("dataplane");
+    assert_eq!(dataplane.active, "none");
+    assert_eq!(dataplane.requested, rest["dataplane"]["requested"]);
+    let counts = status.counts.expect("counts");
+    assert_eq!(
+        (
+            counts.virtual_servers,
+            counts.real_servers,
+            counts.vrrp_groups
+        ),
+        (2, 4, 0)
+    );
+}

@@ -1,0 +1,23 @@
+//! Runs inside the kernel VM (tests/vm/run.sh): drives a real `director` against real IPVS and checks the
+//! kernel with `ipvsadm`. Each scenario ends by printing `SCENARIO <name> ok`; any mismatch panics, which
+//! makes the VM exit non-zero and the host test fail with the message.
+
+mod bench;
+mod datapath;
+mod reconcile;
+mod util;
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    match args.get(1).map(String::as_str) {
+        Some("reconcile") => reconcile::run().await,
+        Some("datapath") => datapath::run().await,
+        Some("bench") => bench::run().await,
+        Some("fetch") => datapath::fetch(&args[2..]).await,
+        _ => {
+            eprintln!("usage: vm-guest reconcile|datapath|bench|fetch URL COUNT");
+            std::process::exit(2);
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! The reconciler against a real kernel: boots Debian's cloud kernel under qemu (tests/vm) with the
+//! `director` binary and the `vm-guest` scenario driver, and fails on any mismatch the guest reports.
+//! Needs root and the packages tests/setup.sh installs; without them the test fails, it does not skip.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Runs `vm-guest <scenario>` in a fresh VM and returns its console output.
+pub fn run_in_vm(
+    scenario: &str,
+    director: &std::path::Path,
+    guest: &std::path::Path,
+    timeout_s: u32,
+) -> String {
+    let root = workspace();
+    let script =
+        std::env::temp_dir().join(format!("director-vm-{scenario}-{}.sh", std::process::id()));
+    std::fs::write(&script, format!("#!/bin/bash\nset -e\nexport DIRECTOR_BIN=/usr/local/bin/director\nexec /usr/local/bin/vm-guest {scenario}\n"))
+        .expect("scenario script");
+    let log = root.join(format!("target/vm/{scenario}.log"));
+    let _ = std::fs::create_dir_all(root.join("target/vm"));
+    let out = Command::new(root.join("tests/vm/run.sh"))
+        .arg("--bin")
+        .arg(director)
+        .arg("--bin")
+        .arg(guest)
+        .arg("--script")
+        .arg(&script)
+        .args([
+            "--timeout",
+            &timeout_s.to_string(),
+            "--mem",
+            "2048",
+            "--smp",
+            "2",
+        ])
+        .arg("--log")
+        .arg(&log)
+        .output()
+        .expect("tests/vm/run.sh (run tests/setup.sh as root first)");
+    let _ = std::fs::remove_file(&script);
+    let console = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "VM scenario {scenario} failed (log {}):\n{console}\n{}",
+        log.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        console.contains(&format!("SCENARIO {scenario} ok")),
+        "scenario {scenario} did not finish:\n{console}"
+    );
+    console
+}
+
+fn binaries() -> (PathBuf, PathBuf) {
+    (
+        director_tests::director_bin(),
+        PathBuf::from(env!("CARGO_BIN_EXE_vm-guest")),
+    )
+}
+
+#[test]
+fn reconciler_programs_the_real_kernel() {
+    let (director, guest) = binaries();
+    let out = run_in_vm("reconcile", &director, &guest, 600);
+    assert!(out.contains("minimal operations: set_dest 1, set_service 1, del_dest 1"));
+    assert!(out.contains("clear on stop: only the unmanaged service is left"));
+}
+
+#[test]
+fn traffic_flows_through_the_vip_in_nat_and_dr() {
+    let (director, guest) = binaries();
+    let out = run_in_vm("datapath", &director, &guest, 600);
+    assert!(out.contains("drain: rs2=400"));
+    assert!(
+        out.contains("health: rs1 left ipvsadm -Ln when its httpd stopped and returned with it")
+    );
+}
