@@ -5,16 +5,20 @@ use director_ipvs::{IpvsClient, Table, VipBinder};
 use director_reconcile::Op;
 use std::collections::BTreeSet;
 use std::net::IpAddr;
+use std::sync::Mutex;
 
 pub struct IpvsDataplane {
     ipvs: IpvsClient,
     vips: VipBinder,
+    /// One netlink conversation at a time: the kernel refuses a second dump on a socket with EBUSY (a
+    /// `GET /api/v1/dataplane` during a reconcile pass).
+    lock: Mutex<()>,
 }
 
 impl IpvsDataplane {
     /// Connects to the kernel; fails when IPVS is not available (the message says to `modprobe ip_vs`).
     pub fn connect() -> Result<Self, DataplaneError> {
-        Ok(IpvsDataplane { ipvs: IpvsClient::connect()?, vips: VipBinder::connect()? })
+        Ok(IpvsDataplane { ipvs: IpvsClient::connect()?, vips: VipBinder::connect()?, lock: Mutex::new(()) })
     }
 
     /// The kernel's IPVS version and connection table size.
@@ -32,10 +36,12 @@ impl Dataplane for IpvsDataplane {
     }
 
     fn dump(&self) -> Result<Table, DataplaneError> {
+        let _one = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         Ok(self.ipvs.dump()?)
     }
 
     fn apply(&self, op: &Op) -> Result<(), DataplaneError> {
+        let _one = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         match op {
             Op::NewService { service } => self.ipvs.new_service(service)?,
             Op::SetService { service } => self.ipvs.set_service(service)?,
@@ -54,6 +60,7 @@ impl Dataplane for IpvsDataplane {
     }
 
     fn bound_vips(&self, interface: &str) -> Result<BTreeSet<IpAddr>, DataplaneError> {
+        let _one = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         Ok(self.vips.owned(interface)?.into_iter().collect())
     }
 }

@@ -23,9 +23,9 @@ fn topology() {
              ip link set {name}-br master br0 up && ip -n {name} addr add {ip}/24 dev eth0 && \
              ip -n {name} link set eth0 up && ip -n {name} link set lo up && \
              ip -n {name} route add default via 10.30.0.1 && \
-             mkdir -p /srv/{name} && echo {name} > /srv/{name}/index.html && \
-             ip netns exec {name} busybox httpd -p 80 -h /srv/{name}"
+             mkdir -p /srv/{name} && echo {name} > /srv/{name}/index.html"
         ));
+        start_httpd(name);
         // DR: the real server holds the VIP on lo and neither answers nor announces ARP for it.
         sh(&format!(
             "ip -n {name} addr add 10.50.0.2/32 dev lo && \
@@ -36,6 +36,17 @@ fn topology() {
     sh("ip netns add cl && ip link add cl0 type veth peer name eth0 netns cl && ip addr add 10.40.0.1/24 dev cl0 && \
         ip link set cl0 up && ip -n cl addr add 10.40.0.2/24 dev eth0 && ip -n cl link set eth0 up && \
         ip -n cl link set lo up && ip -n cl route add default via 10.40.0.1");
+}
+
+/// busybox httpd in the foreground, in the background of the scenario, its PID kept to stop it later.
+fn start_httpd(name: &str) {
+    sh(&format!(
+        "ip netns exec {name} busybox httpd -f -p 80 -h /srv/{name} >/dev/null 2>&1 & echo $! > /tmp/{name}-httpd.pid"
+    ));
+}
+
+fn stop_httpd(name: &str) {
+    sh(&format!("kill $(cat /tmp/{name}-httpd.pid)"));
 }
 
 fn split(url: &str) -> BTreeMap<String, usize> {
@@ -128,10 +139,10 @@ pub async fn run() {
         }
     };
     wait("rs1 checked up", true);
-    sh("pkill -f 'httpd -p 80 -h /srv/rs1'");
+    stop_httpd("rs1");
     wait("rs1 leaves when its httpd stops", false);
     assert!(in_table("10.30.0.12:80"), "rs2 stays");
-    sh("ip netns exec rs1 busybox httpd -p 80 -h /srv/rs1");
+    start_httpd("rs1");
     wait("rs1 returns when its httpd is back", true);
     println!("health: rs1 left ipvsadm -Ln when its httpd stopped and returned with it");
     done("datapath");
