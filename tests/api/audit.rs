@@ -125,6 +125,15 @@ async fn every_change_is_recorded_and_weight_changes_are_one_query_away() {
         .await;
     assert_eq!((s, e["error"]["field"].as_str()), (422, Some("since")));
 
+    // Reordering the real servers is a change too: a revision, and an entry that says so.
+    let reordered = json!({"name": "web", "protocol": "tcp", "address": "192.168.10.180", "port": 80, "scheduler": "rr",
+        "real_servers": [{"address": "192.168.10.121", "port": 80, "weight": 9}, {"address": "192.168.10.120", "port": 80, "weight": 5}]});
+    let before = d.get("/api/v1/status").await["revision"].as_u64().unwrap();
+    assert_eq!(d.call(Method::PUT, "/api/v1/virtual-servers/web", Some(reordered)).await.0, 200);
+    let newest = d.get("/api/v1/audit?limit=1").await;
+    assert_eq!(newest["items"][0]["summary"], "real servers reordered");
+    assert_eq!(newest["items"][0]["revision"].as_u64(), Some(before + 1));
+
     // There is no way to change or remove entries.
     for m in [Method::POST, Method::PUT, Method::PATCH, Method::DELETE] {
         let (s, _) = d.call(m.clone(), "/api/v1/audit", Some(json!({}))).await;

@@ -17,9 +17,11 @@ fn main() {
         .arg(dir.join("director"))
         .arg("--bin")
         .arg(dir.join("vm-guest"))
+        // Debian's ipvsadm-restore (a script around `ipvsadm -R`), the tool director is compared with.
+        .args(["--file", "/usr/sbin/ipvsadm-restore:/usr/sbin/ipvsadm-restore"])
         .arg("--script")
         .arg(&script)
-        .args(["--timeout", "1200", "--mem", "2048", "--smp", "2", "-q"])
+        .args(["--timeout", "1200", "--mem", "2048", "--smp", "2"])
         .output()
         .expect("tests/vm/run.sh");
     let console = String::from_utf8_lossy(&out.stdout).replace('\r', "");

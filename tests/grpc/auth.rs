@@ -305,7 +305,7 @@ async fn every_rpc_checks_the_caller() {
     };
     let expired = tokens.sign(&claims(now - 3600));
     let forged = Tokens::new(b"not-the-secret-not-the-secret-not!").sign(&claims(now + 3600));
-    let mut refused = vec![
+    let mut refused = [
         ("no token", client_with(&d, "").await),
         ("garbage", client_with(&d, "garbage").await),
         ("expired", client_with(&d, &expired).await),
@@ -321,7 +321,7 @@ async fn every_rpc_checks_the_caller() {
     let s = expect_code(plain.status(basic).await, Code::Unauthenticated);
     assert!(s.message().contains("Bearer"), "{}", s.message());
 
-    let mut roles = vec![
+    let mut roles = [
         (
             Role::Viewer,
             client_with(&d, &d.token_for("viewer").await).await,

@@ -21,6 +21,9 @@ fn full() -> pb::VirtualServer {
             interval_ms: Some(6000),
             path: Some("/health".into()),
             status_codes: vec!["200-299".into()],
+            // Tests never send traffic off this machine: the check goes to a closed port on loopback.
+            connect_address: Some("127.0.0.1".into()),
+            connect_port: Some(9),
             ..Default::default()
         }),
         sorry_server: Some(pb::SorryServer {
@@ -40,7 +43,8 @@ fn full_json(name: &str, address: &str) -> Value {
         "name": name, "protocol": "tcp", "address": address, "port": 80,
         "scheduler": "sh", "scheduler_flags": ["sh-port"], "forwarding": "dr",
         "persistence": {"timeout_s": 50, "netmask": "255.255.255.0"},
-        "health_check": {"type": "http", "interval_ms": 6000, "path": "/health", "status_codes": ["200-299"]},
+        "health_check": {"type": "http", "interval_ms": 6000, "path": "/health", "status_codes": ["200-299"],
+                         "connect_address": "127.0.0.1", "connect_port": 9},
         "sorry_server": {"address": "10.0.9.9", "port": 80, "forwarding": "nat"},
         "quorum": 2, "hysteresis": 1,
         "real_servers": [
@@ -438,7 +442,7 @@ async fn vrrp_group_lifecycle() {
         .await
         .expect("list")
         .into_inner();
-    assert_eq!(list.items, [updated.clone()]);
+    assert_eq!(list.items, std::slice::from_ref(&updated));
 
     c.delete_virtual_server(pb::DeleteVirtualServerRequest {
         name: "web".into(),

@@ -86,15 +86,14 @@ fn message_to_json(m: &DynamicMessage) -> Value {
         }
         let value = m.get_field(&field);
         let json = if field.is_list() {
-            match value.as_list() {
-                Some(items) => Some(Value::Array(
+            value.as_list().map(|items| {
+                Value::Array(
                     items
                         .iter()
                         .filter_map(|v| single_to_json(&field, v))
                         .collect(),
-                )),
-                None => None,
-            }
+                )
+            })
         } else {
             single_to_json(&field, &value)
         };

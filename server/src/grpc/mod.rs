@@ -6,13 +6,13 @@
 
 mod auth;
 mod director;
-pub mod errors;
+mod errors;
 mod from_proto;
 mod to_proto;
 mod wait;
 mod watch;
 
-pub use director::{DirectorApi, DEFAULT_WAIT, MAX_WAIT};
+use director::DirectorApi;
 
 use crate::runtime::Runtime;
 use crate::service::Service;

@@ -3,7 +3,7 @@
 
 use super::errors;
 use crate::service::Service;
-use director_core::model::{self, RealServerKey, VirtualServer};
+use director_core::model::{RealServerKey, VirtualServer};
 use director_ipvs::Table;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -94,7 +94,7 @@ pub async fn drained(
 /// The active connections of a real server of a virtual server in a kernel table. A service or destination
 /// the table does not have carries no connections through this node (0).
 pub fn active_connections(table: &Table, vs: &VirtualServer, key: &RealServerKey) -> u32 {
-    let Some(service_key) = vs.key().map(kernel_key) else {
+    let Some(service_key) = director_reconcile::service_key(vs) else {
         return 0;
     };
     table
@@ -106,32 +106,6 @@ pub fn active_connections(table: &Table, vs: &VirtualServer, key: &RealServerKey
                 .find(|d| d.destination.address == key.address && d.destination.port == key.port)
         })
         .map_or(0, |d| d.status.active_conns)
-}
-
-fn kernel_key(key: model::ServiceKey) -> director_ipvs::ServiceKey {
-    let family = |f: model::Family| match f {
-        model::Family::Inet => director_ipvs::Family::Inet,
-        model::Family::Inet6 => director_ipvs::Family::Inet6,
-    };
-    match key {
-        model::ServiceKey::Addr {
-            protocol,
-            address,
-            port,
-        } => director_ipvs::ServiceKey::Address {
-            protocol: match protocol {
-                model::Protocol::Tcp => director_ipvs::Protocol::Tcp,
-                model::Protocol::Udp => director_ipvs::Protocol::Udp,
-                model::Protocol::Sctp => director_ipvs::Protocol::Sctp,
-            },
-            address,
-            port,
-        },
-        model::ServiceKey::Fwmark { mark, family: f } => director_ipvs::ServiceKey::Fwmark {
-            mark,
-            family: family(f),
-        },
-    }
 }
 
 #[cfg(test)]
@@ -151,7 +125,7 @@ mod tests {
     }
 
     fn table(conns: u32) -> Table {
-        let key = kernel_key(vs().key().expect("key"));
+        let key = director_reconcile::service_key(&vs()).expect("key");
         Table {
             services: vec![ServiceEntry {
                 service: KernelService::new(key, "wlc"),

@@ -421,6 +421,18 @@ impl Service {
         if new.is_some() && !own_changed {
             change.virtual_server_touches.push(name.to_string());
         }
+        if change.audit.is_empty() {
+            // Only the order of the real servers changed: still a change, still audited.
+            let order = |vs: Option<&VirtualServer>| -> Value {
+                vs.map(|v| v.real_servers.iter().map(|r| Value::String(r.key().to_string())).collect()).unwrap_or_default()
+            };
+            let mut e = self.audit_entry(actor, "update", "virtual_server", name.to_string());
+            e.fields = vec!["real_servers".into()];
+            e.before = Some(serde_json::json!({ "real_servers": order(old_spec) }));
+            e.after = Some(serde_json::json!({ "real_servers": order(new.as_ref()) }));
+            e.summary = "real servers reordered".into();
+            change.audit.push(e);
+        }
         self.store.apply(&change).await?;
 
         let mut next = (*state).clone();
