@@ -740,3 +740,235 @@ async fn transitions_are_notified_to_a_script_and_a_webhook() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[tokio::test]
+async fn split_brain_is_reported_while_another_master_advertises() {
+    let mut lan = Lan::create();
+    let (na, nb) = (lan.add_node(1), lan.add_node(2));
+    let vip = lan.vip(100);
+    let a = start(&na, "lvs-a").await;
+    let b = start(&nb, "lvs-b").await;
+    let g = group(
+        "vi-1",
+        51,
+        2,
+        1000,
+        &[vip],
+        &[("lvs-a", 150), ("lvs-b", 100)],
+    );
+    create_group(&a, &g).await;
+    create_group(&b, &g).await;
+    wait_role(&a, "vi-1", "master", SETTLE).await;
+    wait_role(&b, "vi-1", "backup", SETTLE).await;
+
+    // A rogue master of lower priority that does not hear us keeps advertising.
+    let inj = Injector::new(&lan);
+    let rogue = inj.advert(51, 120, Auth::None, vip);
+    let mut a_saw = false;
+    let mut b_saw = false;
+    for _ in 0..20 {
+        inj.send(&rogue, 255);
+        std::thread::sleep(Duration::from_millis(250));
+        a_saw |= status(&a, "vi-1").await["split_brain"] == true;
+        b_saw |= status(&b, "vi-1").await["split_brain"] == true;
+    }
+    assert!(
+        a_saw,
+        "the master reports the other master: {}",
+        status(&a, "vi-1").await
+    );
+    assert!(
+        b_saw,
+        "the backup hears two masters: {}",
+        status(&b, "vi-1").await
+    );
+    let sa = status(&a, "vi-1").await;
+    assert_eq!(sa["other_master"], lan.host_v4.to_string());
+    assert_eq!(sa["role"], "master", "the master reasserts itself: {sa}");
+    assert!(a.log_text().contains("SPLIT BRAIN"));
+
+    // The rogue goes quiet: the split brain is over after a few intervals.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let (sa, sb) = (status(&a, "vi-1").await, status(&b, "vi-1").await);
+        if sa["split_brain"] == false && sb["split_brain"] == false {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "split brain never cleared: {sa} {sb}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_only_holder(&[&na, &nb], vip, 0, Duration::from_secs(1));
+}
+
+/// The MAC address of the node's eth0.
+fn mac_of(node: &Node) -> String {
+    let out = node.ip(&["-o", "link", "show", "eth0"]);
+    out.split_whitespace()
+        .skip_while(|w| *w != "link/ether")
+        .nth(1)
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The link-layer address `client` has for `addr` in its neighbour table.
+fn neighbour(client: &Node, addr: IpAddr) -> String {
+    let out = client.ip(&["neigh", "show", &addr.to_string(), "dev", "eth0"]);
+    out.split_whitespace()
+        .skip_while(|w| *w != "lladdr")
+        .nth(1)
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test]
+async fn clients_follow_the_vip_thanks_to_gratuitous_arp_and_neighbour_advertisements() {
+    let mut lan = Lan::create();
+    let (na, nb, client) = (lan.add_node(1), lan.add_node(2), lan.add_node(50));
+    let (vip4, vip6) = (lan.vip(100), lan.vip6(100));
+    let mut a = start(&na, "lvs-a").await;
+    let b = start(&nb, "lvs-b").await;
+    let g4 = group("v4", 51, 3, 100, &[vip4], &[("lvs-a", 150), ("lvs-b", 100)]);
+    let g6 = group("v6", 52, 3, 100, &[vip6], &[("lvs-a", 150), ("lvs-b", 100)]);
+    for d in [&a, &b] {
+        create_group(d, &g4).await;
+        create_group(d, &g6).await;
+    }
+    wait_role(&a, "v4", "master", SETTLE).await;
+    wait_role(&a, "v6", "master", SETTLE).await;
+    wait_role(&b, "v6", "backup", SETTLE).await;
+    // The client talks to the VIPs (a UDP datagram each): its neighbour table points them at lvs-a.
+    client.ip(&["neigh", "flush", "dev", "eth0"]);
+    for vip in [vip4, vip6] {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while neighbour(&client, vip).is_empty() {
+            let _ = client
+                .command("bash")
+                .args(["-c", &format!("echo hello > /dev/udp/{vip}/9")])
+                .stderr(std::process::Stdio::null())
+                .status();
+            assert!(Instant::now() < deadline, "the client never resolved {vip}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    let (mac_a, mac_b) = (mac_of(&na), mac_of(&nb));
+    assert_eq!(neighbour(&client, vip4), mac_a);
+    assert_eq!(neighbour(&client, vip6), mac_a);
+
+    // lvs-a dies; lvs-b announces the VIPs, and the client's entries move without it asking.
+    a.kill9();
+    for vip in [vip4, vip6] {
+        wait_for_holder(&[&nb], vip, SETTLE).expect("lvs-b takes over");
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while neighbour(&client, vip4) != mac_b || neighbour(&client, vip6) != mac_b {
+        assert!(
+            Instant::now() < deadline,
+            "the client still sends to {} / {} (lvs-b is {mac_b})",
+            neighbour(&client, vip4),
+            neighbour(&client, vip6)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[tokio::test]
+async fn a_changed_group_is_applied_in_place_and_a_deleted_one_hands_over() {
+    let mut lan = Lan::create();
+    let (na, nb) = (lan.add_node(1), lan.add_node(2));
+    let (vip1, vip2) = (lan.vip(100), lan.vip(101));
+    let a = start(&na, "lvs-a").await;
+    let b = start(&nb, "lvs-b").await;
+    let g = group(
+        "vi-1",
+        51,
+        3,
+        200,
+        &[vip1],
+        &[("lvs-a", 150), ("lvs-b", 100)],
+    );
+    create_group(&a, &g).await;
+    create_group(&b, &g).await;
+    wait_role(&a, "vi-1", "master", SETTLE).await;
+    wait_role(&b, "vi-1", "backup", SETTLE).await;
+
+    // A second VIP on the master: bound at once, without a transition.
+    let both = json!({"virtual_addresses": [vip1.to_string(), vip2.to_string()]});
+    for d in [&a, &b] {
+        let (code, body) = d
+            .call(
+                Method::PATCH,
+                "/api/v1/vrrp-groups/vi-1",
+                Some(both.clone()),
+            )
+            .await;
+        assert_eq!(code, 200, "{body}");
+    }
+    wait_for_holder(&[&na], vip2, SETTLE).expect("the master binds the new VIP");
+    let sa = status(&a, "vi-1").await;
+    assert_eq!(sa["transitions"], 2, "init -> backup -> master only: {sa}");
+
+    // Its priority drops below lvs-b's on lvs-a: lvs-b preempts with both VIPs.
+    let lower = json!({"members": [
+        {"node": "lvs-a", "interface": "eth0", "priority": 50},
+        {"node": "lvs-b", "interface": "eth0", "priority": 100}]});
+    let (code, body) = a
+        .call(Method::PATCH, "/api/v1/vrrp-groups/vi-1", Some(lower))
+        .await;
+    assert_eq!(code, 200, "{body}");
+    wait_role(&b, "vi-1", "master", SETTLE).await;
+    let sa = wait_role(&a, "vi-1", "backup", SETTLE).await;
+    assert_eq!(sa["priority"], 50);
+    for vip in [vip1, vip2] {
+        wait_for_holder(&[&nb], vip, SETTLE).expect("lvs-b holds both");
+        assert!(!na.holds(vip));
+    }
+
+    // Deleting the group on the master: it says goodbye (priority 0) and lvs-a takes over at once.
+    let (code, body) = b
+        .call(Method::DELETE, "/api/v1/vrrp-groups/vi-1", None)
+        .await;
+    assert_eq!(code, 204, "{body}");
+    let t0 = Instant::now();
+    let took = time_until_held(&na, vip1, t0, Duration::from_secs(10)).expect("lvs-a takes over");
+    println!(
+        "group deleted on the master: lvs-a holds the VIP {} ms later",
+        took.as_millis()
+    );
+    assert!(took <= skew_time(3, 200, 50) + Duration::from_millis(100) + SLACK);
+    assert!(!nb.holds(vip1) && !nb.holds(vip2));
+    let st = b.get("/api/v1/status").await;
+    assert_eq!(st["vrrp"]["groups"], json!([]));
+}
+
+#[tokio::test]
+async fn unicast_peers_instead_of_multicast() {
+    let mut lan = Lan::create();
+    let (na, nb) = (lan.add_node(1), lan.add_node(2));
+    let vip = lan.vip(100);
+    let mut a = start(&na, "lvs-a").await;
+    let b = start(&nb, "lvs-b").await;
+    let g = json!({
+        "name": "uni", "vrid": 9, "version": 3, "advert_interval_ms": 200,
+        "virtual_addresses": [vip.to_string()],
+        "members": [
+            {"node": "lvs-a", "interface": "eth0", "priority": 150, "unicast_peers": [nb.ipv4.to_string()]},
+            {"node": "lvs-b", "interface": "eth0", "priority": 100, "unicast_peers": [na.ipv4.to_string()]}
+        ]
+    });
+    create_group(&a, &g).await;
+    create_group(&b, &g).await;
+    wait_role(&a, "uni", "master", SETTLE).await;
+    let sb = wait_role(&b, "uni", "backup", SETTLE).await;
+    assert_eq!(sb["master_address"], na.ipv4.to_string());
+    assert_only_holder(&[&na, &nb], vip, 0, Duration::from_secs(2));
+    let t0 = Instant::now();
+    a.kill9();
+    let took = time_until_held(&nb, vip, t0, Duration::from_secs(10)).expect("lvs-b takes over");
+    println!(
+        "unicast v3 200ms: SIGKILL -> backup holds the VIP in {} ms",
+        took.as_millis()
+    );
+}

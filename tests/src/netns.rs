@@ -249,7 +249,7 @@ impl Node {
         pids_of(&self.ns)
     }
 
-    /// SIGKILL to every process of the namespace (a crashed host).
+    /// Every process of the namespace killed at once (a crashed host): SIGSTOP, then SIGKILL.
     pub fn kill_all(&self) {
         kill_namespace(&self.ns);
     }
@@ -275,16 +275,23 @@ fn pids_of(ns: &str) -> Vec<u32> {
         .collect()
 }
 
+/// Kills `pids` like a crash: SIGSTOP to all first, so that none can react to another's death (keepalived's
+/// VRRP process is told by the kernel when its parent dies, and would then stop gracefully), then SIGKILL.
+fn crash(pids: &[String]) {
+    for signal in ["-STOP", "-KILL"] {
+        let mut args = vec![signal];
+        args.extend(pids.iter().map(String::as_str));
+        let _ = output("kill", &args);
+    }
+}
+
 fn kill_namespace(ns: &str) {
     for _ in 0..50 {
-        let pids = pids_of(ns);
+        let pids: Vec<String> = pids_of(ns).iter().map(u32::to_string).collect();
         if pids.is_empty() {
             return;
         }
-        let mut args = vec!["-KILL".to_string()];
-        args.extend(pids.iter().map(u32::to_string));
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let _ = output("kill", &args);
+        crash(&pids);
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -443,7 +450,7 @@ impl Keepalived {
             .and_then(|s| s.trim().parse().ok())
     }
 
-    /// SIGKILL to keepalived and its VRRP process at once (a crash: no priority 0).
+    /// keepalived and its VRRP process killed at once (a crash: no priority 0): SIGSTOP, then SIGKILL.
     pub fn kill9(&mut self) {
         let Some(mut child) = self.child.take() else {
             return;
@@ -452,9 +459,7 @@ impl Keepalived {
         if let Some(p) = self.vrrp_pid() {
             pids.push(p.to_string());
         }
-        let mut args = vec!["-KILL"];
-        args.extend(pids.iter().map(String::as_str));
-        let _ = output("kill", &args);
+        crash(&pids);
         let _ = child.wait();
         self.wait_vrrp_gone();
     }

@@ -388,7 +388,7 @@ impl DecodeError {
 /// v2 whole seconds 1..=255, v3 1..=4095 centiseconds.
 pub const fn interval_is_valid(version: Version, centis: u16) -> bool {
     match version {
-        Version::V2 => centis != 0 && centis % 100 == 0 && centis <= MAX_V2_INTERVAL_CS,
+        Version::V2 => centis != 0 && centis.is_multiple_of(100) && centis <= MAX_V2_INTERVAL_CS,
         Version::V3 => centis != 0 && centis <= MAX_V3_INTERVAL_CS,
     }
 }

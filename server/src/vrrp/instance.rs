@@ -377,6 +377,7 @@ impl Instance {
             warnings: Warnings::default(),
         };
         let first = i.outcome.borrow_and_update().clone();
+        i.applied = first.clone();
         let priority = effective_priority(i.spec.priority, first.adjustment);
         let now = i.shared.now();
         let actions = i.machine.handle(Input::PriorityChanged { priority }, now);
@@ -397,7 +398,6 @@ impl Instance {
                 i.exec(actions).await;
             }
         }
-        i.applied = first;
         i.publish_tracks();
         Ok(i)
     }

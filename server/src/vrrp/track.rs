@@ -171,7 +171,7 @@ impl Tracker {
         let mut state = TrackerState {
             interface,
             tracks,
-            script_interval,
+            script_interval: script_interval.max(Duration::from_millis(100)),
             below_quorum,
             script_failed: Vec::new(),
         };

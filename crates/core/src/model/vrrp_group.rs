@@ -291,7 +291,7 @@ impl VrrpGroup {
         }
         if self.version == 2 {
             check_range("advert_interval_ms", self.advert_interval_ms, 1000, 255_000)?;
-            if self.advert_interval_ms % 1000 != 0 {
+            if !self.advert_interval_ms.is_multiple_of(1000) {
                 return Err(ModelError::invalid(
                     "advert_interval_ms",
                     "VRRPv2 adverts are in whole seconds",
@@ -299,7 +299,7 @@ impl VrrpGroup {
             }
         } else {
             check_range("advert_interval_ms", self.advert_interval_ms, 10, 40_950)?;
-            if self.advert_interval_ms % 10 != 0 {
+            if !self.advert_interval_ms.is_multiple_of(10) {
                 return Err(ModelError::invalid(
                     "advert_interval_ms",
                     "VRRPv3 adverts are in steps of 10 ms",
