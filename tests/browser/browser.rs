@@ -37,10 +37,24 @@ pub fn artifacts() -> PathBuf {
     dir
 }
 
+/// chromedriver, in its own process group with the browsers it starts; all of them are killed on drop
+/// (also when a test fails half-way).
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-s", "KILL", "--", &format!("-{}", self.0.id())])
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
 pub struct Browser {
     pub client: Client,
     pub base: String,
-    driver: Child,
+    _driver: Driver,
     _profile: tempfile::TempDir,
     _turn: tokio::sync::MutexGuard<'static, ()>,
 }
@@ -62,7 +76,6 @@ impl Browser {
             .expect("browser profile dir");
         let port = free_port();
         let log = profile.path().join("chromedriver.log");
-        // Its own process group, so the browsers it starts end with it even if a test panics.
         let driver = Command::new(&driver_bin)
             .process_group(0)
             .arg(format!("--port={port}"))
@@ -71,6 +84,7 @@ impl Browser {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
+            .map(Driver)
             .unwrap_or_else(|e| panic!("starting {}: {e}", driver_bin.display()));
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -88,7 +102,8 @@ impl Browser {
                 "args": [
                     "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    "--no-first-run", "--window-size=1360,1000", "--lang=en-US",
+                    "--no-first-run", "--disable-crash-reporter", "--disable-breakpad",
+                    "--window-size=1360,1000", "--lang=en-US",
                     format!("--user-data-dir={}", user_data.display()),
                 ],
             },
@@ -110,7 +125,7 @@ impl Browser {
         Browser {
             client,
             base: daemon.base.clone(),
-            driver,
+            _driver: driver,
             _profile: profile,
             _turn: turn,
         }
@@ -263,6 +278,20 @@ impl Browser {
             .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
     }
 
+    /// The id of the form of a real server's row (its weight input is in it; its buttons refer to it).
+    pub async fn row_form(&self, endpoint: &str) -> String {
+        let input = format!("input[aria-label='Weight of {endpoint}']");
+        self.find(&input).await;
+        self.js(
+            "return document.querySelector(arguments[0]).form.id;",
+            vec![json!(input)],
+        )
+        .await
+        .as_str()
+        .expect("the weight input belongs to a form")
+        .to_string()
+    }
+
     /// The session's CSRF token, as the page's forms carry it.
     pub async fn csrf(&self) -> String {
         self.js(
@@ -307,18 +336,6 @@ impl Browser {
     /// Ends the browser session, then chromedriver.
     pub async fn close(self) {
         let _ = self.client.clone().close().await;
-    }
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        // The whole process group: chromedriver and the browser processes it started.
-        let _ = Command::new("kill")
-            .arg("-KILL")
-            .arg(format!("-{}", self.driver.id()))
-            .stderr(Stdio::null())
-            .status();
-        let _ = self.driver.wait();
     }
 }
 

@@ -45,12 +45,8 @@ async fn an_admin_creates_a_virtual_server_changes_a_weight_drains_and_logs_out(
     // Change the weight of 10.0.0.2:80 to 5 in place.
     let w2 = "input[aria-label='Weight of 10.0.0.2:80']";
     b.fill(w2, "5").await;
-    let form = b
-        .attr(w2, "form")
-        .await
-        .expect("the weight input belongs to a form");
-    b.click(&format!("button[form='{form}'][value=weight]"))
-        .await;
+    let form = b.row_form("10.0.0.2:80").await;
+    b.click(&format!("#{form} button[value=weight]")).await;
     b.wait_text(".flash", "Weight of 10.0.0.2:80 set to 5 (was 1).")
         .await;
     assert_eq!(b.prop(w2, "value").await.as_deref(), Some("5"));
@@ -80,10 +76,7 @@ async fn an_admin_creates_a_virtual_server_changes_a_weight_drains_and_logs_out(
 
     // Drain 10.0.0.1:80: a confirmation dialog first.
     b.goto("/virtual-servers/web").await;
-    let form1 = b
-        .attr("input[aria-label='Weight of 10.0.0.1:80']", "form")
-        .await
-        .expect("form of the first row");
+    let form1 = b.row_form("10.0.0.1:80").await;
     b.click(&format!("button[form='{form1}'][value=drain]"))
         .await;
     let question = b

@@ -101,9 +101,8 @@ async fn a_validation_error_is_shown_next_to_its_field_and_the_typed_values_are_
     // A weight the model refuses is reported on its row, with the typed value kept.
     let input = "input[aria-label='Weight of 10.0.1.3:80']";
     b.fill(input, "70000").await;
-    let form = b.attr(input, "form").await.expect("form");
-    b.click(&format!("button[form='{form}'][value=weight]"))
-        .await;
+    let form = b.row_form("10.0.1.3:80").await;
+    b.click(&format!("#{form} button[value=weight]")).await;
     b.wait_text(&format!("#{form}-err"), "65535").await;
     assert_eq!(b.prop(input, "value").await.as_deref(), Some("70000"));
     assert_eq!(b.attr(input, "aria-invalid").await.as_deref(), Some("true"));

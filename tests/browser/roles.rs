@@ -111,9 +111,8 @@ async fn a_viewer_sees_no_edit_controls_and_a_forged_post_is_refused() {
     b.goto("/virtual-servers/web").await;
     let input = "input[aria-label='Weight of 10.0.0.1:80']";
     b.fill(input, "4").await;
-    let form = b.attr(input, "form").await.expect("form");
-    b.click(&format!("button[form='{form}'][value=weight]"))
-        .await;
+    let form = b.row_form("10.0.0.1:80").await;
+    b.click(&format!("#{form} button[value=weight]")).await;
     b.wait_text(".flash", "Weight of 10.0.0.1:80 set to 4 (was 1).")
         .await;
     assert_eq!(weight(&d, "web", "10.0.0.1:80").await, 4);

@@ -43,7 +43,12 @@ pub fn url(name: &str) -> &'static str {
     let urls = URLS.get_or_init(|| {
         ASSETS
             .iter()
-            .map(|a| (a.name, format!("/static/{}?v={:08x}", a.name, digest(a.body) as u32)))
+            .map(|a| {
+                (
+                    a.name,
+                    format!("/static/{}?v={:08x}", a.name, digest(a.body) as u32),
+                )
+            })
             .collect()
     });
     urls.iter()
@@ -57,7 +62,10 @@ pub async fn serve(Path(file): Path<String>) -> Response {
         Some(a) => {
             let mut r = (StatusCode::OK, a.body).into_response();
             let h = r.headers_mut();
-            h.insert(header::CONTENT_TYPE, HeaderValue::from_static(a.content_type));
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(a.content_type),
+            );
             h.insert(
                 header::CACHE_CONTROL,
                 HeaderValue::from_static("public, max-age=31536000, immutable"),

@@ -28,24 +28,34 @@ pub fn escape(text: &str) -> String {
 }
 
 /// A path through the samples of one series within the window ending at `now`.
-fn path(samples: &[Sample], now: i64, window_s: i64, peak: u32, value: fn(&Sample) -> u32) -> String {
+fn path(
+    samples: &[Sample],
+    now: i64,
+    window_s: i64,
+    peak: u32,
+    value: fn(&Sample) -> u32,
+) -> String {
     let mut d = String::new();
     let mut last_at: Option<i64> = None;
+    let mut last_point: Option<(i64, i64)> = None;
     for s in samples {
         let age = now - s.at;
         if age > window_s || age < 0 {
             continue;
         }
-        let x = SPARK_W * (1.0 - age as f64 / window_s as f64);
-        let y = (SPARK_H - 1.0) - f64::from(value(s)) / f64::from(peak) * (SPARK_H - 2.0);
+        let x = (SPARK_W * (1.0 - age as f64 / window_s as f64)).round() as i64;
+        let y = ((SPARK_H - 1.0) - f64::from(value(s)) / f64::from(peak) * (SPARK_H - 2.0)).round()
+            as i64;
         let joined = last_at.is_some_and(|t| s.at - t <= GAP_S);
-        // A segment starts with a zero-length stroke, so that a lone reading still shows as a dot.
-        if joined {
-            let _ = write!(d, "L{x:.0} {y:.0}");
-        } else {
-            let _ = write!(d, "M{x:.0} {y:.0}h0");
-        }
         last_at = Some(s.at);
+        // A segment starts with a zero-length stroke, so that a lone reading still shows as a dot;
+        // readings that land on the same pixel as the previous one add nothing.
+        if !joined {
+            let _ = write!(d, "M{x} {y}h0");
+        } else if last_point != Some((x, y)) {
+            let _ = write!(d, "L{x} {y}");
+        }
+        last_point = Some((x, y));
     }
     d
 }
@@ -110,7 +120,11 @@ pub fn weight_split(shares: &[Share]) -> Option<String> {
             summary.push(format!("{} {pct:.0}%", s.label));
         }
     }
-    let more = shares.iter().filter(|s| s.weight > 0).count().saturating_sub(8);
+    let more = shares
+        .iter()
+        .filter(|s| s.weight > 0)
+        .count()
+        .saturating_sub(8);
     let mut label = format!("Weight split: {}", summary.join(", "));
     if more > 0 {
         let _ = write!(label, " and {more} more");
@@ -140,8 +154,13 @@ mod tests {
         let samples = [s(0, 0, 0), s(300, 10, 5), s(600, 5, 0)];
         let svg = sparkline(&samples, 600, 600, "10.0.0.1:80").unwrap();
         // Oldest at the left edge at the bottom, the peak at the top, the newest at the right edge.
-        assert!(svg.contains("class=\"a\" d=\"M0 27h0M60 1h0M120 14h0\""), "{svg}");
-        assert!(svg.contains("5 active and 0 inactive connections now; at most 10 active in the last 10 min"));
+        assert!(
+            svg.contains("class=\"a\" d=\"M0 27h0M60 1h0M120 14h0\""),
+            "{svg}"
+        );
+        assert!(svg.contains(
+            "5 active and 0 inactive connections now; at most 10 active in the last 10 min"
+        ));
         assert!(svg.starts_with("<svg class=\"spark\""));
     }
 
@@ -150,7 +169,10 @@ mod tests {
         let samples = [s(-100, 9, 9), s(590, 1, 0), s(595, 2, 0), s(600, 3, 0)];
         let svg = sparkline(&samples, 600, 600, "x").unwrap();
         assert!(svg.contains("d=\"M118 18h0L119 10L120 1\""), "{svg}");
-        assert!(svg.contains("at most 3 active"), "the sample outside the window is ignored: {svg}");
+        assert!(
+            svg.contains("at most 3 active"),
+            "the sample outside the window is ignored: {svg}"
+        );
         assert_eq!(sparkline(&[s(0, 1, 1)], 1000, 600, "x"), None);
     }
 
@@ -164,14 +186,29 @@ mod tests {
     #[test]
     fn the_split_is_proportional_to_the_weights() {
         let shares = [
-            Share { label: "a".into(), weight: 1 },
-            Share { label: "b".into(), weight: 0 },
-            Share { label: "c".into(), weight: 3 },
+            Share {
+                label: "a".into(),
+                weight: 1,
+            },
+            Share {
+                label: "b".into(),
+                weight: 0,
+            },
+            Share {
+                label: "c".into(),
+                weight: 3,
+            },
         ];
         let svg = weight_split(&shares).unwrap();
         assert!(svg.contains("x=\"0.0\" y=\"0\" width=\"250.0\""), "{svg}");
         assert!(svg.contains("x=\"250.0\" y=\"0\" width=\"750.0\""), "{svg}");
         assert!(svg.contains("Weight split: a 25%, c 75%"));
-        assert_eq!(weight_split(&[Share { label: "a".into(), weight: 0 }]), None);
+        assert_eq!(
+            weight_split(&[Share {
+                label: "a".into(),
+                weight: 0
+            }]),
+            None
+        );
     }
 }

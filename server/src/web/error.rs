@@ -44,7 +44,9 @@ impl From<ServiceError> for UiError {
             }
             ServiceError::Store(_) | ServiceError::Internal(_) => {
                 tracing::error!(error = %e, "UI request failed");
-                UiError::Internal("the request failed on the server; the log has the details".into())
+                UiError::Internal(
+                    "the request failed on the server; the log has the details".into(),
+                )
             }
         }
     }

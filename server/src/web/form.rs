@@ -15,13 +15,23 @@ impl Fields {
         Fields(form_urlencoded::parse(body).into_owned().collect())
     }
 
-    pub fn from_pairs<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
-        Fields(pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        Fields(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
     }
 
     /// The first value of `name`, as sent.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The first value of `name`, trimmed; empty when absent.
@@ -248,10 +258,16 @@ mod tests {
             "real_servers[1].weight",
         ]);
         assert_eq!(place("port", &names), "port");
-        assert_eq!(place("health_check.command[0]", &names), "health_check.command");
+        assert_eq!(
+            place("health_check.command[0]", &names),
+            "health_check.command"
+        );
         assert_eq!(place("sorry_server", &names), "sorry_server.address");
         assert_eq!(place("real_servers[1]", &names), "real_servers[1].address");
-        assert_eq!(place("real_servers[1].weight", &names), "real_servers[1].weight");
+        assert_eq!(
+            place("real_servers[1].weight", &names),
+            "real_servers[1].weight"
+        );
         assert_eq!(place("real_servers[10].weight", &names), "");
         assert_eq!(place("scheduler_flags[0]", &names), "");
         assert_eq!(place("", &names), "");
@@ -259,7 +275,10 @@ mod tests {
 
     #[test]
     fn ids_are_plain() {
-        assert_eq!(input_id("real_servers[0].address"), "f-real_servers-0--address");
+        assert_eq!(
+            input_id("real_servers[0].address"),
+            "f-real_servers-0--address"
+        );
         assert_eq!(input_id("name"), "f-name");
     }
 
@@ -278,7 +297,9 @@ mod tests {
 
     #[test]
     fn a_form_shows_what_was_typed() {
-        let mut s = FormState::new(Fields::parse(b"port=70000&scheduler_flags=sh-port&enabled=on"));
+        let mut s = FormState::new(Fields::parse(
+            b"port=70000&scheduler_flags=sh-port&enabled=on",
+        ));
         s.add(
             FieldError {
                 field: "port".into(),

@@ -11,6 +11,7 @@ use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 /// How often the sampler reads the kernel.
@@ -128,21 +129,37 @@ impl CounterHistory {
     }
 }
 
-/// Reads the kernel table through the reconciler every `every` and records it, until `stop`.
+/// Reads the kernel table through the reconciler every `every`, and soon after the kernel reaches a new
+/// revision (`applied`: so that a change shows at once), and records it, until `stop`.
 pub async fn run_sampler(
     history: Arc<CounterHistory>,
     reconciler: Arc<Reconciler>,
+    mut applied: watch::Receiver<Option<u64>>,
     every: Duration,
     stop: CancellationToken,
 ) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut failing = false;
+    let mut watching = true;
+    let mut last = tokio::time::Instant::now();
     loop {
         tokio::select! {
             _ = stop.cancelled() => break,
             _ = tick.tick() => {}
+            changed = applied.changed(), if watching => {
+                if changed.is_err() {
+                    watching = false;
+                    continue;
+                }
+                // At most one extra reading a second, however fast the revisions come.
+                let since = last.elapsed();
+                if since < Duration::from_secs(1) {
+                    tokio::time::sleep(Duration::from_secs(1) - since).await;
+                }
+            }
         }
+        last = tokio::time::Instant::now();
         match reconciler.observed().await {
             Ok((table, _)) => {
                 if failing {
@@ -209,7 +226,11 @@ mod tests {
         let s = h.service(&key(80));
         let ep = ("10.1.0.1".parse().unwrap(), 80);
         let got: Vec<(i64, u32)> = s[&ep].iter().map(|x| (x.at, x.active)).collect();
-        assert_eq!(got, vec![(2, 2), (3, 3), (4, 4)], "the oldest samples fall off");
+        assert_eq!(
+            got,
+            vec![(2, 2), (3, 3), (4, 4)],
+            "the oldest samples fall off"
+        );
         assert_eq!(s[&ep][2].inactive, 2);
 
         // A destination leaving the kernel loses its history; a new one starts empty.
@@ -225,7 +246,14 @@ mod tests {
     #[test]
     fn the_number_of_tracked_destinations_is_capped() {
         let h = CounterHistory::new(10, 2);
-        h.record(0, table(&[(80, "10.1.0.1", 1), (80, "10.1.0.2", 1), (81, "10.1.0.3", 1)]));
+        h.record(
+            0,
+            table(&[
+                (80, "10.1.0.1", 1),
+                (80, "10.1.0.2", 1),
+                (81, "10.1.0.3", 1),
+            ]),
+        );
         assert_eq!(h.tracked(), 2);
         assert!(h.service(&key(81)).is_empty());
     }

@@ -36,7 +36,10 @@ pub fn service<'t>(table: &'t Table, vs: &VirtualServer) -> Option<&'t ServiceEn
 }
 
 /// The destination of a real server in its service.
-pub fn destination<'t>(service: &'t ServiceEntry, rs: &RealServerKey) -> Option<&'t DestinationEntry> {
+pub fn destination<'t>(
+    service: &'t ServiceEntry,
+    rs: &RealServerKey,
+) -> Option<&'t DestinationEntry> {
     service
         .destinations
         .iter()
@@ -63,15 +66,20 @@ mod tests {
 
     #[test]
     fn keys_match_what_the_reconciler_programs() {
-        let vs: VirtualServer =
-            from_json(json!({"name": "web", "protocol": "udp", "address": "2001:db8::1", "port": 53})).unwrap();
+        let vs: VirtualServer = from_json(
+            json!({"name": "web", "protocol": "udp", "address": "2001:db8::1", "port": 53}),
+        )
+        .unwrap();
         assert_eq!(
             service_key(&vs).map(|k| k.to_string()),
             Some("udp [2001:db8::1]:53".to_string())
         );
         let mut vs: VirtualServer = from_json(json!({"name": "m", "fwmark": 9})).unwrap();
         vs.normalize();
-        assert_eq!(service_key(&vs).map(|k| k.to_string()), Some("fwmark 9 inet".to_string()));
+        assert_eq!(
+            service_key(&vs).map(|k| k.to_string()),
+            Some("fwmark 9 inet".to_string())
+        );
     }
 
     #[test]

@@ -49,16 +49,19 @@ impl WebContext {
 }
 
 /// Starts the task that samples the kernel's counters for the charts (nothing to sample without a
-/// dataplane). It stops when `stop` is cancelled.
+/// dataplane), every few seconds and when the kernel reaches a new revision (`applied`, the service's
+/// watch). It stops when `stop` is cancelled.
 pub fn spawn_sampler(
     web: &WebContext,
     reconciler: Option<Arc<Reconciler>>,
+    applied: tokio::sync::watch::Receiver<Option<u64>>,
     stop: CancellationToken,
 ) -> Option<tokio::task::JoinHandle<()>> {
     let reconciler = reconciler?;
     Some(tokio::spawn(history::run_sampler(
         web.history.clone(),
         reconciler,
+        applied,
         history::SAMPLE_EVERY,
         stop,
     )))
@@ -81,8 +84,14 @@ pub fn router() -> Router<AppState> {
             "/virtual-servers/{name}",
             get(virtual_servers::detail).post(virtual_servers::update),
         )
-        .route("/virtual-servers/{name}/edit", get(virtual_servers::edit_form))
-        .route("/virtual-servers/{name}/delete", post(virtual_servers::delete))
+        .route(
+            "/virtual-servers/{name}/edit",
+            get(virtual_servers::edit_form),
+        )
+        .route(
+            "/virtual-servers/{name}/delete",
+            post(virtual_servers::delete),
+        )
         .route("/virtual-servers/{name}/live", get(virtual_servers::live))
         .route(
             "/virtual-servers/{name}/real-servers",

@@ -27,9 +27,13 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 /// A `Set-Cookie` value: HttpOnly, SameSite=Strict, for the whole site; `max_age` 0 deletes it, `None`
 /// makes it last until the browser closes.
 pub fn set_cookie(name: &str, value: &str, max_age: Option<i64>) -> HeaderValue {
-    let age = max_age.map(|a| format!("; Max-Age={}", a.max(0))).unwrap_or_default();
-    HeaderValue::from_str(&format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict{age}"))
-        .unwrap_or_else(|_| HeaderValue::from_static("director_invalid=; Path=/; Max-Age=0"))
+    let age = max_age
+        .map(|a| format!("; Max-Age={}", a.max(0)))
+        .unwrap_or_default();
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path=/; HttpOnly; SameSite=Strict{age}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("director_invalid=; Path=/; Max-Age=0"))
 }
 
 /// Deletes the cookie `name`.
@@ -125,7 +129,10 @@ mod tests {
 
     fn headers(cookie_header: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
-        h.insert(header::COOKIE, HeaderValue::from_str(cookie_header).unwrap());
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_str(cookie_header).unwrap(),
+        );
         h
     }
 

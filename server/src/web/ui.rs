@@ -158,8 +158,10 @@ impl Ui {
     pub fn page_with<T: Template>(&self, status: StatusCode, template: &T) -> UiResult<Response> {
         let mut r = html(status, template)?;
         if self.flash.is_some() {
-            r.headers_mut()
-                .append(header::SET_COOKIE, session::clear_cookie(session::FLASH_COOKIE));
+            r.headers_mut().append(
+                header::SET_COOKIE,
+                session::clear_cookie(session::FLASH_COOKIE),
+            );
         }
         Ok(r)
     }

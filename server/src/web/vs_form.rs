@@ -77,11 +77,27 @@ pub fn fields_of(vs: &VirtualServer) -> Fields {
     let mut f: Vec<(String, String)> = Vec::new();
     let mut put = |k: &str, v: String| f.push((k.to_string(), v));
     put("name", vs.name.clone());
-    put("protocol", vs.protocol.map(|p| p.as_str().to_string()).unwrap_or_default());
-    put("address", vs.address.map(|a| a.to_string()).unwrap_or_default());
+    put(
+        "protocol",
+        vs.protocol
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_default(),
+    );
+    put(
+        "address",
+        vs.address.map(|a| a.to_string()).unwrap_or_default(),
+    );
     put("port", vs.port.map(|p| p.to_string()).unwrap_or_default());
-    put("fwmark", vs.fwmark.map(|m| m.to_string()).unwrap_or_default());
-    put("family", vs.family.map(|x| x.as_str().to_string()).unwrap_or_default());
+    put(
+        "fwmark",
+        vs.fwmark.map(|m| m.to_string()).unwrap_or_default(),
+    );
+    put(
+        "family",
+        vs.family
+            .map(|x| x.as_str().to_string())
+            .unwrap_or_default(),
+    );
     put("scheduler", vs.scheduler.as_str().to_string());
     for flag in &vs.scheduler_flags {
         put("scheduler_flags", flag.as_str().to_string());
@@ -160,10 +176,7 @@ fn number_or_null(n: &mut Numbers, f: &Fields, name: &str) -> Value {
 pub fn to_json(f: &Fields, base: Option<&Value>, rows: usize) -> Result<Parsed, Vec<FieldError>> {
     let mut n = Numbers::default();
     let mut errors = Vec::new();
-    let mut vs: Map<String, Value> = base
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
+    let mut vs: Map<String, Value> = base.and_then(Value::as_object).cloned().unwrap_or_default();
     if base.is_none() {
         vs.insert("name".into(), Value::String(f.text("name").to_string()));
     }
@@ -232,7 +245,12 @@ pub fn to_json(f: &Fields, base: Option<&Value>, rows: usize) -> Result<Parsed, 
         let stored_same = hc
             .get("command")
             .and_then(Value::as_array)
-            .map(|c| c.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" "))
+            .map(|c| {
+                c.iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
             .is_some_and(|joined| joined == command);
         if command.is_empty() {
             hc.remove("command");
@@ -362,11 +380,21 @@ mod tests {
         assert_eq!(vs.port, Some(80));
         assert_eq!(vs.health_check.as_ref().map(|h| h.interval_ms), Some(2000));
         assert_eq!(vs.real_servers.len(), 2);
-        assert_eq!((vs.real_servers[0].port, vs.real_servers[0].weight), (80, 1), "port defaults to the service's");
-        assert_eq!((vs.real_servers[1].port, vs.real_servers[1].weight), (8080, 5));
+        assert_eq!(
+            (vs.real_servers[0].port, vs.real_servers[0].weight),
+            (80, 1),
+            "port defaults to the service's"
+        );
+        assert_eq!(
+            (vs.real_servers[1].port, vs.real_servers[1].weight),
+            (8080, 5)
+        );
         assert!(vs.enabled && vs.persistence.is_none());
         // The second real server came from the third row.
-        assert_eq!(p.form_field("real_servers[1].weight"), "real_servers[2].weight");
+        assert_eq!(
+            p.form_field("real_servers[1].weight"),
+            "real_servers[2].weight"
+        );
         assert_eq!(p.form_field("port"), "port");
     }
 

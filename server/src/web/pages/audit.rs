@@ -13,7 +13,13 @@ use axum::response::Response;
 /// Entries per page.
 const PAGE: u32 = 50;
 
-pub const KINDS: [&str; 5] = ["virtual_server", "real_server", "vrrp_group", "user", "token"];
+pub const KINDS: [&str; 5] = [
+    "virtual_server",
+    "real_server",
+    "vrrp_group",
+    "user",
+    "token",
+];
 pub const ACTIONS: [&str; 4] = ["create", "update", "delete", "transition"];
 const FILTERS: [&str; 6] = ["name", "actor", "kind", "action", "since", "until"];
 
@@ -36,14 +42,23 @@ fn rfc3339(value: &str) -> String {
     if chrono::DateTime::parse_from_rfc3339(value).is_ok() {
         return value.to_string();
     }
-    for format in ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"] {
+    for format in [
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%d %H:%M:%S",
+    ] {
         if let Ok(t) = chrono::NaiveDateTime::parse_from_str(value, format) {
-            return t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            return t
+                .and_utc()
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         }
     }
     if let Ok(d) = chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d") {
         if let Some(t) = d.and_hms_opt(0, 0, 0) {
-            return t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            return t
+                .and_utc()
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         }
     }
     value.to_string()
@@ -84,7 +99,9 @@ pub async fn page(ui: Ui, uri: Uri) -> UiResult<Response> {
         ..Default::default()
     };
     let mut form = FormState::new(Fields::from_pairs(
-        FILTERS.iter().map(|n| (n.to_string(), f.text(n).to_string())),
+        FILTERS
+            .iter()
+            .map(|n| (n.to_string(), f.text(n).to_string())),
     ));
     let now = chrono::Utc::now();
     let snapshot = ui.app.service.snapshot();
@@ -132,7 +149,10 @@ mod tests {
     fn local_times_are_read_as_utc() {
         assert_eq!(rfc3339("2026-11-21T22:00"), "2026-11-21T22:00:00Z");
         assert_eq!(rfc3339("2026-11-21"), "2026-11-21T00:00:00Z");
-        assert_eq!(rfc3339("2026-11-21T22:00:00+01:00"), "2026-11-21T22:00:00+01:00");
+        assert_eq!(
+            rfc3339("2026-11-21T22:00:00+01:00"),
+            "2026-11-21T22:00:00+01:00"
+        );
         assert_eq!(rfc3339("yesterday"), "yesterday");
     }
 

@@ -28,7 +28,11 @@ impl PassRow {
             ago: ago(&p.at, now),
             revision: p.revision,
             duration: format!("{:.1} ms", p.duration_us as f64 / 1000.0),
-            ops: if ops.is_empty() { "none".into() } else { ops.join(", ") },
+            ops: if ops.is_empty() {
+                "none".into()
+            } else {
+                ops.join(", ")
+            },
             errors: p.errors.clone(),
         }
     }
@@ -158,7 +162,11 @@ pub fn status(app: &AppState) -> Status {
                     .join(", "),
                 last: st.last_pass.as_ref().map(|p| PassRow::new(p, now)),
                 last_change: st.last_change.as_ref().map(|p| PassRow::new(p, now)),
-                unmanaged: st.last_pass.as_ref().map(|p| p.unmanaged.clone()).unwrap_or_default(),
+                unmanaged: st
+                    .last_pass
+                    .as_ref()
+                    .map(|p| p.unmanaged.clone())
+                    .unwrap_or_default(),
             }
         }),
         vs_total: state.virtual_servers.len(),
@@ -216,7 +224,10 @@ pub fn status(app: &AppState) -> Status {
                 vs.quorum
             ))
         } else if down > 0 {
-            Some(format!("{down} real server{} down", if down == 1 { "" } else { "s" }))
+            Some(format!(
+                "{down} real server{} down",
+                if down == 1 { "" } else { "s" }
+            ))
         } else {
             None
         };
@@ -254,7 +265,9 @@ pub fn status(app: &AppState) -> Status {
                                 }
                             })
                             .unwrap_or_default(),
-                        master: st.and_then(|x| x.master_address.clone()).unwrap_or_default(),
+                        master: st
+                            .and_then(|x| x.master_address.clone())
+                            .unwrap_or_default(),
                         since: st.map(|x| ago(&x.since, now)).unwrap_or_default(),
                         problem: st.and_then(|x| {
                             if x.split_brain {

@@ -42,7 +42,12 @@ pub struct Next {
 /// Only paths of this site: no scheme, no `//host`, no backslashes.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && !n.starts_with("/login") => {
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.starts_with("/login") =>
+        {
             n.to_string()
         }
         _ => "/".to_string(),
@@ -70,17 +75,29 @@ fn login_page(
     };
     let mut r = ui::html(status, &page)?;
     if flash.is_some() {
-        r.headers_mut()
-            .append(header::SET_COOKIE, session::clear_cookie(session::FLASH_COOKIE));
+        r.headers_mut().append(
+            header::SET_COOKIE,
+            session::clear_cookie(session::FLASH_COOKIE),
+        );
     }
     Ok(r)
 }
 
 /// `GET /login`: the form (or straight on, with a valid session).
-pub async fn form(State(app): State<AppState>, headers: HeaderMap, Query(q): Query<Next>) -> UiResult<Response> {
+pub async fn form(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<Next>,
+) -> UiResult<Response> {
     let next = safe_next(q.next.as_deref());
     if let Some(token) = session::cookie(&headers, SESSION_COOKIE) {
-        if !app.web.revoked.contains(&token) && app.service.authenticate(&token, crate::service::Via::Ui).await.is_ok() {
+        if !app.web.revoked.contains(&token)
+            && app
+                .service
+                .authenticate(&token, crate::service::Via::Ui)
+                .await
+                .is_ok()
+        {
             return Ok(Redirect::to(&next).into_response());
         }
     }
@@ -88,16 +105,30 @@ pub async fn form(State(app): State<AppState>, headers: HeaderMap, Query(q): Que
         Some(n) => (n, false),
         None => (session::nonce(), true),
     };
-    let mut r = login_page(StatusCode::OK, &app, &nonce, "", &next, None, Flash::read(&headers))?;
+    let mut r = login_page(
+        StatusCode::OK,
+        &app,
+        &nonce,
+        "",
+        &next,
+        None,
+        Flash::read(&headers),
+    )?;
     if fresh {
-        r.headers_mut()
-            .append(header::SET_COOKIE, session::set_cookie(LOGIN_COOKIE, &nonce, Some(3600)));
+        r.headers_mut().append(
+            header::SET_COOKIE,
+            session::set_cookie(LOGIN_COOKIE, &nonce, Some(3600)),
+        );
     }
     Ok(r)
 }
 
 /// `POST /login`.
-pub async fn submit(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> UiResult<Response> {
+pub async fn submit(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> UiResult<Response> {
     let f = Fields::parse(&body);
     let next = safe_next(f.get("next"));
     let nonce = session::cookie(&headers, LOGIN_COOKIE).ok_or(UiError::Csrf)?;
@@ -105,14 +136,21 @@ pub async fn submit(State(app): State<AppState>, headers: HeaderMap, body: Bytes
         return Err(UiError::Csrf);
     }
     let username = f.text("username");
-    match app.service.login(username, f.get("password").unwrap_or("")).await {
+    match app
+        .service
+        .login(username, f.get("password").unwrap_or(""))
+        .await
+    {
         Ok(login) => {
             let ttl = chrono::DateTime::parse_from_rfc3339(&login.expires_at)
                 .map(|t| t.timestamp() - chrono::Utc::now().timestamp())
                 .ok();
             let mut r = Redirect::to(&next).into_response();
             let h = r.headers_mut();
-            h.append(header::SET_COOKIE, session::set_cookie(SESSION_COOKIE, &login.token, ttl));
+            h.append(
+                header::SET_COOKIE,
+                session::set_cookie(SESSION_COOKIE, &login.token, ttl),
+            );
             h.append(header::SET_COOKIE, session::clear_cookie(LOGIN_COOKIE));
             tracing::info!(user = username, "logged in to the UI");
             Ok(r)
@@ -163,7 +201,10 @@ mod tests {
 
     #[test]
     fn next_stays_on_this_site() {
-        assert_eq!(safe_next(Some("/virtual-servers/web")), "/virtual-servers/web");
+        assert_eq!(
+            safe_next(Some("/virtual-servers/web")),
+            "/virtual-servers/web"
+        );
         assert_eq!(safe_next(Some("//evil.example/x")), "/");
         assert_eq!(safe_next(Some("https://evil.example/")), "/");
         assert_eq!(safe_next(Some("/\\evil.example")), "/");

@@ -51,10 +51,18 @@ impl Healths {
         }
     }
 
-    pub fn of(&self, record: &VirtualServerRecord, vs: &VirtualServer, rs: &RealServer) -> HealthCell {
+    pub fn of(
+        &self,
+        record: &VirtualServerRecord,
+        vs: &VirtualServer,
+        rs: &RealServer,
+    ) -> HealthCell {
         let view = RealServerView::new(record, vs, rs.clone(), &self.started_at)
             .with_health(&vs.name, &self.snapshot);
-        cell(serde_json::to_value(&view.health).unwrap_or(Value::Null), self.now)
+        cell(
+            serde_json::to_value(&view.health).unwrap_or(Value::Null),
+            self.now,
+        )
     }
 }
 
@@ -84,7 +92,9 @@ fn cell(value: Value, now: chrono::DateTime<chrono::Utc>) -> HealthCell {
             }
             ("dynamic_weight", _) => c.extra.push(format!("dynamic weight {}", text(&v))),
             ("consecutive_failures" | "consecutive_successes" | "checks", _) => {}
-            _ => c.extra.push(format!("{}: {}", k.replace('_', " "), text(&v))),
+            _ => c
+                .extra
+                .push(format!("{}: {}", k.replace('_', " "), text(&v))),
         }
     }
     c.since_ago = ago(&c.since, now);
@@ -119,7 +129,11 @@ pub struct AuditRow {
 }
 
 impl AuditRow {
-    pub fn new(e: AuditEntry, now: chrono::DateTime<chrono::Utc>, exists: impl Fn(&str, &str) -> bool) -> Self {
+    pub fn new(
+        e: AuditEntry,
+        now: chrono::DateTime<chrono::Utc>,
+        exists: impl Fn(&str, &str) -> bool,
+    ) -> Self {
         let link = match e.kind.as_str() {
             "virtual_server" if exists("virtual_server", &e.object) => {
                 Some(format!("/virtual-servers/{}", e.object))
@@ -178,7 +192,15 @@ mod tests {
         assert_eq!(c.error.as_deref(), Some("connect refused"));
         let mut extra = c.extra.clone();
         extra.sort();
-        assert_eq!(extra, ["1.2 ms", "3 failed in a row", "checked 2 s ago", "probe: tcp"]);
+        assert_eq!(
+            extra,
+            [
+                "1.2 ms",
+                "3 failed in a row",
+                "checked 2 s ago",
+                "probe: tcp"
+            ]
+        );
     }
 
     #[test]

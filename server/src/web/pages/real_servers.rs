@@ -5,6 +5,7 @@
 use super::virtual_servers::{render_detail, RowError};
 use super::ConfirmPage;
 use crate::service::parse::from_json;
+use crate::service::require;
 use crate::store::AuditFilter;
 use crate::web::error::{UiError, UiResult};
 use crate::web::form::{field_error, FieldError, FormState, Numbers};
@@ -13,7 +14,7 @@ use crate::web::ui::{self, Posted, Ui};
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use director_core::model::{RealServer, RealServerKey};
+use director_core::model::{RealServer, RealServerKey, Role};
 use serde_json::{json, Map, Value};
 
 const ADD_INPUTS: [&str; 5] = ["address", "port", "weight", "forwarding", "enabled"];
@@ -21,12 +22,17 @@ const ADD_INPUTS: [&str; 5] = ["address", "port", "weight", "forwarding", "enabl
 /// `POST /virtual-servers/{name}/real-servers`: add one.
 pub async fn create(Path(name): Path<String>, posted: Posted) -> UiResult<Response> {
     let Posted { ui, fields } = posted;
+    // The service decides; this only refuses a role the form is not offered to before reading it.
+    require(ui.actor(), Role::Admin)?;
     let inputs: Vec<String> = ADD_INPUTS.iter().map(|s| s.to_string()).collect();
     let mut state = FormState::new(fields.clone());
     state.fields.remove(crate::web::csrf::FIELD);
     let mut n = Numbers::default();
     let mut rs = Map::new();
-    rs.insert("address".into(), Value::String(fields.text("address").to_string()));
+    rs.insert(
+        "address".into(),
+        Value::String(fields.text("address").to_string()),
+    );
     if let Some(p) = n.opt(&fields, "port") {
         rs.insert("port".into(), json!(p));
     } else if fields.text("port").is_empty() {
@@ -70,7 +76,14 @@ pub async fn create(Path(name): Path<String>, posted: Posted) -> UiResult<Respon
         for e in std::mem::take(&mut n.errors) {
             state.add(e, &inputs);
         }
-        return render_detail(&ui, &name, StatusCode::UNPROCESSABLE_ENTITY, Some(state), None).await;
+        return render_detail(
+            &ui,
+            &name,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(state),
+            None,
+        )
+        .await;
     };
     match result {
         Ok(key) => Ok(ui::redirect(
@@ -80,7 +93,14 @@ pub async fn create(Path(name): Path<String>, posted: Posted) -> UiResult<Respon
         Err(e) => match field_error(&e) {
             Some(fe) => {
                 state.add(fe, &inputs);
-                render_detail(&ui, &name, StatusCode::UNPROCESSABLE_ENTITY, Some(state), None).await
+                render_detail(
+                    &ui,
+                    &name,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    Some(state),
+                    None,
+                )
+                .await
             }
             None => Err(e.into()),
         },
@@ -104,7 +124,9 @@ async fn weight_before_drain(ui: &Ui, name: &str, key: &RealServerKey) -> Option
     entries.iter().find_map(|e| {
         let before = e.before.as_ref()?.get("weight")?.as_u64()?;
         let after = e.after.as_ref()?.get("weight")?.as_u64()?;
-        (after == 0 && before > 0).then(|| u32::try_from(before).ok()).flatten()
+        (after == 0 && before > 0)
+            .then(|| u32::try_from(before).ok())
+            .flatten()
     })
 }
 
@@ -126,8 +148,15 @@ pub async fn action_field(
     perform(posted, name, endpoint, action).await
 }
 
-async fn perform(posted: Posted, name: String, endpoint: String, action: String) -> UiResult<Response> {
+async fn perform(
+    posted: Posted,
+    name: String,
+    endpoint: String,
+    action: String,
+) -> UiResult<Response> {
     let Posted { ui, fields } = posted;
+    // The service decides each change; viewers are refused before their input is even read.
+    require(ui.actor(), Role::Operator)?;
     let key: RealServerKey = endpoint
         .parse()
         .map_err(|m: String| UiError::BadRequest(m))?;
@@ -164,7 +193,10 @@ async fn perform(posted: Posted, name: String, endpoint: String, action: String)
                     vec![("weight".into(), "0".into())],
                 );
             }
-            (json!({ "weight": weight }), format!("Weight of {key} set to {weight} (was {}).", rs.weight))
+            (
+                json!({ "weight": weight }),
+                format!("Weight of {key} set to {weight} (was {}).", rs.weight),
+            )
         }
         "drain" => {
             if !confirmed {
@@ -178,11 +210,17 @@ async fn perform(posted: Posted, name: String, endpoint: String, action: String)
                     Vec::new(),
                 );
             }
-            (json!({ "weight": 0 }), format!("Drained {key} (weight {} -> 0).", rs.weight))
+            (
+                json!({ "weight": 0 }),
+                format!("Drained {key} (weight {} -> 0).", rs.weight),
+            )
         }
         "undrain" => {
             let weight = weight_before_drain(&ui, &name, &key).await.unwrap_or(1);
-            (json!({ "weight": weight }), format!("Undrained {key}: weight {weight}."))
+            (
+                json!({ "weight": weight }),
+                format!("Undrained {key}: weight {weight}."),
+            )
         }
         "enable" => (json!({ "enabled": true }), format!("Enabled {key}.")),
         "disable" => {
@@ -200,7 +238,9 @@ async fn perform(posted: Posted, name: String, endpoint: String, action: String)
             if !confirmed {
                 return confirm(
                     format!("Delete {key}?"),
-                    format!("{key} is removed from {name} on every director; its connections are cut."),
+                    format!(
+                        "{key} is removed from {name} on every director; its connections are cut."
+                    ),
                     "Delete",
                     Vec::new(),
                 );
@@ -209,9 +249,16 @@ async fn perform(posted: Posted, name: String, endpoint: String, action: String)
                 .service
                 .delete_real_server(ui.actor(), &name, &key, None)
                 .await?;
-            return Ok(ui::redirect(&back, Flash::ok(format!("Deleted real server {key}."))));
+            return Ok(ui::redirect(
+                &back,
+                Flash::ok(format!("Deleted real server {key}.")),
+            ));
         }
-        other => return Err(UiError::NotFound(format!("no real-server action {other:?}"))),
+        other => {
+            return Err(UiError::NotFound(format!(
+                "no real-server action {other:?}"
+            )))
+        }
     };
     match ui
         .app
@@ -230,13 +277,23 @@ async fn perform(posted: Posted, name: String, endpoint: String, action: String)
     }
 }
 
-async fn row_error(ui: &Ui, name: &str, key: RealServerKey, typed: String, message: String) -> UiResult<Response> {
+async fn row_error(
+    ui: &Ui,
+    name: &str,
+    key: RealServerKey,
+    typed: String,
+    message: String,
+) -> UiResult<Response> {
     render_detail(
         ui,
         name,
         StatusCode::UNPROCESSABLE_ENTITY,
         None,
-        Some(RowError { key, typed, message }),
+        Some(RowError {
+            key,
+            typed,
+            message,
+        }),
     )
     .await
 }

@@ -1,7 +1,7 @@
 //! `/users` (admins): list, add, change role, set password, remove.
 
 use super::ConfirmPage;
-use crate::service::ServiceError;
+use crate::service::{require, ServiceError};
 use crate::web::error::{UiError, UiResult};
 use crate::web::form::{field_error, FieldError, Fields, FormState};
 use crate::web::session::Flash;
@@ -41,7 +41,12 @@ struct UsersPage {
     roles: Vec<&'static str>,
 }
 
-async fn render(ui: &Ui, status: StatusCode, add: FormState, row_error: Option<(String, String)>) -> UiResult<Response> {
+async fn render(
+    ui: &Ui,
+    status: StatusCode,
+    add: FormState,
+    row_error: Option<(String, String)>,
+) -> UiResult<Response> {
     let users = ui.app.service.list_users(ui.actor()).await?;
     let rows = users
         .into_iter()
@@ -78,13 +83,18 @@ pub async fn page(ui: Ui) -> UiResult<Response> {
 }
 
 fn role(text: &str) -> Result<Role, ServiceError> {
-    text.parse::<Role>()
-        .map_err(|_| ServiceError::invalid("role", format!("{text:?} is not a role: viewer, operator or admin")))
+    text.parse::<Role>().map_err(|_| {
+        ServiceError::invalid(
+            "role",
+            format!("{text:?} is not a role: viewer, operator or admin"),
+        )
+    })
 }
 
 /// `POST /users`: add a user.
 pub async fn create(posted: Posted) -> UiResult<Response> {
     let Posted { ui, fields } = posted;
+    require(ui.actor(), Role::Admin)?;
     let name = fields.text("name").to_string();
     let result = match role(fields.text("role")) {
         Ok(r) => {
@@ -96,7 +106,10 @@ pub async fn create(posted: Posted) -> UiResult<Response> {
         Err(e) => Err(e),
     };
     match result {
-        Ok(u) => Ok(ui::redirect("/users", Flash::ok(format!("Added user {} ({}).", u.name, u.role)))),
+        Ok(u) => Ok(ui::redirect(
+            "/users",
+            Flash::ok(format!("Added user {} ({}).", u.name, u.role)),
+        )),
         Err(e) => match field_error(&e) {
             Some(fe) => {
                 let mut state = FormState::new(Fields::from_pairs([
@@ -113,8 +126,12 @@ pub async fn create(posted: Posted) -> UiResult<Response> {
 }
 
 /// `POST /users/{name}/{role|password|delete}`.
-pub async fn action(Path((name, action)): Path<(String, String)>, posted: Posted) -> UiResult<Response> {
+pub async fn action(
+    Path((name, action)): Path<(String, String)>,
+    posted: Posted,
+) -> UiResult<Response> {
     let Posted { ui, fields } = posted;
+    require(ui.actor(), Role::Admin)?;
     let result = match action.as_str() {
         "role" => match role(fields.text("role")) {
             Ok(r) => ui
@@ -128,7 +145,13 @@ pub async fn action(Path((name, action)): Path<(String, String)>, posted: Posted
         "password" => ui
             .app
             .service
-            .update_user(ui.actor(), &name, None, Some(fields.get("password").unwrap_or("")), None)
+            .update_user(
+                ui.actor(),
+                &name,
+                None,
+                Some(fields.get("password").unwrap_or("")),
+                None,
+            )
             .await
             .map(|u| format!("Set a new password for {}.", u.name)),
         "delete" => {
@@ -158,11 +181,31 @@ pub async fn action(Path((name, action)): Path<(String, String)>, posted: Posted
         }
         other => return Err(UiError::NotFound(format!("no user action {other:?}"))),
     };
+    let me = name == ui.actor().name;
     match result {
+        // Removed yourself: the session has ended.
+        Ok(done) if me && action == "delete" => {
+            let mut r = ui::redirect("/login", Flash::ok(done));
+            r.headers_mut().append(
+                axum::http::header::SET_COOKIE,
+                crate::web::session::clear_cookie(crate::web::session::SESSION_COOKIE),
+            );
+            Ok(r)
+        }
+        // No longer an admin: this page is no longer yours.
+        Ok(done) if me && action == "role" && fields.text("role") != "admin" => {
+            Ok(ui::redirect("/", Flash::ok(done)))
+        }
         Ok(done) => Ok(ui::redirect("/users", Flash::ok(done))),
         Err(e) => match field_error(&e) {
             Some(FieldError { message, .. }) => {
-                render(&ui, StatusCode::UNPROCESSABLE_ENTITY, blank(), Some((name, message))).await
+                render(
+                    &ui,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    blank(),
+                    Some((name, message)),
+                )
+                .await
             }
             None => Err(e.into()),
         },

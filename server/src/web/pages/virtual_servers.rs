@@ -4,7 +4,7 @@
 use super::{real_server_path, AuditRow, ConfirmPage, HealthCell, Healths};
 use crate::api::AppState;
 use crate::service::parse::{from_json, to_json};
-use crate::service::{Actor, ServiceError};
+use crate::service::{require, Actor, ServiceError};
 use crate::store::AuditFilter;
 use crate::web::chart::{self, Share};
 use crate::web::error::{UiError, UiResult};
@@ -17,7 +17,7 @@ use askama::Template;
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::Response;
-use director_core::model::{RealServerKey, Scheduler, VirtualServer};
+use director_core::model::{RealServerKey, Role, Scheduler, VirtualServer};
 use director_core::state::VirtualServerRecord;
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -108,7 +108,9 @@ pub async fn list(ui: Ui, Query(query): Query<ListQuery>) -> UiResult<Response> 
         }
         if rows.len() == PAGE {
             if next.is_none() {
-                let last = rows.last().map_or(String::new(), |r: &ListRow| r.name.clone());
+                let last = rows
+                    .last()
+                    .map_or(String::new(), |r: &ListRow| r.name.clone());
                 let qs: String = form_urlencoded::Serializer::new(String::new())
                     .append_pair("q", &q)
                     .append_pair("after", &last)
@@ -212,7 +214,8 @@ pub struct RsRow {
     pub form: String,
     pub weight: u32,
     pub enabled: bool,
-    pub forwarding: String,
+    /// The real server's own forwarding method, when it overrides the virtual server's.
+    pub forwarding: Option<String>,
     /// Share of new connections by weight, e.g. `50%`; empty when it takes none.
     pub share: String,
     pub health: HealthCell,
@@ -227,7 +230,9 @@ pub struct RsRow {
 impl RsRow {
     /// The weight to show in the input: as typed after an error, else the stored one.
     pub fn weight_value(&self) -> String {
-        self.typed.clone().unwrap_or_else(|| self.weight.to_string())
+        self.typed
+            .clone()
+            .unwrap_or_else(|| self.weight.to_string())
     }
 }
 
@@ -301,10 +306,10 @@ fn describe(vs: &VirtualServer, revision: u64) -> Detail {
         one_packet: vs.one_packet,
         vrrp_group: vs.vrrp_group.clone(),
         health_check,
-        sorry: vs
-            .sorry_server
-            .as_ref()
-            .map_or_else(|| "none".to_string(), |s| format!("{}", std::net::SocketAddr::new(s.address, s.port as u16))),
+        sorry: vs.sorry_server.as_ref().map_or_else(
+            || "none".to_string(),
+            |s| format!("{}", std::net::SocketAddr::new(s.address, s.port as u16)),
+        ),
         quorum: vs.quorum,
         hysteresis: vs.hysteresis,
         enabled: vs.enabled,
@@ -321,21 +326,34 @@ pub struct RowError {
 }
 
 /// The virtual server's description and its real-server table.
-pub fn build(app: &AppState, ui: &Ui, record: &VirtualServerRecord, row_error: Option<RowError>) -> (Detail, RsTable) {
+pub fn build(
+    app: &AppState,
+    ui: &Ui,
+    record: &VirtualServerRecord,
+    row_error: Option<RowError>,
+) -> (Detail, RsTable) {
     let now = chrono::Utc::now();
     let vs = &record.spec;
     let mut d = describe(vs, record.revision);
     let latest = app.web.history.latest();
-    let kernel_service = latest.as_ref().and_then(|(_, t)| kernel::service(t, vs).cloned());
+    let kernel_service = latest
+        .as_ref()
+        .and_then(|(_, t)| kernel::service(t, vs).cloned());
     let series = kernel::service_key(vs)
         .map(|k| app.web.history.service(&k))
         .unwrap_or_default();
     if let Some((_, _)) = &latest {
-        d.kernel = Some(kernel_service.as_ref().map(|s| KernelService {
-            conns: s.destinations.iter().map(|d| u64::from(d.status.active_conns)).sum(),
-            cps: rate(s.stats.cps),
-            inbps: rate(s.stats.inbps),
-            outbps: rate(s.stats.outbps),
+        d.kernel = Some(kernel_service.as_ref().map(|s| {
+            KernelService {
+                conns: s
+                    .destinations
+                    .iter()
+                    .map(|d| u64::from(d.status.active_conns))
+                    .sum(),
+                cps: rate(s.stats.cps),
+                inbps: rate(s.stats.inbps),
+                outbps: rate(s.stats.outbps),
+            }
         }));
     }
     let lookup = Healths::new(app, now);
@@ -374,7 +392,9 @@ pub fn build(app: &AppState, ui: &Ui, record: &VirtualServerRecord, row_error: O
         .enumerate()
         .map(|(i, (rs, h))| {
             let key = rs.key();
-            let dest = kernel_service.as_ref().and_then(|s| kernel::destination(s, &key));
+            let dest = kernel_service
+                .as_ref()
+                .and_then(|s| kernel::destination(s, &key));
             let samples = by_endpoint.get(&(key.address, key.port));
             let error = row_error.as_ref().filter(|e| e.key == key);
             RsRow {
@@ -383,9 +403,17 @@ pub fn build(app: &AppState, ui: &Ui, record: &VirtualServerRecord, row_error: O
                 form: format!("rs{i}"),
                 weight: rs.weight,
                 enabled: rs.enabled,
-                forwarding: rs.forwarding.unwrap_or(vs.forwarding).as_str().to_string(),
+                forwarding: rs
+                    .forwarding
+                    .filter(|f| *f != vs.forwarding)
+                    .map(|f| f.as_str().to_string()),
                 share: if takes(i) && total > 0 {
-                    format!("{:.0}%", f64::from(rs.weight) * 100.0 / total as f64)
+                    let pct = f64::from(rs.weight) * 100.0 / total as f64;
+                    if pct < 10.0 {
+                        format!("{pct:.1}%")
+                    } else {
+                        format!("{pct:.0}%")
+                    }
                 } else {
                     String::new()
                 },
@@ -399,7 +427,12 @@ pub fn build(app: &AppState, ui: &Ui, record: &VirtualServerRecord, row_error: O
                     outbps: rate(d.status.stats.outbps),
                 }),
                 chart: samples.and_then(|s| {
-                    chart::sparkline(s, now.timestamp(), CHART_WINDOW_S, &format!("Connections of {key}"))
+                    chart::sparkline(
+                        s,
+                        now.timestamp(),
+                        CHART_WINDOW_S,
+                        &format!("Connections of {key}"),
+                    )
                 }),
                 error: error.map(|e| e.message.clone()),
                 typed: error.map(|e| e.typed.clone()),
@@ -515,8 +548,19 @@ impl FormPage {
             name: name.to_string(),
             revision,
             form,
-            rows: if creating { (0..NEW_ROWS).collect() } else { Vec::new() },
-            groups: ui.app.service.snapshot().vrrp_groups.keys().cloned().collect(),
+            rows: if creating {
+                (0..NEW_ROWS).collect()
+            } else {
+                Vec::new()
+            },
+            groups: ui
+                .app
+                .service
+                .snapshot()
+                .vrrp_groups
+                .keys()
+                .cloned()
+                .collect(),
             schedulers: Scheduler::ALL.iter().map(|s| s.as_str()).collect(),
             flags: FLAGS.to_vec(),
             kinds: CHECK_KINDS.iter().map(|k| k.as_str()).collect(),
@@ -527,7 +571,9 @@ impl FormPage {
 /// `GET /virtual-servers/_new`.
 pub async fn new_form(ui: Ui) -> UiResult<Response> {
     if !ui.session.admin() {
-        return Err(UiError::Forbidden("creating virtual servers needs the admin role".into()));
+        return Err(UiError::Forbidden(
+            "creating virtual servers needs the admin role".into(),
+        ));
     }
     let page = FormPage::new(&ui, true, "", 0, FormState::new(vs_form::blank()));
     ui.page(&page)
@@ -537,7 +583,9 @@ pub async fn new_form(ui: Ui) -> UiResult<Response> {
 pub async fn edit_form(ui: Ui, Path(name): Path<String>) -> UiResult<Response> {
     let record = ui.app.service.get_virtual_server(ui.actor(), &name)?;
     if !ui.session.admin() {
-        return Err(UiError::Forbidden("editing virtual servers needs the admin role".into()));
+        return Err(UiError::Forbidden(
+            "editing virtual servers needs the admin role".into(),
+        ));
     }
     let page = FormPage::new(
         &ui,
@@ -550,7 +598,11 @@ pub async fn edit_form(ui: Ui, Path(name): Path<String>) -> UiResult<Response> {
 }
 
 /// Parses the posted form into a virtual server, or the form with its errors in place.
-fn parse_form(f: &Fields, base: Option<&serde_json::Value>, rows: usize) -> Result<(VirtualServer, vs_form::Parsed), FormState> {
+fn parse_form(
+    f: &Fields,
+    base: Option<&serde_json::Value>,
+    rows: usize,
+) -> Result<(VirtualServer, vs_form::Parsed), FormState> {
     let inputs = vs_form::inputs(rows);
     let mut state = FormState::new(f.clone());
     state.fields.remove(crate::web::csrf::FIELD);
@@ -606,6 +658,8 @@ fn refused(
 pub async fn create(posted: Posted) -> UiResult<Response> {
     let Posted { ui, fields } = posted;
     let actor: Actor = ui.actor().clone();
+    // The service decides; this only refuses a role the form is not offered to before reading it.
+    require(&actor, Role::Admin)?;
     let (vs, parsed) = match parse_form(&fields, None, NEW_ROWS) {
         Ok(v) => v,
         Err(state) => {
@@ -620,7 +674,11 @@ pub async fn create(posted: Posted) -> UiResult<Response> {
             Flash::ok(format!(
                 "Created virtual server {name} with {} real server{}.",
                 record.spec.real_servers.len(),
-                if record.spec.real_servers.len() == 1 { "" } else { "s" }
+                if record.spec.real_servers.len() == 1 {
+                    ""
+                } else {
+                    "s"
+                }
             )),
         )),
         Err(e) => {
@@ -635,6 +693,7 @@ pub async fn create(posted: Posted) -> UiResult<Response> {
 pub async fn update(Path(name): Path<String>, posted: Posted) -> UiResult<Response> {
     let Posted { ui, fields } = posted;
     let actor = ui.actor().clone();
+    require(&actor, Role::Admin)?;
     let record = ui.app.service.get_virtual_server(&actor, &name)?;
     let base = to_json(&record.spec)?;
     let revision = fields.text("revision").parse::<u64>().ok();

@@ -48,7 +48,9 @@ pub async fn list(ui: Ui) -> UiResult<Response> {
                 addresses: spec.virtual_addresses.join(", "),
                 members: spec.members.len(),
                 role: st.map(|s| s.role.to_string()).unwrap_or_default(),
-                master: st.and_then(|s| s.master_address.clone()).unwrap_or_default(),
+                master: st
+                    .and_then(|s| s.master_address.clone())
+                    .unwrap_or_default(),
                 virtual_servers: state
                     .virtual_servers
                     .values()
@@ -114,9 +116,9 @@ impl StatusView {
             master: s.master_address.unwrap_or_default(),
             primary_address: s.primary_address.unwrap_or_default(),
             transitions: s.transitions,
-            last_transition: s.last_transition.map(|t| {
-                format!("{} -> {} ({}) {}", t.from, t.to, t.reason, ago(&t.at, now))
-            }),
+            last_transition: s
+                .last_transition
+                .map(|t| format!("{} -> {} ({}) {}", t.from, t.to, t.reason, ago(&t.at, now))),
             split_brain: s
                 .split_brain
                 .then(|| s.other_master.unwrap_or_else(|| "another node".into())),
@@ -151,13 +153,20 @@ pub async fn detail(ui: Ui, Path(name): Path<String>) -> UiResult<Response> {
     let g = record.spec.clone();
     let node = ui.app.runtime.node.clone();
     let status = ui.app.vrrp.group_status(&name);
-    let failed: Vec<String> = status.as_ref().map(|s| s.failed_tracks.clone()).unwrap_or_default();
+    let failed: Vec<String> = status
+        .as_ref()
+        .map(|s| s.failed_tracks.clone())
+        .unwrap_or_default();
     let members = g
         .members
         .iter()
         .map(|m| MemberRow {
             node: m.node.clone(),
-            interface: m.interface.clone().or_else(|| g.interface.clone()).unwrap_or_default(),
+            interface: m
+                .interface
+                .clone()
+                .or_else(|| g.interface.clone())
+                .unwrap_or_default(),
             priority: m.priority.unwrap_or(g.priority).to_string(),
             unicast_peers: m
                 .unicast_peers
