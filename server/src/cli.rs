@@ -355,7 +355,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 /// secret (the command runs on the director's own host).
 async fn plan(global: &GlobalOpts, opts: &PlanOpts) -> anyhow::Result<()> {
     let tokens = global.tokens()?;
-    let token = tokens.issue("cli:plan", Role::Viewer, TokenKind::Service, chrono::Utc::now().timestamp(), 60);
+    let token = tokens.issue(
+        "cli:plan",
+        Role::Viewer,
+        TokenKind::Service,
+        chrono::Utc::now().timestamp(),
+        60,
+    );
     let url = format!("http://{}/api/v1/plan", opts.http_listen);
     let response = reqwest::Client::new()
         .get(&url)
@@ -364,21 +370,46 @@ async fn plan(global: &GlobalOpts, opts: &PlanOpts) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("asking the daemon at {url} (is `director serve` running?)"))?;
     let status = response.status();
-    let body: serde_json::Value = response.json().await.context("reading the daemon's answer")?;
+    let body: serde_json::Value = response
+        .json()
+        .await
+        .context("reading the daemon's answer")?;
     if !status.is_success() {
-        bail!("{}", body["error"]["message"].as_str().unwrap_or("the daemon refused"));
+        bail!(
+            "{}",
+            body["error"]["message"]
+                .as_str()
+                .unwrap_or("the daemon refused")
+        );
     }
     if opts.json {
         println!("{}", serde_json::to_string_pretty(&body)?);
         return Ok(());
     }
-    let lines: Vec<&str> = body["summary"].as_array().into_iter().flatten().filter_map(|l| l.as_str()).collect();
-    println!("plan at revision {}: {} operation(s)", body["revision"], lines.len());
+    let lines: Vec<&str> = body["summary"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l.as_str())
+        .collect();
+    println!(
+        "plan at revision {}: {} operation(s)",
+        body["revision"],
+        lines.len()
+    );
     for l in &lines {
         println!("  {l}");
     }
-    for (title, key) in [("adopted (already in the kernel)", "adopted"), ("unmanaged (left alone)", "unmanaged")] {
-        let items: Vec<&str> = body[key].as_array().into_iter().flatten().filter_map(|l| l.as_str()).collect();
+    for (title, key) in [
+        ("adopted (already in the kernel)", "adopted"),
+        ("unmanaged (left alone)", "unmanaged"),
+    ] {
+        let items: Vec<&str> = body[key]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|l| l.as_str())
+            .collect();
         if !items.is_empty() {
             println!("{title}:");
             for i in items {

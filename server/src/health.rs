@@ -23,19 +23,30 @@ pub fn targets(state: &DesiredState) -> Vec<Target> {
             continue;
         }
         for rs in &vs.real_servers {
-            let Some(check) = rs.health_check.as_ref().or(vs.health_check.as_ref()) else { continue };
+            let Some(check) = rs.health_check.as_ref().or(vs.health_check.as_ref()) else {
+                continue;
+            };
             if check.kind == CheckKind::None {
                 continue;
             }
             let key = rs.key();
-            out.push(Target::new(name.clone(), key.address, key.port, check.clone()));
+            out.push(Target::new(
+                name.clone(),
+                key.address,
+                key.port,
+                check.clone(),
+            ));
         }
     }
     out
 }
 
 /// Starts the checker and the tasks that feed it and follow it.
-pub fn start(service: Arc<Service>, reconciler: Option<Arc<Reconciler>>, shutdown: CancellationToken) -> Arc<Engine> {
+pub fn start(
+    service: Arc<Service>,
+    reconciler: Option<Arc<Reconciler>>,
+    shutdown: CancellationToken,
+) -> Arc<Engine> {
     let engine = Arc::new(Engine::start(director_health::Options::default()));
     engine.set_targets(targets(&service.snapshot()));
     if let Some(r) = &reconciler {
@@ -84,7 +95,10 @@ pub fn start(service: Arc<Service>, reconciler: Option<Arc<Reconciler>>, shutdow
                         }
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                        tracing::warn!(missed = n, "the audit log missed health transitions (too many at once)");
+                        tracing::warn!(
+                            missed = n,
+                            "the audit log missed health transitions (too many at once)"
+                        );
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
                 }

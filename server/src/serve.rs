@@ -21,21 +21,6 @@ pub async fn run(global: GlobalOpts, opts: ServeOpts) -> anyhow::Result<()> {
     let service = Arc::new(global.open_service(opts.session_ttl).await?);
     bootstrap_admin(&service, &global.data_dir).await?;
     let shutdown = CancellationToken::new();
-    // VRRP: the below-quorum watch is computed from the desired state until the reconciler publishes its own.
-    let vrrp = crate::vrrp::start(
-        service.clone(),
-        opts.vrrp_options(),
-        crate::vrrp::track::desired_below_quorum(service.clone()),
-    );
-    // At the signal, at once: masters advertise priority 0 and release their VIPs.
-    let vrrp_stop = {
-        let (vrrp, stop) = (vrrp.clone(), shutdown.clone());
-        tokio::spawn(async move {
-            stop.cancelled().await;
-            vrrp.shutdown().await;
-        })
-    };
-
     let reconciler = dataplane.map(|dp| {
         Reconciler::new(
             service.clone(),
@@ -51,6 +36,43 @@ pub async fn run(global: GlobalOpts, opts: ServeOpts) -> anyhow::Result<()> {
         )
     });
     let health = crate::health::start(service.clone(), reconciler.clone(), shutdown.clone());
+    // VRRP tracks "virtual server below quorum" with the reconciler's view (health included); without a
+    // dataplane, from the desired state (enabled real servers).
+    let below_quorum = match &reconciler {
+        Some(r) => r.below_quorum(),
+        None => crate::vrrp::track::desired_below_quorum(service.clone()),
+    };
+    let vrrp = crate::vrrp::start(service.clone(), opts.vrrp_options(), below_quorum);
+    // At the signal, at once: masters advertise priority 0 and release their VIPs.
+    let vrrp_stop = {
+        let (vrrp, stop) = (vrrp.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            stop.cancelled().await;
+            vrrp.shutdown().await;
+        })
+    };
+    // The reconciler programs a virtual server tied to a VRRP group only while this node is its master, and
+    // passes again at every role change.
+    if let (Some(r), true) = (&reconciler, vrrp.enabled()) {
+        let roles = vrrp.clone();
+        r.set_roles(Arc::new(move |group: &str| {
+            Some(
+                roles
+                    .group_status(group)
+                    .is_some_and(|s| s.role == crate::vrrp::VrrpRole::Master),
+            )
+        }));
+        let (r, mut changes, stop) = (r.clone(), vrrp.roles(), shutdown.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    changed = changes.changed() => if changed.is_err() { break },
+                }
+                r.wake();
+            }
+        });
+    }
     let reconcile_task = reconciler.clone().map(|r| {
         let stop = shutdown.clone();
         tokio::spawn(async move { r.run(stop.cancelled_owned()).await })
@@ -63,10 +85,18 @@ pub async fn run(global: GlobalOpts, opts: ServeOpts) -> anyhow::Result<()> {
         started: Instant::now(),
         dataplane: dataplane_info,
     });
-    let limits = Limits { body_bytes: opts.body_limit, request_timeout: opts.request_timeout };
+    let limits = Limits {
+        body_bytes: opts.body_limit,
+        request_timeout: opts.request_timeout,
+    };
     // The UI's charts: kernel counters sampled every few seconds (only with a dataplane).
     let web = crate::web::WebContext::new();
-    let _sampler = crate::web::spawn_sampler(&web, reconciler.clone(), shutdown.clone());
+    let _sampler = crate::web::spawn_sampler(
+        &web,
+        reconciler.clone(),
+        service.applied(),
+        shutdown.clone(),
+    );
     let app = api::router(
         AppState {
             service: service.clone(),
@@ -102,7 +132,13 @@ pub async fn run(global: GlobalOpts, opts: ServeOpts) -> anyhow::Result<()> {
             .await
             .context("HTTP server")
     };
-    let grpc = crate::grpc::serve(grpc_listener, service.clone(), runtime.clone(), health.clone(), shutdown.clone());
+    let grpc = crate::grpc::serve(
+        grpc_listener,
+        service.clone(),
+        runtime.clone(),
+        health.clone(),
+        shutdown.clone(),
+    );
     tokio::try_join!(http, grpc)?;
     shutdown.cancel();
     let _ = vrrp_stop.await;
@@ -115,7 +151,9 @@ pub async fn run(global: GlobalOpts, opts: ServeOpts) -> anyhow::Result<()> {
 }
 
 /// `ipvs` fails without IPVS; `auto` falls back to none, loudly; `memory` reconciles a table in memory.
-fn select_dataplane(mode: DataplaneMode) -> anyhow::Result<(DataplaneInfo, Option<Arc<dyn Dataplane>>)> {
+fn select_dataplane(
+    mode: DataplaneMode,
+) -> anyhow::Result<(DataplaneInfo, Option<Arc<dyn Dataplane>>)> {
     let info = |active: &str, detail: String| DataplaneInfo {
         requested: format!("{mode:?}").to_lowercase(),
         active: active.to_string(),
@@ -167,7 +205,9 @@ async fn bootstrap_admin(service: &Service, data_dir: &Path) -> anyhow::Result<(
             (p, Some(data_dir.join("initial-admin-password")))
         }
     };
-    service.create_user(&actor, "admin", &password, Role::Admin).await?;
+    service
+        .create_user(&actor, "admin", &password, Role::Admin)
+        .await?;
     match file {
         Some(file) => {
             let mut f = std::fs::OpenOptions::new()
@@ -180,7 +220,9 @@ async fn bootstrap_admin(service: &Service, data_dir: &Path) -> anyhow::Result<(
             writeln!(f, "{password}")?;
             tracing::warn!(file = %file.display(), "created user admin; its password is in the file: log in and change it");
         }
-        None => tracing::warn!("created user admin with the password from DIRECTOR_INITIAL_ADMIN_PASSWORD"),
+        None => tracing::warn!(
+            "created user admin with the password from DIRECTOR_INITIAL_ADMIN_PASSWORD"
+        ),
     }
     Ok(())
 }

@@ -129,7 +129,12 @@ async fn every_change_is_recorded_and_weight_changes_are_one_query_away() {
     let reordered = json!({"name": "web", "protocol": "tcp", "address": "192.168.10.180", "port": 80, "scheduler": "rr",
         "real_servers": [{"address": "192.168.10.121", "port": 80, "weight": 9}, {"address": "192.168.10.120", "port": 80, "weight": 5}]});
     let before = d.get("/api/v1/status").await["revision"].as_u64().unwrap();
-    assert_eq!(d.call(Method::PUT, "/api/v1/virtual-servers/web", Some(reordered)).await.0, 200);
+    assert_eq!(
+        d.call(Method::PUT, "/api/v1/virtual-servers/web", Some(reordered))
+            .await
+            .0,
+        200
+    );
     let newest = d.get("/api/v1/audit?limit=1").await;
     assert_eq!(newest["items"][0]["summary"], "real servers reordered");
     assert_eq!(newest["items"][0]["revision"].as_u64(), Some(before + 1));

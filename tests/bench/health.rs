@@ -18,7 +18,8 @@ fn cpu_ticks(pid: u32) -> u64 {
     // Fields after the command name (which may hold spaces): utime is the 12th, stime the 13th.
     let rest = stat.rsplit(')').next().unwrap_or_default();
     let f: Vec<&str> = rest.split_whitespace().collect();
-    f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0) + f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+    f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+        + f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
 }
 
 fn status_kb(pid: u32, field: &str) -> u64 {
@@ -35,11 +36,15 @@ fn status_kb(pid: u32, field: &str) -> u64 {
 async fn listeners() -> Vec<u16> {
     let mut ports = Vec::new();
     for _ in 0..PORTS {
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("listen");
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("listen");
         ports.push(l.local_addr().expect("addr").port());
         tokio::spawn(async move {
             loop {
-                let Ok((mut s, _)) = l.accept().await else { continue };
+                let Ok((mut s, _)) = l.accept().await else {
+                    continue;
+                };
                 tokio::spawn(async move {
                     let mut buf = [0u8; 1024];
                     if let Ok(n) = s.read(&mut buf).await {
@@ -60,15 +65,26 @@ async fn main() {
     let kind = args.get(1).cloned().unwrap_or_else(|| "tcp".into());
     let seconds: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(60);
     if std::env::var_os("DIRECTOR_BIN").is_none() {
-        let bin = std::env::current_exe().expect("exe").with_file_name("director");
-        assert!(bin.exists(), "build the daemon first: cargo build --release -p director");
+        let bin = std::env::current_exe()
+            .expect("exe")
+            .with_file_name("director");
+        assert!(
+            bin.exists(),
+            "build the daemon first: cargo build --release -p director"
+        );
         std::env::set_var("DIRECTOR_BIN", bin);
     }
     let ports = listeners().await;
-    let d = Daemon::start_with(DaemonOptions { dataplane: Some("memory".into()), ..Default::default() }).await;
+    let d = Daemon::start_with(DaemonOptions {
+        dataplane: Some("memory".into()),
+        ..Default::default()
+    })
+    .await;
     let client = reqwest::Client::new();
     let check = match kind.as_str() {
-        "http" => json!({"type": "http", "path": "/", "interval_ms": 1000, "timeout_ms": 900, "warmup_ms": 1000}),
+        "http" => {
+            json!({"type": "http", "path": "/", "interval_ms": 1000, "timeout_ms": 900, "warmup_ms": 1000})
+        }
         _ => json!({"type": "tcp", "interval_ms": 1000, "timeout_ms": 900, "warmup_ms": 1000}),
     };
     for v in 0..REAL_SERVERS / PER_VS {
@@ -84,7 +100,11 @@ async fn main() {
             .send()
             .await
             .expect("create");
-        assert!(r.status().is_success(), "create svc-{v}: {}", r.text().await.unwrap_or_default());
+        assert!(
+            r.status().is_success(),
+            "create svc-{v}: {}",
+            r.text().await.unwrap_or_default()
+        );
     }
     println!("{REAL_SERVERS} real servers with {kind} checks every 1 s; warming up...");
     tokio::time::sleep(Duration::from_secs(5)).await;
@@ -104,7 +124,17 @@ async fn main() {
         h["down"],
         h["unknown"]
     );
-    println!("BENCH health {kind}: daemon CPU {:.1}% of one core", 100.0 * (c1 - c0) as f64 / hz / elapsed);
-    println!("BENCH health {kind}: daemon RSS {} MB (peak {} MB)", status_kb(pid, "VmRSS") / 1024, status_kb(pid, "VmHWM") / 1024);
-    println!("BENCH health {kind}: check lateness p99 {:.1} ms (since start)", h["lateness_p99_ms"].as_f64().unwrap_or(0.0));
+    println!(
+        "BENCH health {kind}: daemon CPU {:.1}% of one core",
+        100.0 * (c1 - c0) as f64 / hz / elapsed
+    );
+    println!(
+        "BENCH health {kind}: daemon RSS {} MB (peak {} MB)",
+        status_kb(pid, "VmRSS") / 1024,
+        status_kb(pid, "VmHWM") / 1024
+    );
+    println!(
+        "BENCH health {kind}: check lateness p99 {:.1} ms (since start)",
+        h["lateness_p99_ms"].as_f64().unwrap_or(0.0)
+    );
 }

@@ -18,7 +18,10 @@ fn main() {
         .arg("--bin")
         .arg(dir.join("vm-guest"))
         // Debian's ipvsadm-restore (a script around `ipvsadm -R`), the tool director is compared with.
-        .args(["--file", "/usr/sbin/ipvsadm-restore:/usr/sbin/ipvsadm-restore"])
+        .args([
+            "--file",
+            "/usr/sbin/ipvsadm-restore:/usr/sbin/ipvsadm-restore",
+        ])
         .arg("--script")
         .arg(&script)
         .args(["--timeout", "1200", "--mem", "2048", "--smp", "2"])

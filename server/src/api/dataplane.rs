@@ -45,18 +45,28 @@ fn no_dataplane(app: &AppState) -> ApiError {
     ApiError::new(
         StatusCode::CONFLICT,
         "no_dataplane",
-        format!("no dataplane runs on this node: {}", app.runtime.dataplane.detail),
+        format!(
+            "no dataplane runs on this node: {}",
+            app.runtime.dataplane.detail
+        ),
     )
 }
 
 #[utoipa::path(get, operation_id = "getDataplane", path = "/api/v1/dataplane", tag = "status",
     responses((status = 200, body = DataplaneView), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn observed(State(app): State<AppState>, Auth(actor): Auth) -> ApiResult<Json<DataplaneView>> {
+pub async fn observed(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+) -> ApiResult<Json<DataplaneView>> {
     crate::service::require(&actor, Role::Viewer)?;
     let r = app.reconciler.as_ref().ok_or_else(|| no_dataplane(&app))?;
     let (table, vips) = r.observed().await.map_err(|e| {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "dataplane", format!("reading the kernel table: {e}"))
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "dataplane",
+            format!("reading the kernel table: {e}"),
+        )
     })?;
     Ok(Json(DataplaneView {
         dataplane: r.dataplane().kind().to_string(),
@@ -73,7 +83,11 @@ pub async fn plan(State(app): State<AppState>, Auth(actor): Auth) -> ApiResult<J
     crate::service::require(&actor, Role::Viewer)?;
     let r = app.reconciler.as_ref().ok_or_else(|| no_dataplane(&app))?;
     let (revision, plan) = r.preview().await.map_err(|e| {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "dataplane", format!("reading the kernel table: {e}"))
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "dataplane",
+            format!("reading the kernel table: {e}"),
+        )
     })?;
     Ok(Json(PlanView {
         revision,

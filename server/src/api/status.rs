@@ -117,7 +117,8 @@ fn health_summary(engine: &director_health::Engine) -> HealthSummary {
             .filter(|(_, h)| h.status == Status::Down)
             .map(|(id, h)| DownServer {
                 real_server: id.to_string(),
-                since: chrono::DateTime::<chrono::Utc>::from(h.since).to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                since: chrono::DateTime::<chrono::Utc>::from(h.since)
+                    .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
                 last_error: h.last_error.clone(),
             })
             .collect(),

@@ -69,7 +69,11 @@ impl VirtualServerView {
     /// The checker's state of each real server.
     pub fn with_health(mut self, health: &crate::health::HealthSnapshot) -> Self {
         let name = self.spec.name.clone();
-        self.real_servers = self.real_servers.into_iter().map(|r| r.with_health(&name, health)).collect();
+        self.real_servers = self
+            .real_servers
+            .into_iter()
+            .map(|r| r.with_health(&name, health))
+            .collect();
         self
     }
 
@@ -123,7 +127,11 @@ impl RealServerView {
     }
 
     /// The checker's state of this real server, where it is checked.
-    pub fn with_health(mut self, virtual_server: &str, health: &crate::health::HealthSnapshot) -> Self {
+    pub fn with_health(
+        mut self,
+        virtual_server: &str,
+        health: &crate::health::HealthSnapshot,
+    ) -> Self {
         let id = director_health::TargetId::new(virtual_server, self.spec.key());
         if let Some(h) = health.get(&id) {
             self.health = HealthView::from(h);

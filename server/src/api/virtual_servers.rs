@@ -108,7 +108,10 @@ pub async fn list(
                 .map(|v: &VirtualServerView| v.spec.name.clone());
             break;
         }
-        items.push(VirtualServerView::new(record, &app.runtime.started_at).with_health(&app.health.snapshot()));
+        items.push(
+            VirtualServerView::new(record, &app.runtime.started_at)
+                .with_health(&app.health.snapshot()),
+        );
     }
     Ok(with_etag(
         state.revision,
@@ -137,7 +140,8 @@ pub async fn create(
     Ok(created(
         &location,
         record.revision,
-        &VirtualServerView::new(&record, &app.runtime.started_at).with_health(&app.health.snapshot()),
+        &VirtualServerView::new(&record, &app.runtime.started_at)
+            .with_health(&app.health.snapshot()),
     ))
 }
 
@@ -154,7 +158,8 @@ pub async fn get(
     let record = app.service.get_virtual_server(&actor, &name)?;
     Ok(with_etag(
         record.revision,
-        &VirtualServerView::new(&record, &app.runtime.started_at).with_health(&app.health.snapshot()),
+        &VirtualServerView::new(&record, &app.runtime.started_at)
+            .with_health(&app.health.snapshot()),
     ))
 }
 
@@ -178,7 +183,8 @@ pub async fn replace(
         .await?;
     Ok(with_etag(
         record.revision,
-        &VirtualServerView::new(&record, &app.runtime.started_at).with_health(&app.health.snapshot()),
+        &VirtualServerView::new(&record, &app.runtime.started_at)
+            .with_health(&app.health.snapshot()),
     ))
 }
 
@@ -202,7 +208,8 @@ pub async fn patch(
         .await?;
     Ok(with_etag(
         record.revision,
-        &VirtualServerView::new(&record, &app.runtime.started_at).with_health(&app.health.snapshot()),
+        &VirtualServerView::new(&record, &app.runtime.started_at)
+            .with_health(&app.health.snapshot()),
     ))
 }
 
@@ -237,7 +244,8 @@ fn rs_view(
     let rs = record.spec.real_server(key).cloned().ok_or_else(|| {
         ApiError::not_found(format!("real server {}/{key} not found", record.spec.name))
     })?;
-    let view = RealServerView::new(record, &record.spec, rs, &app.runtime.started_at).with_health(&record.spec.name, &app.health.snapshot());
+    let view = RealServerView::new(record, &record.spec, rs, &app.runtime.started_at)
+        .with_health(&record.spec.name, &app.health.snapshot());
     Ok(with_etag(view.revision, &view))
 }
 
@@ -255,7 +263,10 @@ pub async fn list_real(
         .spec
         .real_servers
         .iter()
-        .map(|rs| RealServerView::new(&record, &record.spec, rs.clone(), &app.runtime.started_at).with_health(&record.spec.name, &app.health.snapshot()))
+        .map(|rs| {
+            RealServerView::new(&record, &record.spec, rs.clone(), &app.runtime.started_at)
+                .with_health(&record.spec.name, &app.health.snapshot())
+        })
         .collect();
     Ok(with_etag(
         record.revision,
@@ -286,7 +297,8 @@ pub async fn create_real(
         .real_server(&key)
         .cloned()
         .ok_or_else(|| ApiError::not_found("real server vanished"))?;
-    let view = RealServerView::new(&record, &record.spec, rs, &app.runtime.started_at).with_health(&record.spec.name, &app.health.snapshot());
+    let view = RealServerView::new(&record, &record.spec, rs, &app.runtime.started_at)
+        .with_health(&record.spec.name, &app.health.snapshot());
     Ok(created(
         &format!("/api/v1/virtual-servers/{name}/real-servers/{key}"),
         view.revision,

@@ -18,13 +18,21 @@ pub struct IpvsDataplane {
 impl IpvsDataplane {
     /// Connects to the kernel; fails when IPVS is not available (the message says to `modprobe ip_vs`).
     pub fn connect() -> Result<Self, DataplaneError> {
-        Ok(IpvsDataplane { ipvs: IpvsClient::connect()?, vips: VipBinder::connect()?, lock: Mutex::new(()) })
+        Ok(IpvsDataplane {
+            ipvs: IpvsClient::connect()?,
+            vips: VipBinder::connect()?,
+            lock: Mutex::new(()),
+        })
     }
 
     /// The kernel's IPVS version and connection table size.
     pub fn describe(&self) -> String {
         match self.ipvs.info() {
-            Ok(i) => format!("IPVS {} (connection table {} entries)", i.version_string(), i.conn_tab_size),
+            Ok(i) => format!(
+                "IPVS {} (connection table {} entries)",
+                i.version_string(),
+                i.conn_tab_size
+            ),
             Err(e) => format!("IPVS (version unknown: {e})"),
         }
     }
@@ -46,9 +54,19 @@ impl Dataplane for IpvsDataplane {
             Op::NewService { service } => self.ipvs.new_service(service)?,
             Op::SetService { service } => self.ipvs.set_service(service)?,
             Op::DelService { key } => self.ipvs.del_service(key)?,
-            Op::NewDest { service, destination } => self.ipvs.new_dest(service, destination)?,
-            Op::SetDest { service, destination } => self.ipvs.set_dest(service, destination)?,
-            Op::DelDest { service, address, port } => self.ipvs.del_dest(service, *address, *port)?,
+            Op::NewDest {
+                service,
+                destination,
+            } => self.ipvs.new_dest(service, destination)?,
+            Op::SetDest {
+                service,
+                destination,
+            } => self.ipvs.set_dest(service, destination)?,
+            Op::DelDest {
+                service,
+                address,
+                port,
+            } => self.ipvs.del_dest(service, *address, *port)?,
             Op::AddVip { interface, address } => {
                 self.vips.add(interface, *address)?;
             }

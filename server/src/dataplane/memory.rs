@@ -26,7 +26,11 @@ impl Dataplane for MemoryDataplane {
     }
 
     fn dump(&self) -> Result<Table, DataplaneError> {
-        Ok(self.table.lock().map(|t| t.clone()).unwrap_or_else(|p| p.into_inner().clone()))
+        Ok(self
+            .table
+            .lock()
+            .map(|t| t.clone())
+            .unwrap_or_else(|p| p.into_inner().clone()))
     }
 
     fn apply(&self, op: &Op) -> Result<(), DataplaneError> {

@@ -11,7 +11,9 @@ use crate::dataplane::{Dataplane, DataplaneError};
 use crate::service::Service;
 use director_core::model::RealServerKey;
 use director_ipvs::{ServiceKey, Table};
-use director_reconcile::{desired_kernel, plan, DesiredKernel, Health, Inputs, Op, Plan, PlanContext};
+use director_reconcile::{
+    desired_kernel, plan, DesiredKernel, Health, Inputs, Op, Plan, PlanContext,
+};
 use ownership::Ownership;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -62,7 +64,9 @@ struct LiveInputs {
 
 impl LiveInputs {
     fn state(&self, vs: &str, rs: &RealServerKey) -> Option<&director_health::HealthState> {
-        self.health.as_ref()?.get(&director_health::TargetId::new(vs, *rs))
+        self.health
+            .as_ref()?
+            .get(&director_health::TargetId::new(vs, *rs))
     }
 }
 
@@ -73,7 +77,9 @@ impl Inputs for LiveInputs {
             Some(s) => match s.status {
                 director_health::Status::Up => Health::Up,
                 director_health::Status::Down => Health::Down,
-                director_health::Status::Unknown if s.checks == 0 && self.in_kernel.contains(&(vs.to_string(), *rs)) => {
+                director_health::Status::Unknown
+                    if s.checks == 0 && self.in_kernel.contains(&(vs.to_string(), *rs)) =>
+                {
                     Health::Up
                 }
                 director_health::Status::Unknown => Health::Unknown,
@@ -92,9 +98,16 @@ impl Inputs for LiveInputs {
 }
 
 impl Reconciler {
-    pub fn new(service: Arc<Service>, dataplane: Arc<dyn Dataplane>, config: ReconcilerConfig) -> Arc<Self> {
+    pub fn new(
+        service: Arc<Service>,
+        dataplane: Arc<dyn Dataplane>,
+        config: ReconcilerConfig,
+    ) -> Arc<Self> {
         let ownership = Ownership::load(&config.ownership_file);
-        let status = ReconcileStatus { dataplane: dataplane.kind().to_string(), ..Default::default() };
+        let status = ReconcileStatus {
+            dataplane: dataplane.kind().to_string(),
+            ..Default::default()
+        };
         Arc::new(Reconciler {
             service,
             dataplane,
@@ -167,20 +180,32 @@ impl Reconciler {
     }
 
     fn inputs(&self, state: &director_core::DesiredState, observed: &Table) -> LiveInputs {
-        let by_key: std::collections::HashMap<&ServiceKey, &director_ipvs::ServiceEntry> =
-            observed.services.iter().map(|e| (&e.service.key, e)).collect();
+        let by_key: std::collections::HashMap<&ServiceKey, &director_ipvs::ServiceEntry> = observed
+            .services
+            .iter()
+            .map(|e| (&e.service.key, e))
+            .collect();
         let mut in_kernel = std::collections::HashSet::new();
         for (name, record) in &state.virtual_servers {
-            let Some(entry) = director_reconcile::service_key(&record.spec).and_then(|k| by_key.get(&k).copied()) else {
+            let Some(entry) =
+                director_reconcile::service_key(&record.spec).and_then(|k| by_key.get(&k).copied())
+            else {
                 continue;
             };
             for d in &entry.destinations {
-                let key = RealServerKey { address: d.destination.address, port: d.destination.port };
+                let key = RealServerKey {
+                    address: d.destination.address,
+                    port: d.destination.port,
+                };
                 in_kernel.insert((name.clone(), key));
             }
         }
         LiveInputs {
-            health: self.health.read().ok().and_then(|h| h.as_ref().map(|e| e.snapshot())),
+            health: self
+                .health
+                .read()
+                .ok()
+                .and_then(|h| h.as_ref().map(|e| e.snapshot())),
             roles: self.roles.read().ok().and_then(|r| r.clone()),
             below: self.below_quorum.borrow().clone(),
             in_kernel,
@@ -189,7 +214,10 @@ impl Reconciler {
 
     fn desired(&self, observed: &Table) -> (u64, DesiredKernel) {
         let state = self.service.snapshot();
-        (state.revision, desired_kernel(&state, &self.config.node, &self.inputs(&state, observed)))
+        (
+            state.revision,
+            desired_kernel(&state, &self.config.node, &self.inputs(&state, observed)),
+        )
     }
 
     /// Reads the kernel once: its table and the VIPs director bound.
@@ -205,12 +233,21 @@ impl Reconciler {
             Ok((table, vips))
         })
         .await
-        .unwrap_or_else(|e| Err(DataplaneError::Refused { op: "dump".into(), reason: e.to_string() }))
+        .unwrap_or_else(|e| {
+            Err(DataplaneError::Refused {
+                op: "dump".into(),
+                reason: e.to_string(),
+            })
+        })
     }
 
     fn context(&self, bound_vips: BTreeSet<std::net::IpAddr>) -> PlanContext {
         PlanContext {
-            owned: self.ownership.lock().map(|o| o.services().clone()).unwrap_or_default(),
+            owned: self
+                .ownership
+                .lock()
+                .map(|o| o.services().clone())
+                .unwrap_or_default(),
             remove_unmanaged: self.config.remove_unmanaged,
             vip_interface: self.config.vip_interface.clone(),
             bound_vips,
@@ -251,12 +288,18 @@ impl Reconciler {
         let mut report = PassReport::new(revision);
         let plan = plan(&desired, &observed, &self.context(vips));
         report.unmanaged = plan.unmanaged.iter().map(ToString::to_string).collect();
-        let observed_keys: BTreeSet<ServiceKey> = observed.services.iter().map(|e| e.service.key.clone()).collect();
+        let observed_keys: BTreeSet<ServiceKey> = observed
+            .services
+            .iter()
+            .map(|e| e.service.key.clone())
+            .collect();
         self.service.set_observed(Arc::new(observed));
         let dp = self.dataplane.clone();
         let ops = plan.ops.clone();
         let results = tokio::task::spawn_blocking(move || {
-            ops.iter().map(|op| (op.clone(), dp.apply(op).map_err(|e| e.to_string()))).collect::<Vec<_>>()
+            ops.iter()
+                .map(|op| (op.clone(), dp.apply(op).map_err(|e| e.to_string())))
+                .collect::<Vec<_>>()
         })
         .await
         .unwrap_or_default();
@@ -282,7 +325,10 @@ impl Reconciler {
                 own.remove(&k);
             }
             if let Err(e) = own.save() {
-                report.errors.push(format!("saving {}: {e}", self.config.ownership_file.display()));
+                report.errors.push(format!(
+                    "saving {}: {e}",
+                    self.config.ownership_file.display()
+                ));
             }
         }
         for (op, result) in results {
@@ -304,7 +350,11 @@ impl Reconciler {
         if !report.ops.is_empty() || !report.errors.is_empty() {
             tracing::info!(revision = report.revision, ops = ?report.ops, errors = report.errors.len(), duration_us = report.duration_us, "reconcile pass");
         }
-        let applied = if report.errors.is_empty() { Some(report.revision) } else { self.service.applied_revision() };
+        let applied = if report.errors.is_empty() {
+            Some(report.revision)
+        } else {
+            self.service.applied_revision()
+        };
         self.status.send_modify(|s| {
             let s = Arc::make_mut(s);
             s.record(&report, applied);
@@ -317,24 +367,40 @@ impl Reconciler {
 
     /// Removes everything director owns (services and VIPs): `--clear-on-stop`.
     async fn clear(&self) {
-        let owned: Vec<ServiceKey> = self.ownership.lock().map(|o| o.services().iter().cloned().collect()).unwrap_or_default();
+        let owned: Vec<ServiceKey> = self
+            .ownership
+            .lock()
+            .map(|o| o.services().iter().cloned().collect())
+            .unwrap_or_default();
         let vips = match self.observe().await {
             Ok((_, vips)) => vips,
             Err(_) => BTreeSet::new(),
         };
-        let mut ops: Vec<Op> = owned.into_iter().map(|key| Op::DelService { key }).collect();
+        let mut ops: Vec<Op> = owned
+            .into_iter()
+            .map(|key| Op::DelService { key })
+            .collect();
         if let Some(i) = &self.config.vip_interface {
-            ops.extend(vips.into_iter().map(|address| Op::DelVip { interface: i.clone(), address }));
+            ops.extend(vips.into_iter().map(|address| Op::DelVip {
+                interface: i.clone(),
+                address,
+            }));
         }
         let dp = self.dataplane.clone();
         let n = ops.len();
-        let failed = tokio::task::spawn_blocking(move || ops.iter().filter(|op| dp.apply(op).is_err()).count())
-            .await
-            .unwrap_or(n);
+        let failed = tokio::task::spawn_blocking(move || {
+            ops.iter().filter(|op| dp.apply(op).is_err()).count()
+        })
+        .await
+        .unwrap_or(n);
         if let Ok(mut own) = self.ownership.lock() {
             own.clear();
             let _ = own.save();
         }
-        tracing::info!(removed = n - failed, failed, "cleared director's services and VIPs on stop");
+        tracing::info!(
+            removed = n - failed,
+            failed,
+            "cleared director's services and VIPs on stop"
+        );
     }
 }

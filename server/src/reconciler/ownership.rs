@@ -22,7 +22,11 @@ impl Ownership {
             }),
             Err(_) => BTreeSet::new(),
         };
-        Ownership { file: file.to_path_buf(), services, dirty: false }
+        Ownership {
+            file: file.to_path_buf(),
+            services,
+            dirty: false,
+        }
     }
 
     pub fn services(&self) -> &BTreeSet<ServiceKey> {

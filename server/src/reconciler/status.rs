@@ -22,7 +22,11 @@ pub struct PassReport {
 
 impl PassReport {
     pub fn new(revision: u64) -> Self {
-        PassReport { at: crate::service::now(), revision, ..Default::default() }
+        PassReport {
+            at: crate::service::now(),
+            revision,
+            ..Default::default()
+        }
     }
 }
 

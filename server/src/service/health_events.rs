@@ -17,7 +17,8 @@ impl Service {
             Some(err) => format!("health {} -> {}: {err}", t.from.as_str(), t.to.as_str()),
             None => format!("health {} -> {}", t.from.as_str(), t.to.as_str()),
         };
-        e.at = chrono::DateTime::<chrono::Utc>::from(t.at).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        e.at = chrono::DateTime::<chrono::Utc>::from(t.at)
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         self.store().record(&e).await?;
         Ok(())
     }

@@ -55,7 +55,10 @@ fn json_path(path: &serde_ignored::Path<'_>) -> String {
 
 /// `current` with a JSON merge patch (RFC 7396) applied, read back strictly; read-only fields in the patch
 /// are ignored.
-pub fn apply_patch<T: serde::Serialize + DeserializeOwned>(current: &T, patch: &Value) -> Result<T> {
+pub fn apply_patch<T: serde::Serialize + DeserializeOwned>(
+    current: &T,
+    patch: &Value,
+) -> Result<T> {
     let mut doc = to_json(current)?;
     let mut patch = patch.clone();
     strip_read_only(&mut patch);

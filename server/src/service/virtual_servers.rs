@@ -424,7 +424,13 @@ impl Service {
         if change.audit.is_empty() {
             // Only the order of the real servers changed: still a change, still audited.
             let order = |vs: Option<&VirtualServer>| -> Value {
-                vs.map(|v| v.real_servers.iter().map(|r| Value::String(r.key().to_string())).collect()).unwrap_or_default()
+                vs.map(|v| {
+                    v.real_servers
+                        .iter()
+                        .map(|r| Value::String(r.key().to_string()))
+                        .collect()
+                })
+                .unwrap_or_default()
             };
             let mut e = self.audit_entry(actor, "update", "virtual_server", name.to_string());
             e.fields = vec!["real_servers".into()];
@@ -497,7 +503,11 @@ fn describe(vs: &VirtualServer) -> String {
 
 /// The virtual server `name` of a snapshot, or not found.
 fn record(state: &DesiredState, name: &str) -> Result<Arc<VirtualServerRecord>> {
-    state.virtual_servers.get(name).cloned().ok_or_else(|| not_found(name))
+    state
+        .virtual_servers
+        .get(name)
+        .cloned()
+        .ok_or_else(|| not_found(name))
 }
 
 fn not_found(name: &str) -> ServiceError {
