@@ -167,38 +167,28 @@ impl Store {
         q.push(" ORDER BY id DESC LIMIT ")
             .push_bind(i64::from(limit));
         let rows: Vec<Row> = q.build_query_as().fetch_all(self.pool()).await?;
-        Ok(rows
-            .into_iter()
-            .map(
-                |(
-                    id,
-                    at,
-                    actor,
-                    via,
-                    node,
-                    action,
-                    kind,
-                    object,
-                    before,
-                    after,
-                    summary,
-                    revision,
-                )| AuditEntry {
-                    id,
-                    at,
-                    actor,
-                    via,
-                    node,
-                    action,
-                    kind,
-                    object,
-                    before: before.and_then(|s| serde_json::from_str(&s).ok()),
-                    after: after.and_then(|s| serde_json::from_str(&s).ok()),
-                    summary,
-                    revision,
-                },
-            )
-            .collect())
+        Ok(rows.into_iter().map(entry).collect())
+    }
+
+    /// The entries of the desired-state revisions in `after + 1 ..= upto`, in the order they were written.
+    /// Entries are appended in commit order, so the scan starts after the last entry of a revision at or
+    /// below `after`: following the latest revisions reads only the tail of the log.
+    pub async fn audit_revisions(&self, after: u64, upto: u64) -> Result<Vec<AuditEntry>> {
+        let after = i64::try_from(after).unwrap_or(i64::MAX);
+        let upto = i64::try_from(upto).unwrap_or(i64::MAX);
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT id, at, actor, via, node, action, kind, object, before, after, summary, revision
+             FROM audit
+             WHERE id > COALESCE((SELECT id FROM audit WHERE revision IS NOT NULL AND revision <= ?1
+                                  ORDER BY id DESC LIMIT 1), 0)
+               AND revision > ?1 AND revision <= ?2
+             ORDER BY id",
+        )
+        .bind(after)
+        .bind(upto)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.into_iter().map(entry).collect())
     }
 
     pub async fn audit_count(&self) -> Result<i64> {
@@ -206,6 +196,25 @@ impl Store {
             .fetch_one(self.pool())
             .await?;
         Ok(n)
+    }
+}
+
+fn entry(
+    (id, at, actor, via, node, action, kind, object, before, after, summary, revision): Row,
+) -> AuditEntry {
+    AuditEntry {
+        id,
+        at,
+        actor,
+        via,
+        node,
+        action,
+        kind,
+        object,
+        before: before.and_then(|s| serde_json::from_str(&s).ok()),
+        after: after.and_then(|s| serde_json::from_str(&s).ok()),
+        summary,
+        revision,
     }
 }
 
