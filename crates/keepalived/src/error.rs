@@ -78,6 +78,9 @@ pub enum ErrorKind {
     /// A `"` without its closing `"` on the same line.
     #[error("unterminated quoted string")]
     UnterminatedQuote,
+    /// A NUL byte (keepalived would silently cut the line there; this parser refuses it).
+    #[error("NUL byte in the line")]
+    NulByte,
     /// A `{` that is never closed; the location is the `{`.
     #[error("unclosed '{{': this block is never closed")]
     UnclosedBrace,

@@ -116,6 +116,12 @@ fn is_definition(s: &str) -> bool {
 }
 
 fn tokenize_line(raw: &str, line: u32, tokens: &mut Vec<Token>) -> Result<(), LexError> {
+    if raw.contains('\0') {
+        return Err(LexError {
+            line,
+            kind: ErrorKind::NulByte,
+        });
+    }
     let trimmed = raw.trim_start_matches(is_blank);
     check_preprocessor(trimmed, line)?;
 
@@ -217,6 +223,13 @@ mod tests {
         );
         assert_eq!(words("a\\#b \"\""), ["a#b", "\"\"", "NL"]);
         assert_eq!(words("x\"a b\"c"), ["x", "\"a b\"", "c", "NL"]);
+    }
+
+    #[test]
+    fn nul_bytes_are_refused_with_their_line() {
+        // Found by the fuzz run: a NUL inside a name parsed, then could not be written back.
+        let e = tokenize("a\nvrrp_instance V\0_GW {\n").unwrap_err();
+        assert_eq!((e.line, e.kind), (2, ErrorKind::NulByte));
     }
 
     #[test]

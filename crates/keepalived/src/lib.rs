@@ -30,9 +30,11 @@
 pub mod config;
 pub mod error;
 pub mod fs_source;
+pub mod fuzz;
 pub mod lexer;
 pub mod mapping;
 pub mod source;
+pub mod spans;
 pub mod syntax;
 mod values;
 pub mod writer;
@@ -44,6 +46,7 @@ pub use error::{Error, ErrorKind, Location, Unmapped};
 pub use fs_source::FsSource;
 pub use mapping::Parsed;
 pub use source::{MemorySource, Source};
+pub use spans::{BlockSpan, Spans};
 pub use writer::{write, WriteError};
 
 /// Parses the file at `path`, and the files it includes, read through `source`.

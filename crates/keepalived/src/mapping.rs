@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use crate::config::*;
 use crate::error::{Error, ErrorKind, Location, Unmapped};
+use crate::spans::{BlockSpan, Spans};
 use crate::syntax::Node;
 use crate::values::{parse_bool, parse_seconds, parse_whole_seconds};
 
@@ -31,6 +32,8 @@ pub struct Parsed {
     pub config: Config,
     /// Every keyword that was read but is not represented in `config`, in file order.
     pub unmapped: Vec<Unmapped>,
+    /// Where each object of `config` and its keywords were written.
+    pub spans: Spans,
 }
 
 /// Top-level keywords of keepalived that are known but not mapped.
@@ -66,6 +69,7 @@ const MAX_WEIGHT: u32 = 0x7fff_ffff;
 pub fn map(nodes: &[Node]) -> Result<Parsed, Error> {
     let mut m = Mapper::default();
     let mut config = Config::default();
+    let mut spans = Spans::default();
     let mut global_seen = Seen::default();
     let mut names: HashMap<&'static str, HashSet<String>> = HashMap::new();
     let mut check_name = |kind: &'static str, name: &str, n: &Node| -> Result<(), Error> {
@@ -86,25 +90,32 @@ pub fn map(nodes: &[Node]) -> Result<Parsed, Error> {
             "global_defs" => {
                 no_args(n)?;
                 m.global_defs(n, &mut config.global_defs, &mut global_seen)?;
+                spans.global_defs(n);
             }
             "vrrp_script" => {
                 let script = m.vrrp_script(n)?;
                 check_name("vrrp_script", &script.name, n)?;
                 config.vrrp_scripts.push(script);
+                spans.vrrp_scripts.push(BlockSpan::of(n, None));
             }
             "vrrp_sync_group" => {
                 let group = m.vrrp_sync_group(n)?;
                 check_name("vrrp_sync_group", &group.name, n)?;
                 config.vrrp_sync_groups.push(group);
+                spans.vrrp_sync_groups.push(BlockSpan::of(n, None));
             }
             "vrrp_instance" => {
                 let instance = m.vrrp_instance(n)?;
                 check_name("vrrp_instance", &instance.name, n)?;
                 config.vrrp_instances.push(instance);
+                spans.vrrp_instances.push(BlockSpan::of(n, None));
             }
             "virtual_server" => {
                 if let Some(vs) = m.virtual_server(n)? {
                     config.virtual_servers.push(vs);
+                    spans
+                        .virtual_servers
+                        .push(BlockSpan::of(n, Some("real_server")));
                 }
             }
             kw if UNMAPPED_TOP_LEVEL.contains(&kw) => m.unmapped(n, TOP_LEVEL),
@@ -121,6 +132,7 @@ pub fn map(nodes: &[Node]) -> Result<Parsed, Error> {
     Ok(Parsed {
         config,
         unmapped: m.unmapped,
+        spans,
     })
 }
 
