@@ -21,7 +21,7 @@ use crate::state::{HealthState, Outcome, Status, Transition};
 use crate::target::{Target, TargetId};
 use director_core::model::CheckKind;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 use tokio::runtime::Handle;
@@ -76,6 +76,8 @@ struct Running {
 #[derive(Debug)]
 struct Shared {
     table: Mutex<Table>,
+    /// A state changed since the cached snapshot was taken.
+    dirty: AtomicBool,
     changes: watch::Sender<u64>,
     transitions: broadcast::Sender<Transition>,
     checks: AtomicU64,
@@ -86,14 +88,18 @@ struct Shared {
 
 #[derive(Debug, Default)]
 struct Table {
-    entries: BTreeMap<TargetId, Entry>,
+    entries: BTreeMap<TargetId, Arc<Slot>>,
     /// The last snapshot, until the next write.
     cached: Option<Arc<BTreeMap<TargetId, HealthState>>>,
 }
 
+/// The state of one target. Its task holds the slot, so recording a result needs no lookup in the table.
+#[derive(Debug)]
+struct Slot(Mutex<Entry>);
+
 #[derive(Debug)]
 struct Entry {
-    /// Which task may write this entry.
+    /// Which task may write this entry (0: none, the target was removed).
     generation: u64,
     state: HealthState,
 }
@@ -113,6 +119,7 @@ impl Engine {
         Engine {
             shared: Arc::new(Shared {
                 table: Mutex::new(Table::default()),
+                dirty: AtomicBool::new(false),
                 changes,
                 transitions,
                 checks: AtomicU64::new(0),
@@ -147,7 +154,10 @@ impl Engine {
             if let Some(task) = r.task.take() {
                 task.abort();
             }
-            table.entries.remove(id);
+            if let Some(slot) = table.entries.remove(id) {
+                // A check still in flight must not write any more.
+                lock(&slot.0).generation = 0;
+            }
             tracing::debug!(target_id = %id, "target removed");
             changed = true;
             false
@@ -162,8 +172,9 @@ impl Engine {
             let generation = self.shared.generations.fetch_add(1, Ordering::Relaxed) + 1;
             let unchecked = target.check.kind == CheckKind::None;
             let previous = running.remove(&id);
-            match table.entries.get_mut(&id) {
-                Some(entry) if previous.is_some() => {
+            let slot = match table.entries.get(&id) {
+                Some(slot) if previous.is_some() => {
+                    let mut entry = lock(&slot.0);
                     entry.generation = generation;
                     if unchecked {
                         let c = entry.state.force(Status::Up, now);
@@ -184,6 +195,8 @@ impl Engine {
                         changed = true;
                     }
                     tracing::debug!(target_id = %id, "check changed; rescheduled, state kept");
+                    drop(entry);
+                    slot.clone()
                 }
                 _ => {
                     let state = if unchecked {
@@ -191,17 +204,17 @@ impl Engine {
                     } else {
                         HealthState::new(now)
                     };
-                    table
-                        .entries
-                        .insert(id.clone(), Entry { generation, state });
+                    let slot = Arc::new(Slot(Mutex::new(Entry { generation, state })));
+                    table.entries.insert(id.clone(), slot.clone());
                     changed = true;
                     tracing::debug!(target_id = %id, kind = target.check.kind.as_str(), "target added");
+                    slot
                 }
-            }
+            };
             if let Some(task) = previous.and_then(|p| p.task) {
                 task.abort();
             }
-            let task = (!unchecked).then(|| self.spawn(&target, generation));
+            let task = (!unchecked).then(|| self.spawn(&target, generation, slot));
             running.insert(id, Running { target, task });
         }
 
@@ -218,7 +231,7 @@ impl Engine {
         }
     }
 
-    fn spawn(&self, target: &Target, generation: u64) -> JoinHandle<()> {
+    fn spawn(&self, target: &Target, generation: u64, slot: Arc<Slot>) -> JoinHandle<()> {
         let checker: Arc<dyn Checker> = match checker::build(target) {
             Ok(Some(c)) => c,
             Ok(None) => Arc::new(Unrunnable(CheckError::Spec("no check to run".into()))),
@@ -229,6 +242,7 @@ impl Engine {
         };
         let task = Task {
             shared: self.shared.clone(),
+            slot,
             id: target.id.clone(),
             generation,
             checker,
@@ -242,14 +256,16 @@ impl Engine {
     /// The state of every target.
     pub fn snapshot(&self) -> Arc<BTreeMap<TargetId, HealthState>> {
         let mut table = lock(&self.shared.table);
-        if let Some(cached) = &table.cached {
+        // Cleared before the states are read: a result recorded meanwhile marks the next snapshot stale.
+        let dirty = self.shared.dirty.swap(false, Ordering::AcqRel);
+        if let Some(cached) = table.cached.as_ref().filter(|_| !dirty) {
             return cached.clone();
         }
         let snapshot: Arc<BTreeMap<TargetId, HealthState>> = Arc::new(
             table
                 .entries
                 .iter()
-                .map(|(id, e)| (id.clone(), e.state.clone()))
+                .map(|(id, slot)| (id.clone(), lock(&slot.0).state.clone()))
                 .collect(),
         );
         table.cached = Some(snapshot.clone());
@@ -258,10 +274,9 @@ impl Engine {
 
     /// The state of one target.
     pub fn state(&self, id: &TargetId) -> Option<HealthState> {
-        lock(&self.shared.table)
-            .entries
-            .get(id)
-            .map(|e| e.state.clone())
+        let slot = lock(&self.shared.table).entries.get(id).cloned()?;
+        let state = lock(&slot.0).state.clone();
+        Some(state)
     }
 
     /// A counter bumped on every status or dynamic-weight change and on added or removed targets.
@@ -326,8 +341,10 @@ impl Shared {
     }
 
     /// Records a check's outcome; false when the task's generation is no longer current (stop).
+    #[allow(clippy::too_many_arguments)]
     fn record(
         &self,
+        slot: &Slot,
         id: &TargetId,
         generation: u64,
         latency: Duration,
@@ -342,16 +359,13 @@ impl Shared {
             Outcome::Success { .. } => None,
         };
         let change = {
-            let mut table = lock(&self.table);
-            let Some(entry) = table
-                .entries
-                .get_mut(id)
-                .filter(|e| e.generation == generation)
-            else {
+            let mut entry = lock(&slot.0);
+            if entry.generation != generation {
                 return false;
-            };
+            }
             let change = entry.state.observe(at, latency, outcome, rise, fall);
-            table.cached = None;
+            // Before the bump below: whoever sees the bump takes a fresh snapshot.
+            self.dirty.store(true, Ordering::Release);
             change
         };
         if let Some(error) = &error {
@@ -377,6 +391,7 @@ impl Shared {
 /// The checking loop of one target.
 struct Task {
     shared: Arc<Shared>,
+    slot: Arc<Slot>,
     id: TargetId,
     generation: u64,
     checker: Arc<dyn Checker>,
@@ -390,28 +405,38 @@ impl Task {
         let mut scheduled = self
             .timing
             .first_start(Instant::now(), rand::random::<f64>());
+        // One timer for the whole life of the task: it waits for the next start, then bounds the check.
+        let timer = tokio::time::sleep_until(scheduled);
+        tokio::pin!(timer);
         loop {
-            tokio::time::sleep_until(scheduled).await;
+            timer.as_mut().await;
             let started = Instant::now();
             self.shared
                 .lateness
                 .record(started.saturating_duration_since(scheduled));
-            let outcome = match tokio::time::timeout(self.timing.timeout, self.checker.check())
-                .await
-            {
-                Ok(Ok(success)) => Outcome::Success {
+            timer.as_mut().reset(started + self.timing.timeout);
+            let check = self.checker.check();
+            // The check first, as `tokio::time::timeout` does: a check that is done wins over the deadline.
+            let result = tokio::select! {
+                biased;
+                r = check => Some(r),
+                () = timer.as_mut() => None,
+            };
+            let outcome = match result {
+                Some(Ok(success)) => Outcome::Success {
                     dynamic_weight: success.dynamic_weight,
                 },
-                Ok(Err(e)) => Outcome::Failure {
+                Some(Err(e)) => Outcome::Failure {
                     error: e.to_string(),
                 },
-                Err(_) => Outcome::Failure {
+                None => Outcome::Failure {
                     error: CheckError::Timeout(self.timing.timeout.as_millis() as u64).to_string(),
                 },
             };
             let finished = Instant::now();
             let succeeded = outcome.is_success();
             if !self.shared.record(
+                &self.slot,
                 &self.id,
                 self.generation,
                 finished - started,
@@ -422,6 +447,7 @@ impl Task {
                 return;
             }
             scheduled = self.timing.next_start(scheduled, finished, succeeded);
+            timer.as_mut().reset(scheduled);
         }
     }
 }

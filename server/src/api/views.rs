@@ -183,3 +183,108 @@ pub struct VrrpGroupList {
     pub items: Vec<VrrpGroupView>,
     pub revision: u64,
 }
+
+/// The serialized JSON of virtual-server views, reused while neither the virtual server nor the health of its
+/// real servers changed, so that a list page is a concatenation of cached bytes rather than a clone and a
+/// serialization of every object.
+///
+/// An entry is valid for the exact record it was made from (the snapshot shares unchanged records between
+/// revisions, and the entry holds its record, so pointer identity cannot be reused), the same daemon start
+/// time (the `since` of real servers not checked yet) and equal health states of each of its real servers.
+#[derive(Default)]
+pub struct ViewCache {
+    entries: std::sync::RwLock<std::collections::HashMap<String, CachedView>>,
+}
+
+struct CachedView {
+    record: std::sync::Arc<VirtualServerRecord>,
+    started_at: String,
+    /// The checker's state of each real server, in the order of `record.spec.real_servers`.
+    health: Vec<Option<director_health::HealthState>>,
+    json: std::sync::Arc<[u8]>,
+}
+
+/// The checker's state of each real server of `record`, in order.
+fn health_of<'a>(
+    record: &VirtualServerRecord,
+    health: &'a crate::health::HealthSnapshot,
+) -> Vec<Option<&'a director_health::HealthState>> {
+    if health.is_empty() {
+        return vec![None; record.spec.real_servers.len()];
+    }
+    let mut id = director_health::TargetId::new(
+        record.spec.name.as_str(),
+        director_core::model::RealServerKey {
+            address: std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+            port: 0,
+        },
+    );
+    record
+        .spec
+        .real_servers
+        .iter()
+        .map(|rs| {
+            id.real_server = rs.key();
+            health.get(&id)
+        })
+        .collect()
+}
+
+impl ViewCache {
+    /// The JSON of `VirtualServerView::new(record, started_at).with_health(health)`.
+    pub fn json(
+        &self,
+        record: &std::sync::Arc<VirtualServerRecord>,
+        started_at: &str,
+        health: &crate::health::HealthSnapshot,
+    ) -> Result<std::sync::Arc<[u8]>, serde_json::Error> {
+        let current = health_of(record, health);
+        let valid = |e: &CachedView| {
+            std::sync::Arc::ptr_eq(&e.record, record)
+                && e.started_at == started_at
+                && e.health.len() == current.len()
+                && e.health.iter().zip(&current).all(|(a, b)| a.as_ref() == *b)
+        };
+        if let Ok(entries) = self.entries.read() {
+            if let Some(e) = entries.get(&record.spec.name).filter(|e| valid(e)) {
+                return Ok(e.json.clone());
+            }
+        }
+        let json: std::sync::Arc<[u8]> =
+            serde_json::to_vec(&VirtualServerView::new(record, started_at).with_health(health))?
+                .into();
+        if let Ok(mut entries) = self.entries.write() {
+            entries.insert(
+                record.spec.name.clone(),
+                CachedView {
+                    record: record.clone(),
+                    started_at: started_at.to_string(),
+                    health: current.into_iter().map(|h| h.cloned()).collect(),
+                    json: json.clone(),
+                },
+            );
+        }
+        Ok(json)
+    }
+
+    /// Drops the entries of virtual servers that are gone or changed in `state`, once the cache holds more
+    /// entries than `state` has virtual servers (deleted ones would otherwise stay forever).
+    pub fn prune(&self, state: &director_core::DesiredState) {
+        let over = self
+            .entries
+            .read()
+            .map(|e| e.len() > state.virtual_servers.len())
+            .unwrap_or(false);
+        if !over {
+            return;
+        }
+        if let Ok(mut entries) = self.entries.write() {
+            entries.retain(|name, e| {
+                state
+                    .virtual_servers
+                    .get(name)
+                    .is_some_and(|r| std::sync::Arc::ptr_eq(r, &e.record))
+            });
+        }
+    }
+}

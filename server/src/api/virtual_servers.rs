@@ -2,7 +2,9 @@
 
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{ApiQuery, Auth, IfMatch, JsonBody};
-use super::views::{RealServerList, RealServerView, VirtualServerList, VirtualServerView};
+use super::views::{
+    RealServerList, RealServerView, ViewCache, VirtualServerList, VirtualServerView,
+};
 use super::{created, with_etag, AppState};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -82,11 +84,13 @@ pub async fn list(
         Some(c) => std::ops::Bound::Excluded(c.clone()),
         None => std::ops::Bound::Unbounded,
     };
-    let mut items = Vec::new();
+    let health = app.health.snapshot();
+    let mut items: Vec<std::sync::Arc<[u8]>> = Vec::new();
+    let mut last: Option<&str> = None;
     let mut next_cursor = None;
     for (name, record) in state
         .virtual_servers
-        .range((start, std::ops::Bound::Unbounded))
+        .range::<String, _>((start, std::ops::Bound::Unbounded))
     {
         let vs = &record.spec;
         let keep = q.q.as_deref().is_none_or(|t| name.contains(t))
@@ -103,24 +107,76 @@ pub async fn list(
             continue;
         }
         if items.len() == limit as usize {
-            next_cursor = items
-                .last()
-                .map(|v: &VirtualServerView| v.spec.name.clone());
+            next_cursor = last;
             break;
         }
         items.push(
-            VirtualServerView::new(record, &app.runtime.started_at)
-                .with_health(&app.health.snapshot()),
+            VIEWS
+                .json(record, &app.runtime.started_at, &health)
+                .map_err(serialize_error)?,
         );
+        last = Some(&vs.name);
     }
-    Ok(with_etag(
-        state.revision,
-        &VirtualServerList {
-            items,
-            next_cursor,
-            revision: state.revision,
-        },
-    ))
+    VIEWS.prune(&state);
+    let body = list_body(&items, next_cursor, state.revision).map_err(serialize_error)?;
+    Ok(json_with_etag(state.revision, body))
+}
+
+/// The views of the listed virtual servers, serialized once per change (see [`ViewCache`]).
+static VIEWS: std::sync::LazyLock<ViewCache> = std::sync::LazyLock::new(ViewCache::default);
+
+fn serialize_error(e: serde_json::Error) -> ApiError {
+    tracing::error!(error = %e, "cannot serialize a response");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "cannot serialize the response",
+    )
+}
+
+/// The JSON of a [`VirtualServerList`] whose items are already serialized.
+fn list_body(
+    items: &[std::sync::Arc<[u8]>],
+    next_cursor: Option<&str>,
+    revision: u64,
+) -> Result<Vec<u8>, serde_json::Error> {
+    use std::io::Write as _;
+    let size = items.iter().map(|i| i.len() + 1).sum::<usize>()
+        + next_cursor.map_or(0, |c| c.len() + 24)
+        + 64;
+    let mut body = Vec::with_capacity(size);
+    body.extend_from_slice(b"{\"items\":[");
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(item);
+    }
+    body.push(b']');
+    if let Some(c) = next_cursor {
+        body.extend_from_slice(b",\"next_cursor\":");
+        serde_json::to_writer(&mut body, c)?;
+    }
+    write!(body, ",\"revision\":{revision}}}").map_err(serde_json::Error::io)?;
+    Ok(body)
+}
+
+/// A JSON body already serialized, with an `ETag` of `revision` (as [`with_etag`] answers).
+fn json_with_etag(revision: u64, body: Vec<u8>) -> Response {
+    use axum::http::{header, HeaderValue};
+    use axum::response::IntoResponse;
+    let mut response = (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{revision}\"")) {
+        response.headers_mut().insert(header::ETAG, v);
+    }
+    response
 }
 
 #[utoipa::path(post, operation_id = "createVirtualServer", path = "/api/v1/virtual-servers", tag = "virtual-servers", request_body = VirtualServer,
