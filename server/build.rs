@@ -5,10 +5,11 @@
 use prost::Message;
 use std::path::PathBuf;
 
-const PROTOS: [&str; 3] = [
+const PROTOS: [&str; 4] = [
     "director/v1/model.proto",
     "director/v1/audit.proto",
     "director/v1/director.proto",
+    "director/v1/sync.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

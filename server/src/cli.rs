@@ -1,5 +1,5 @@
-//! The command line: `director serve | user add | token create | version`. Every setting is a flag with an
-//! environment twin.
+//! The command line: `director serve | user add | token create | import | export | plan | version`. Every
+//! setting is a flag with an environment twin.
 
 use crate::auth::{TokenKind, Tokens};
 use crate::service::{Actor, Service, Via};
@@ -78,6 +78,12 @@ pub enum Command {
     Token(TokenCommand),
     /// Print what the next reconcile pass of the running daemon would change.
     Plan(PlanOpts),
+    /// Import a configuration written for another tool (keepalived.conf).
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Print the configuration in another tool's format (keepalived.conf, ipvsadm-save).
+    #[command(subcommand)]
+    Export(ExportCommand),
     /// Print the version.
     Version,
 }
@@ -90,6 +96,39 @@ pub struct PlanOpts {
     /// Print the plan as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Import one node's keepalived.conf (and the files it includes) as VRRP groups and virtual servers.
+    /// The second node's file of a VRRP pair adds that node to the same groups. Refuses while a daemon
+    /// has the data directory open (stop it, import, start it: the kernel table stays in place).
+    Keepalived {
+        /// The keepalived.conf to read.
+        file: PathBuf,
+        /// Print what would be created or updated, and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// The node the file belongs to (default: its global_defs router_id, else --node-name).
+        #[arg(long)]
+        node: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// Print a keepalived.conf for one node (keepalived -t accepts it; importing it gives the same objects).
+    Keepalived {
+        /// The node (default: --node-name).
+        #[arg(long)]
+        node: Option<String>,
+    },
+    /// Print the IPVS table director programs on a node, in ipvsadm-save -n format (for ipvsadm-restore).
+    Ipvsadm {
+        /// The node (default: --node-name).
+        #[arg(long)]
+        node: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -144,6 +183,17 @@ pub struct ServeOpts {
     /// Bound on each VRRP transition notification (webhook call or notify script).
     #[arg(long, env = "DIRECTOR_VRRP_NOTIFY_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub vrrp_notify_timeout: Duration,
+    /// The other directors of the cluster, `node=host:grpc-port`, comma-separated (this node's own entry, if
+    /// listed, is skipped: every node can share one list). Changes made on any of them reach every other.
+    #[arg(long, env = "DIRECTOR_PEERS", default_value = "")]
+    pub peers: String,
+    /// A file holding the cluster secret peers prove to each other (needed with --peers).
+    #[arg(long, env = "DIRECTOR_CLUSTER_SECRET_FILE")]
+    pub cluster_secret_file: Option<PathBuf>,
+    /// Who may read `GET /metrics`: `open` (no credentials, as Prometheus scrapes by default), `token` (a
+    /// bearer token of any role), `off` (not served).
+    #[arg(long, env = "DIRECTOR_METRICS", value_enum, default_value = "open")]
+    pub metrics: crate::metrics::MetricsAccess,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -153,6 +203,44 @@ pub enum Switch {
 }
 
 impl ServeOpts {
+    /// The cluster secret (from `--cluster-secret-file`, or `DIRECTOR_CLUSTER_SECRET`) and the peers other than
+    /// `node`. `None` without peers: sync is off.
+    pub fn sync_settings(
+        &self,
+        node: &str,
+    ) -> anyhow::Result<Option<(Vec<u8>, Vec<crate::sync::Peer>)>> {
+        let mut peers = Vec::new();
+        for entry in self
+            .peers
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+        {
+            let peer: crate::sync::Peer =
+                entry.parse().map_err(|e| anyhow::anyhow!("--peers: {e}"))?;
+            if peer.node != node {
+                peers.push(peer);
+            }
+        }
+        if peers.is_empty() {
+            return Ok(None);
+        }
+        let secret = match (&self.cluster_secret_file, std::env::var("DIRECTOR_CLUSTER_SECRET")) {
+            (Some(file), _) => std::fs::read(file)
+                .map_err(|e| anyhow::anyhow!("--cluster-secret-file {}: {e}", file.display()))?
+                .trim_ascii()
+                .to_vec(),
+            (None, Ok(s)) => s.trim().as_bytes().to_vec(),
+            (None, Err(_)) => anyhow::bail!(
+                "--peers needs the cluster secret: --cluster-secret-file FILE or DIRECTOR_CLUSTER_SECRET"
+            ),
+        };
+        if secret.len() < 16 {
+            anyhow::bail!("the cluster secret must be at least 16 bytes long");
+        }
+        Ok(Some((secret, peers)))
+    }
+
     /// The VRRP settings (intervals of at least 100 ms).
     pub fn vrrp_options(&self) -> crate::vrrp::VrrpOptions {
         crate::vrrp::VrrpOptions {
@@ -294,6 +382,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(opts) => crate::serve::run(cli.global, opts).await,
         Command::Plan(opts) => plan(&cli.global, &opts).await,
+        Command::Import(ImportCommand::Keepalived {
+            file,
+            dry_run,
+            node,
+        }) => crate::import::run::keepalived(&cli.global, &file, dry_run, node).await,
+        Command::Export(ExportCommand::Keepalived { node }) => {
+            crate::export::run::keepalived(&cli.global, node).await
+        }
+        Command::Export(ExportCommand::Ipvsadm { node }) => {
+            crate::export::run::ipvsadm(&cli.global, node).await
+        }
         Command::Version => {
             println!("director {}", env!("CARGO_PKG_VERSION"));
             Ok(())

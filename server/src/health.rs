@@ -90,8 +90,16 @@ pub fn start(
                 };
                 match t {
                     Ok(t) => {
-                        if let Err(e) = service.record_health_transition(&t).await {
-                            tracing::warn!(error = %e, target = %t.id, "could not audit a health transition");
+                        // Everything that arrived meanwhile goes in the same transaction.
+                        let mut batch = vec![t];
+                        while batch.len() < 5000 {
+                            match transitions.try_recv() {
+                                Ok(t) => batch.push(t),
+                                Err(_) => break,
+                            }
+                        }
+                        if let Err(e) = service.record_health_transitions(&batch).await {
+                            tracing::warn!(error = %e, transitions = batch.len(), "could not audit health transitions");
                         }
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {

@@ -78,6 +78,24 @@ pub async fn run(global: GlobalOpts, opts: ServeOpts) -> anyhow::Result<()> {
         tokio::spawn(async move { r.run(stop.cancelled_owned()).await })
     });
 
+    let (sync_auth, sync) = match opts.sync_settings(service.node())? {
+        Some((secret, peers)) => {
+            let auth = Arc::new(crate::sync::ClusterAuth::new(
+                service.node(),
+                &secret,
+                peers.iter().map(|p| p.node.clone()),
+            ));
+            tracing::info!(peers = %peers.iter().map(ToString::to_string).collect::<Vec<_>>().join(","), "peer sync on");
+            let sync = crate::sync::Sync::start(
+                service.clone(),
+                Some(auth.clone()),
+                peers,
+                shutdown.clone(),
+            );
+            (Some(auth), sync)
+        }
+        None => (None, crate::sync::Sync::default()),
+    };
     let runtime = Arc::new(Runtime {
         node: service.node().to_string(),
         version: env!("CARGO_PKG_VERSION"),
@@ -91,6 +109,20 @@ pub async fn run(global: GlobalOpts, opts: ServeOpts) -> anyhow::Result<()> {
     };
     // The UI's charts: kernel counters sampled every few seconds (only with a dataplane).
     let web = crate::web::WebContext::new();
+    let metrics = crate::metrics::Metrics::new(opts.metrics);
+    if sync.enabled() {
+        let sync = sync.clone();
+        metrics.set_peer_source(Arc::new(move || {
+            sync.peers()
+                .into_iter()
+                .map(|p| crate::metrics::PeerLag {
+                    up: p.state == "connected",
+                    lag: Some(std::time::Duration::from_millis(p.lag_ms)),
+                    peer: p.node,
+                })
+                .collect()
+        }));
+    }
     let _sampler = crate::web::spawn_sampler(
         &web,
         reconciler.clone(),
@@ -105,6 +137,8 @@ pub async fn run(global: GlobalOpts, opts: ServeOpts) -> anyhow::Result<()> {
             health: health.clone(),
             vrrp: vrrp.clone(),
             web,
+            metrics: metrics.clone(),
+            sync: sync.clone(),
         },
         limits,
     );
@@ -137,6 +171,7 @@ pub async fn run(global: GlobalOpts, opts: ServeOpts) -> anyhow::Result<()> {
         service.clone(),
         runtime.clone(),
         health.clone(),
+        sync_auth,
         shutdown.clone(),
     );
     tokio::try_join!(http, grpc)?;

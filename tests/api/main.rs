@@ -9,3 +9,5 @@ mod crud;
 mod dataplane;
 mod durability;
 mod health;
+mod logs;
+mod metrics;

@@ -1,7 +1,7 @@
 //! VRRP between directors in network namespaces on a Linux bridge (needs root).
 //!
 //! Each director runs in its own namespace with its own data directory; the VRRP group is declared on each
-//! (as peer sync would). The VIP is a real address: who holds it is read with `ip -n <ns> addr`. Failover
+//! (the last test declares it once and lets peer sync carry it). The VIP is a real address: who holds it is read with `ip -n <ns> addr`. Failover
 //! times are printed; the bounds asserted are generous (this runs on loaded machines) and only check that
 //! the takeover is driven by the right timer.
 
@@ -971,4 +971,55 @@ async fn unicast_peers_instead_of_multicast() {
         "unicast v3 200ms: SIGKILL -> backup holds the VIP in {} ms",
         took.as_millis()
     );
+}
+
+/// Peer sync across the LAN: the group is declared once, on lvs-a; lvs-b receives it and runs only its own
+/// member (its priority), lvs-a only its own.
+#[tokio::test]
+async fn a_group_declared_on_one_node_reaches_the_other_which_runs_its_own_member() {
+    let mut lan = Lan::create();
+    let (na, nb) = (lan.add_node(1), lan.add_node(2));
+    let vip = lan.vip(100);
+    let peers = format!("lvs-a={}:50051,lvs-b={}:50051", na.ipv4, nb.ipv4);
+    let synced = |node: &Node, name: &str| DaemonOptions {
+        grpc_port: Some(50051),
+        extra_args: vec!["--peers".into(), peers.clone()],
+        env: vec![(
+            "DIRECTOR_CLUSTER_SECRET".into(),
+            "vrrp-suite-cluster-secret".into(),
+        )],
+        ..node.daemon_options(name)
+    };
+    let a = Daemon::start_with(synced(&na, "lvs-a")).await;
+    let b = Daemon::start_with(synced(&nb, "lvs-b")).await;
+    let g = group(
+        "vi-s",
+        61,
+        3,
+        200,
+        &[vip],
+        &[("lvs-a", 150), ("lvs-b", 100)],
+    );
+    create_group(&a, &g).await;
+    let deadline = Instant::now() + SETTLE;
+    while b
+        .call(Method::GET, "/api/v1/vrrp-groups/vi-s", None)
+        .await
+        .0
+        != 200
+    {
+        assert!(Instant::now() < deadline, "the group never reached lvs-b");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let sa = wait_role(&a, "vi-s", "master", SETTLE).await;
+    let sb = wait_role(&b, "vi-s", "backup", SETTLE).await;
+    assert_eq!(sa["effective_priority"], 150, "lvs-a runs its own member");
+    assert_eq!(sb["effective_priority"], 100, "lvs-b runs its own member");
+    assert_eq!(sb["master_address"], na.ipv4.to_string());
+    assert_only_holder(&[&na, &nb], vip, 0, Duration::from_secs(2));
+    // The audit entry of the creation on lvs-b keeps the node it was made on.
+    let e = &b
+        .get("/api/v1/audit?kind=vrrp_group&action=create&limit=1")
+        .await["items"][0];
+    assert_eq!(e["node"], "lvs-a");
 }

@@ -21,6 +21,9 @@ pub struct DaemonOptions {
     /// Run inside this network namespace, serving HTTP on an address of it; VRRP then runs. Without it the
     /// daemon serves on loopback with `--vrrp off`, so that a test never touches the host's interfaces.
     pub netns: Option<InNamespace>,
+    /// The gRPC port (default: a free one). In a namespace the gRPC API listens on the namespace's address,
+    /// so that directors in other namespaces reach it (peer sync).
+    pub grpc_port: Option<u16>,
 }
 
 /// Where a daemon runs when it runs in a network namespace (see `crate::netns`).
@@ -64,7 +67,7 @@ impl Daemon {
         };
         std::fs::create_dir_all(&data_dir).expect("data dir");
         let port = free_port();
-        let grpc_port = free_port_except(port);
+        let grpc_port = opts.grpc_port.unwrap_or_else(|| free_port_except(port));
         let log = data_dir.join(format!("daemon-{port}.log"));
         let log_file = std::fs::File::create(&log).expect("log file");
         let http_addr = std::net::SocketAddr::new(
@@ -87,7 +90,15 @@ impl Daemon {
             .arg("--http-listen")
             .arg(http_addr.to_string())
             .arg("--grpc-listen")
-            .arg(format!("127.0.0.1:{grpc_port}"))
+            .arg(
+                std::net::SocketAddr::new(
+                    opts.netns
+                        .as_ref()
+                        .map_or([127, 0, 0, 1].into(), |n| n.address),
+                    grpc_port,
+                )
+                .to_string(),
+            )
             .arg("--dataplane")
             .arg(opts.dataplane.as_deref().unwrap_or("none"))
             .args(if opts.netns.is_none() {
@@ -163,7 +174,12 @@ impl Daemon {
 
     /// The gRPC endpoint, e.g. `http://127.0.0.1:50051`.
     pub fn grpc_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.grpc_port)
+        let host = self
+            .base
+            .trim_start_matches("http://")
+            .rsplit_once(':')
+            .map_or("127.0.0.1", |(h, _)| h);
+        format!("http://{host}:{}", self.grpc_port)
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -1,8 +1,10 @@
 //! Harness of the end-to-end suites: starts real `director` daemons on loopback with temporary data
 //! directories and talks to them over HTTP.
 
+pub mod cluster;
 pub mod daemon;
 pub mod netns;
+pub mod proxy;
 
 pub use daemon::{Daemon, DaemonOptions, InNamespace};
 
@@ -14,12 +16,15 @@ pub fn director_bin() -> PathBuf {
         return PathBuf::from(p);
     }
     let exe = std::env::current_exe().expect("test executable path");
-    // target/<profile>/deps/<test> -> target/<profile>/director
-    let dir = exe
-        .parent()
-        .and_then(|d| d.parent())
-        .expect("target directory");
-    let bin = dir.join("director");
+    // A test runs from target/<profile>/deps/<test>, a bench binary from target/<profile>/<bench>: the daemon
+    // is target/<profile>/director.
+    let bin = exe
+        .ancestors()
+        .skip(1)
+        .take(2)
+        .map(|d| d.join("director"))
+        .find(|b| b.is_file())
+        .unwrap_or_else(|| exe.with_file_name("director"));
     assert!(
         bin.exists(),
         "{} does not exist: build it first (`cargo build -p director`) or set DIRECTOR_BIN",

@@ -40,6 +40,10 @@ pub struct AppState {
     pub vrrp: crate::vrrp::VrrpHandle,
     /// The web UI's own state (counter history for the charts, logged-out sessions).
     pub web: crate::web::WebContext,
+    /// `/metrics`: access setting, HTTP request counters, peer-lag source.
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// Peer sync: the peers' status (disabled without `--peers`).
+    pub sync: crate::sync::Sync,
 }
 
 /// Limits of the HTTP server.
@@ -51,6 +55,7 @@ pub struct Limits {
 
 pub fn router(state: AppState, limits: Limits) -> Router {
     use axum::routing::post;
+    let metrics = state.metrics.clone();
     let api = Router::new()
         .route("/auth/login", post(users::login))
         .route("/status", get(status::status))
@@ -111,6 +116,7 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         .nest("/api/v1", api)
         .route("/healthz", get(status::healthz))
         .route("/readyz", get(status::readyz))
+        .route("/metrics", get(crate::metrics::handler))
         .merge(crate::web::router())
         .with_state(state)
         .layer(DefaultBodyLimit::max(limits.body_bytes))
@@ -119,6 +125,12 @@ pub fn router(state: AppState, limits: Limits) -> Router {
             limits.request_timeout,
         ))
         .layer(TraceLayer::new_for_http())
+        // Outermost, so 408 and 413 answers are counted too; `layer` wraps each route, so the matched
+        // route template is known.
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            crate::metrics::track_requests,
+        ))
 }
 
 /// A JSON response with an `ETag` of the object's revision.

@@ -36,6 +36,20 @@ pub struct Status {
     pub health: HealthSummary,
     /// This node's VRRP groups.
     pub vrrp: VrrpSummary,
+    /// Peer sync: this node's digest of the desired state and each peer's state and lag.
+    pub sync: SyncSummary,
+}
+
+/// Peer sync, as this node sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SyncSummary {
+    /// False without `--peers`.
+    pub enabled: bool,
+    /// A digest of the desired state (objects only): equal on nodes that hold the same configuration.
+    pub digest: String,
+    /// The last sequence number of this node's change log.
+    pub log_head: u64,
+    pub peers: Vec<crate::sync::PeerView>,
 }
 
 /// The health checker.
@@ -96,6 +110,12 @@ pub async fn status(State(app): State<AppState>, Auth(actor): Auth) -> ApiResult
         vrrp: VrrpSummary {
             enabled: app.vrrp.enabled(),
             groups: app.vrrp.status().into_values().collect(),
+        },
+        sync: SyncSummary {
+            enabled: app.sync.enabled(),
+            digest: app.service.digest(),
+            log_head: *app.service.sync_log_head().borrow(),
+            peers: app.sync.peers(),
         },
     }))
 }

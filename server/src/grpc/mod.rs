@@ -45,6 +45,7 @@ pub async fn serve(
     service: Arc<Service>,
     runtime: Arc<Runtime>,
     checker: Arc<director_health::Engine>,
+    sync_auth: Option<Arc<crate::sync::ClusterAuth>>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     use proto::director_server::DirectorServer;
@@ -61,10 +62,20 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()
         .context("gRPC reflection service (v1alpha)")?;
+    let api_service = service.clone();
     let api = DirectorServer::new(DirectorApi {
         service,
         runtime,
         health: checker,
+        shutdown: shutdown.clone(),
+    })
+    .max_decoding_message_size(MAX_REQUEST_BYTES)
+    .max_encoding_message_size(usize::MAX);
+
+    // Peer sync: refused with UNAUTHENTICATED unless --peers and the cluster secret are set.
+    let sync = proto::sync_server::SyncServer::new(crate::sync::server::SyncApi {
+        service: api_service,
+        auth: sync_auth,
         shutdown: shutdown.clone(),
     })
     .max_decoding_message_size(MAX_REQUEST_BYTES)
@@ -80,6 +91,7 @@ pub async fn serve(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(api)
+        .add_service(sync)
         .serve_with_incoming_shutdown(
             tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
             async move {

@@ -49,6 +49,8 @@ pub struct Reconciler {
     below_quorum: watch::Sender<Arc<BTreeSet<String>>>,
     status: watch::Sender<Arc<ReconcileStatus>>,
     wake: Notify,
+    /// Durations of the passes, for `/metrics`.
+    pass_durations: crate::metrics::Histogram,
 }
 
 /// The conditions of one pass, read once at its start.
@@ -118,6 +120,7 @@ impl Reconciler {
             below_quorum: watch::channel(Arc::new(BTreeSet::new())).0,
             status: watch::channel(Arc::new(status)).0,
             wake: Notify::new(),
+            pass_durations: crate::metrics::Histogram::new(crate::metrics::histogram::PASS_BUCKETS),
         })
     }
 
@@ -157,6 +160,16 @@ impl Reconciler {
 
     pub fn status(&self) -> Arc<ReconcileStatus> {
         self.status.borrow().clone()
+    }
+
+    /// How long the passes took since start.
+    pub fn pass_durations(&self) -> crate::metrics::HistogramSnapshot {
+        self.pass_durations.snapshot()
+    }
+
+    /// The table this node wants given `observed` (health, roles and quorum applied): the effective weights.
+    pub fn effective(&self, observed: &Table) -> DesiredKernel {
+        self.desired(observed).1
     }
 
     /// Runs passes until `shutdown` resolves.
@@ -346,7 +359,9 @@ impl Reconciler {
     /// Records the pass in the status, then (if it succeeded) announces the revision as applied: whoever
     /// sees the new applied revision also sees the pass that applied it.
     fn finish(&self, mut report: PassReport, started: Instant) -> PassReport {
-        report.duration_us = started.elapsed().as_micros() as u64;
+        let elapsed = started.elapsed();
+        self.pass_durations.observe(elapsed);
+        report.duration_us = elapsed.as_micros() as u64;
         if !report.ops.is_empty() || !report.errors.is_empty() {
             tracing::info!(revision = report.revision, ops = ?report.ops, errors = report.errors.len(), duration_us = report.duration_us, "reconcile pass");
         }

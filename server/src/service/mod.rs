@@ -6,17 +6,24 @@
 
 mod actions;
 mod actor;
+mod batch;
 mod changes;
+mod commit;
 mod error;
 mod events;
 mod health_events;
 pub mod parse;
+mod replica;
+mod sync;
 mod users;
 mod virtual_servers;
 mod vrrp_groups;
 
 pub use actor::{Actor, Via};
+pub use batch::{Batch, BatchReport, Outcome};
 pub use error::{Result, ServiceError};
+pub use replica::{now_ms, Change};
+pub use sync::{Applied, SyncSnapshot};
 pub use users::{LoginResult, UserView};
 
 use crate::auth::Tokens;
@@ -26,7 +33,7 @@ use director_core::model::Role;
 use director_core::DesiredState;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
-use tokio::sync::{watch, Mutex, MutexGuard};
+use tokio::sync::watch;
 
 /// Default and largest page of a list.
 pub const DEFAULT_PAGE: u32 = 100;
@@ -38,7 +45,11 @@ pub struct Service {
     tokens: Tokens,
     session_ttl_s: i64,
     state: RwLock<Arc<DesiredState>>,
-    writer: Mutex<()>,
+    /// Held while a change is validated and staged (see `commit.rs`).
+    writer: commit::WriterLock,
+    /// The published state and the changes staged since: what the next writer builds on.
+    staged: std::sync::Mutex<Arc<DesiredState>>,
+    committer: commit::Committer,
     revision: watch::Sender<u64>,
     /// Role of each user, to check sessions without a query per request.
     users: RwLock<HashMap<String, Role>>,
@@ -46,6 +57,12 @@ pub struct Service {
     applied: watch::Sender<Option<u64>>,
     /// The kernel table as last observed, with counters (set by the reconciler).
     observed: RwLock<Option<Arc<director_ipvs::Table>>>,
+    /// The synced registers, the clock and the logs (see `replica.rs`); changed under the writer lock.
+    replica: std::sync::Mutex<replica::Replica>,
+    /// The last sequence number of this node's sync log, for the peers that follow it.
+    log_head: watch::Sender<u64>,
+    /// The digest of each object, kept while the object is unchanged (see `Service::digest`).
+    digest: std::sync::Mutex<sync::DigestCache>,
 }
 
 impl Service {
@@ -64,18 +81,35 @@ impl Service {
             .filter_map(|u| u.role.parse().ok().map(|r| (u.name, r)))
             .collect();
         let (revision, _) = watch::channel(state.revision);
-        Ok(Service {
+        let replica = replica::Replica::load(&store, &node).await?;
+        let state = Arc::new(state);
+        let committer = commit::Committer::start(store.clone());
+        let head = replica.head;
+        let service = Service {
             store,
             node,
             tokens,
             session_ttl_s,
-            state: RwLock::new(Arc::new(state)),
-            writer: Mutex::new(()),
+            state: RwLock::new(state.clone()),
+            writer: commit::WriterLock::new(),
+            staged: std::sync::Mutex::new(state),
+            committer,
             revision,
             users: RwLock::new(users),
             applied: watch::channel(None).0,
             observed: RwLock::new(None),
-        })
+            replica: std::sync::Mutex::new(replica),
+            log_head: watch::channel(head).0,
+            digest: std::sync::Mutex::new(sync::DigestCache::default()),
+        };
+        service.bootstrap_registers(&service.snapshot()).await?;
+        Ok(service)
+    }
+
+    fn replica(&self) -> std::sync::MutexGuard<'_, replica::Replica> {
+        self.replica
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub fn node(&self) -> &str {
@@ -132,17 +166,23 @@ impl Service {
         }
     }
 
-    fn publish(&self, state: DesiredState) {
+    /// Publishes `state` unless a later one is published already (writers are answered in any order).
+    fn publish_arc(&self, state: Arc<DesiredState>) {
         let revision = state.revision;
-        match self.state.write() {
-            Ok(mut s) => *s = Arc::new(state),
-            Err(poisoned) => *poisoned.into_inner() = Arc::new(state),
+        {
+            let mut s = self.state.write().unwrap_or_else(|p| p.into_inner());
+            if s.revision > revision {
+                return;
+            }
+            *s = state;
         }
-        self.revision.send_replace(revision);
-    }
-
-    async fn lock_writer(&self) -> MutexGuard<'_, ()> {
-        self.writer.lock().await
+        self.revision.send_if_modified(|r| {
+            let newer = revision > *r;
+            if newer {
+                *r = revision;
+            }
+            newer
+        });
     }
 
     fn audit_entry(

@@ -29,7 +29,7 @@ impl Service {
         require(actor, Role::Admin)?;
         vs.normalize();
         let _w = self.lock_writer().await;
-        let state = self.snapshot();
+        let state = self.current();
         if state.virtual_servers.contains_key(&vs.name) {
             return Err(ServiceError::Conflict {
                 field: "name".into(),
@@ -68,7 +68,7 @@ impl Service {
         require(actor, Role::Operator)?;
         let _w = self.lock_writer().await;
         let current = self
-            .snapshot()
+            .current()
             .virtual_servers
             .get(name)
             .cloned()
@@ -92,7 +92,7 @@ impl Service {
             ));
         }
         vs.normalize();
-        let state = self.snapshot();
+        let state = self.current();
         let old = record(&state, name)?;
         check_revision(if_match, old.revision)?;
         authorize_change(actor, &old.spec, &vs)?;
@@ -111,7 +111,7 @@ impl Service {
     ) -> Result<()> {
         require(actor, Role::Admin)?;
         let _w = self.lock_writer().await;
-        let state = self.snapshot();
+        let state = self.current();
         let old = record(&state, name)?;
         check_revision(if_match, old.revision)?;
         state.check_virtual_server_delete(name)?;
@@ -143,7 +143,7 @@ impl Service {
     ) -> Result<Arc<VirtualServerRecord>> {
         require(actor, Role::Admin)?;
         let _w = self.lock_writer().await;
-        let state = self.snapshot();
+        let state = self.current();
         let old = record(&state, vs)?;
         if old.spec.real_server(&rs.key()).is_some() {
             return Err(ServiceError::Conflict {
@@ -189,7 +189,7 @@ impl Service {
         require(actor, Role::Operator)?;
         let _w = self.lock_writer().await;
         let record = self
-            .snapshot()
+            .current()
             .virtual_servers
             .get(vs)
             .cloned()
@@ -226,7 +226,7 @@ impl Service {
                 ),
             ));
         }
-        let state = self.snapshot();
+        let state = self.current();
         let old = record(&state, vs)?;
         let index = old
             .spec
@@ -257,7 +257,7 @@ impl Service {
     ) -> Result<()> {
         require(actor, Role::Admin)?;
         let _w = self.lock_writer().await;
-        let state = self.snapshot();
+        let state = self.current();
         let old = record(&state, vs)?;
         if old.spec.real_server(key).is_none() {
             return Err(rs_not_found(vs, key));
@@ -281,13 +281,39 @@ impl Service {
         old: Option<Arc<VirtualServerRecord>>,
         new: Option<VirtualServer>,
     ) -> Result<Option<Arc<VirtualServerRecord>>> {
-        let state = self.snapshot();
+        let state = self.current();
         let revision = state.revision + 1;
         let mut change = StateChange {
             revision,
             at: now(),
             ..Default::default()
         };
+        let Some(record) = self.stage_virtual_server(actor, name, old, new, &mut change)? else {
+            return Ok(None);
+        };
+        let mut next = (*state).clone();
+        next.revision = revision;
+        match &record {
+            Some(r) => next.virtual_servers.insert(name.to_string(), r.clone()),
+            None => next.virtual_servers.remove(name),
+        };
+        self.write_local(change, next).await?;
+        tracing::info!(virtual_server = name, revision, actor = %actor.name, via = %actor.via, "virtual server changed");
+        Ok(record)
+    }
+
+    /// Adds the rows and audit entries of the change from `old` to `new` to `change` (at its revision).
+    /// Returns `None` when nothing changed, else the new record (`Some(None)`: deleted). Writes nothing.
+    pub(super) fn stage_virtual_server(
+        &self,
+        actor: &Actor,
+        name: &str,
+        old: Option<Arc<VirtualServerRecord>>,
+        new: Option<VirtualServer>,
+        change: &mut StateChange,
+    ) -> Result<Option<Option<Arc<VirtualServerRecord>>>> {
+        let revision = change.revision;
+        let audited = change.audit.len();
         let old_spec = old.as_ref().map(|r| &r.spec);
         let old_own = old_spec.map(own_fields).transpose()?;
         let new_own = new.as_ref().map(own_fields).transpose()?;
@@ -421,7 +447,7 @@ impl Service {
         if new.is_some() && !own_changed {
             change.virtual_server_touches.push(name.to_string());
         }
-        if change.audit.is_empty() {
+        if change.audit.len() == audited {
             // Only the order of the real servers changed: still a change, still audited.
             let order = |vs: Option<&VirtualServer>| -> Value {
                 vs.map(|v| {
@@ -439,24 +465,13 @@ impl Service {
             e.summary = "real servers reordered".into();
             change.audit.push(e);
         }
-        self.store.apply(&change).await?;
-
-        let mut next = (*state).clone();
-        next.revision = revision;
-        let record = new.map(|spec| {
+        Ok(Some(new.map(|spec| {
             Arc::new(VirtualServerRecord {
                 spec,
                 revision,
                 real_server_revisions: revisions,
             })
-        });
-        match &record {
-            Some(r) => next.virtual_servers.insert(name.to_string(), r.clone()),
-            None => next.virtual_servers.remove(name),
-        };
-        self.publish(next);
-        tracing::info!(virtual_server = name, revision, actor = %actor.name, via = %actor.via, "virtual server changed");
-        Ok(record)
+        })))
     }
 }
 

@@ -26,7 +26,7 @@ impl Service {
     ) -> Result<Arc<VrrpGroupRecord>> {
         require(actor, Role::Admin)?;
         let _w = self.lock_writer().await;
-        let state = self.snapshot();
+        let state = self.current();
         if state.vrrp_groups.contains_key(&group.name) {
             return Err(ServiceError::Conflict {
                 field: "name".into(),
@@ -66,7 +66,7 @@ impl Service {
         require(actor, Role::Admin)?;
         let _w = self.lock_writer().await;
         let current = self
-            .snapshot()
+            .current()
             .vrrp_groups
             .get(name)
             .cloned()
@@ -92,7 +92,7 @@ impl Service {
                 ),
             ));
         }
-        let state = self.snapshot();
+        let state = self.current();
         let old = state
             .vrrp_groups
             .get(name)
@@ -115,7 +115,7 @@ impl Service {
     ) -> Result<()> {
         require(actor, Role::Admin)?;
         let _w = self.lock_writer().await;
-        let state = self.snapshot();
+        let state = self.current();
         let old = state
             .vrrp_groups
             .get(name)
@@ -134,13 +134,38 @@ impl Service {
         old: Option<Arc<VrrpGroupRecord>>,
         new: Option<VrrpGroup>,
     ) -> Result<Option<Arc<VrrpGroupRecord>>> {
-        let state = self.snapshot();
+        let state = self.current();
         let revision = state.revision + 1;
         let mut change = StateChange {
             revision,
             at: now(),
             ..Default::default()
         };
+        let Some(record) = self.stage_vrrp_group(actor, name, old, new, &mut change)? else {
+            return Ok(None);
+        };
+        let mut next = (*state).clone();
+        next.revision = revision;
+        match &record {
+            Some(r) => next.vrrp_groups.insert(name.to_string(), r.clone()),
+            None => next.vrrp_groups.remove(name),
+        };
+        self.write_local(change, next).await?;
+        tracing::info!(vrrp_group = name, revision, actor = %actor.name, via = %actor.via, "VRRP group changed");
+        Ok(record)
+    }
+
+    /// Adds the row and audit entry of the change from `old` to `new` to `change` (at its revision).
+    /// Returns `None` when nothing changed, else the new record (`Some(None)`: deleted). Writes nothing.
+    pub(super) fn stage_vrrp_group(
+        &self,
+        actor: &Actor,
+        name: &str,
+        old: Option<Arc<VrrpGroupRecord>>,
+        new: Option<VrrpGroup>,
+        change: &mut StateChange,
+    ) -> Result<Option<Option<Arc<VrrpGroupRecord>>>> {
+        let revision = change.revision;
         let before = old.as_ref().map(|r| to_json(&r.spec)).transpose()?;
         let after = new.as_ref().map(to_json).transpose()?;
         let mut e = self.audit_entry(actor, "", "vrrp_group", name.to_string());
@@ -175,17 +200,9 @@ impl Service {
                 .push((name.to_string(), a.to_string()));
         }
         change.audit.push(e);
-        self.store.apply(&change).await?;
-        let mut next = (*state).clone();
-        next.revision = revision;
-        let record = new.map(|spec| Arc::new(VrrpGroupRecord { spec, revision }));
-        match &record {
-            Some(r) => next.vrrp_groups.insert(name.to_string(), r.clone()),
-            None => next.vrrp_groups.remove(name),
-        };
-        self.publish(next);
-        tracing::info!(vrrp_group = name, revision, actor = %actor.name, via = %actor.via, "VRRP group changed");
-        Ok(record)
+        Ok(Some(
+            new.map(|spec| Arc::new(VrrpGroupRecord { spec, revision })),
+        ))
     }
 }
 

@@ -6,8 +6,8 @@ use serde_json::Value;
 use sqlx::{QueryBuilder, Sqlite, Transaction};
 use utoipa::{IntoParams, ToSchema};
 
-/// An entry about to be written.
-#[derive(Debug, Clone)]
+/// An entry about to be written (or, from a peer, written there and travelling with its change).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewAuditEntry {
     pub at: String,
     pub actor: String,
@@ -82,29 +82,43 @@ pub(super) async fn insert(
     e: &NewAuditEntry,
     revision: Option<u64>,
 ) -> Result<()> {
-    let fields = if e.fields.is_empty() {
-        String::new()
-    } else {
-        format!(",{},", e.fields.join(","))
-    };
-    sqlx::query(
-        "INSERT INTO audit (at, actor, via, node, action, kind, object, fields, before, after, summary, revision)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&e.at)
-    .bind(&e.actor)
-    .bind(&e.via)
-    .bind(&e.node)
-    .bind(&e.action)
-    .bind(&e.kind)
-    .bind(&e.object)
-    .bind(fields)
-    .bind(e.before.as_ref().map(Value::to_string))
-    .bind(e.after.as_ref().map(Value::to_string))
-    .bind(&e.summary)
-    .bind(revision.map(|r| r as i64))
-    .execute(&mut **tx)
-    .await?;
+    insert_many(tx, std::slice::from_ref(e), revision).await
+}
+
+/// Rows per multi-row INSERT (12 parameters each: well under SQLite's 32,766).
+const ROWS_PER_INSERT: usize = 500;
+
+/// Inserts entries in order, many rows per statement (an import writes tens of thousands).
+pub(super) async fn insert_many(
+    tx: &mut Transaction<'_, Sqlite>,
+    entries: &[NewAuditEntry],
+    revision: Option<u64>,
+) -> Result<()> {
+    for chunk in entries.chunks(ROWS_PER_INSERT) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO audit (at, actor, via, node, action, kind, object, fields, before, after, summary, revision) ",
+        );
+        q.push_values(chunk, |mut row, e| {
+            let fields = if e.fields.is_empty() {
+                String::new()
+            } else {
+                format!(",{},", e.fields.join(","))
+            };
+            row.push_bind(e.at.clone())
+                .push_bind(e.actor.clone())
+                .push_bind(e.via.clone())
+                .push_bind(e.node.clone())
+                .push_bind(e.action.clone())
+                .push_bind(e.kind.clone())
+                .push_bind(e.object.clone())
+                .push_bind(fields)
+                .push_bind(e.before.as_ref().map(Value::to_string))
+                .push_bind(e.after.as_ref().map(Value::to_string))
+                .push_bind(e.summary.clone())
+                .push_bind(revision.map(|r| r as i64));
+        });
+        q.build().persistent(false).execute(&mut **tx).await?;
+    }
     Ok(())
 }
 

@@ -5,9 +5,11 @@
 
 mod audit;
 mod load;
+mod sync;
 mod write;
 
 pub use audit::{AuditEntry, AuditFilter, NewAuditEntry};
+pub use sync::Cursor;
 pub use write::{RealServerRow, StateChange};
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -58,6 +60,9 @@ impl Store {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
+            // Checkpoints run in the background (`checkpointer`), not in whichever commit crosses the
+            // threshold: a write's latency then never includes copying the WAL into the database.
+            .pragma("wal_autocheckpoint", "0")
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
         // One writer at a time (the service's lock); a few readers for the audit log and users.
@@ -71,6 +76,7 @@ impl Store {
                 source,
             })?;
         sqlx::migrate!("../migrations").run(&pool).await?;
+        tokio::spawn(checkpointer(pool.clone()));
         Ok(Store { pool })
     }
 
@@ -142,8 +148,41 @@ impl Store {
         Ok(())
     }
 
+    /// Records many events in one transaction.
+    pub async fn record_many(&self, entries: &[NewAuditEntry]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        audit::insert_many(&mut tx, entries, None).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+}
+
+/// How often the WAL is copied into the database.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
+/// Copies the WAL into the database now and then (PASSIVE: never waits for, nor blocks, writers and readers),
+/// until the pool closes. When the last connection closes, SQLite checkpoints what is left.
+async fn checkpointer(pool: SqlitePool) {
+    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if pool.is_closed() {
+            break;
+        }
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            if pool.is_closed() {
+                break;
+            }
+            tracing::warn!("WAL checkpoint: {e}");
+        }
     }
 }
 

@@ -62,12 +62,12 @@ pub struct VrrpRow {
     pub problem: Option<String>,
 }
 
-/// A peer director and how far behind it is. Filled once peer sync publishes its status.
+/// A peer director and how far behind its changes are applied here.
 #[derive(Debug, Clone)]
 pub struct PeerRow {
     pub node: String,
     pub address: String,
-    /// Revisions behind this node.
+    /// In sync, or how far behind (changes, time), or why not connected.
     pub lag: String,
     pub last_contact: String,
     pub ok: bool,
@@ -180,7 +180,29 @@ pub fn status(app: &AppState) -> Status {
         attention: Vec::new(),
         attention_more: 0,
         vrrp: None,
-        peers: None,
+        peers: app.sync.enabled().then(|| {
+            app.sync
+                .peers()
+                .into_iter()
+                .map(|p| PeerRow {
+                    lag: match (p.state.as_str(), p.lag_changes) {
+                        ("connected", 0) if p.in_sync => "in sync".to_string(),
+                        ("connected", 0) => "caught up, digest differs".to_string(),
+                        ("connected", n) => format!("{n} changes behind ({} ms)", p.lag_ms),
+                        (state, _) => match &p.error {
+                            Some(e) => format!("{state}: {e}"),
+                            None => state.to_string(),
+                        },
+                    },
+                    last_contact: p
+                        .last_contact_ms
+                        .map_or_else(|| "never".to_string(), |ms| format!("{} s ago", ms / 1000)),
+                    ok: p.state == "connected" && p.in_sync,
+                    node: p.node,
+                    address: p.address,
+                })
+                .collect()
+        }),
         kernel_services: None,
         active_conns: None,
         sampled: String::new(),

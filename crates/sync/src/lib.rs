@@ -1,0 +1,41 @@
+//! director-sync: the pure core of peer configuration sync (no IO, no clock reads: time is passed in).
+//!
+//! Every replicated object (a virtual server's own fields, each real server, each VRRP group) is a
+//! [`Register`]: a value (or a tombstone), the [`Stamp`] of the hybrid logical clock that wrote it, and a
+//! [`VersionVector`] of the writes it has seen. Merging two registers is deterministic and order-free:
+//!
+//! - one version descends from the other: the newer wins, silently (a later write, not a conflict);
+//! - neither descends from the other (written concurrently, e.g. on both sides of a partition): the value with
+//!   the greater stamp (wall time, logical counter, node name) wins, the versions are joined, and the loser is
+//!   reported as a [`Conflict`] so the caller can audit it.
+//!
+//! Because the merge is commutative, associative and idempotent, every node that has seen the same writes holds
+//! the same registers, whatever the order they arrived in. [`objects`] maps registers to and from director's
+//! model; [`materialize`] rebuilds a virtual server from its registers.
+
+#![forbid(unsafe_code)]
+
+pub mod clock;
+pub mod objects;
+pub mod register;
+pub mod version;
+
+pub use clock::{Clock, Stamp};
+pub use objects::{materialize, ObjectKey, RealServerValue, VirtualServerValue, VrrpGroupValue};
+pub use register::{merge, Conflict, Merge, Register};
+pub use version::{Causality, VersionVector};
+
+/// What a peer sent that cannot be applied.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SyncError {
+    #[error("register key {0:?}: not vs/NAME, rs/NAME/ADDRESS:PORT or group/NAME")]
+    Key(String),
+    #[error("register {key}: {message}")]
+    Value { key: String, message: String },
+    #[error("register {key}: stamp {stamp} is {ahead_ms} ms ahead of this node's clock")]
+    Future {
+        key: String,
+        stamp: String,
+        ahead_ms: u64,
+    },
+}
