@@ -16,6 +16,17 @@ pub fn run_in_vm(
     guest: &std::path::Path,
     timeout_s: u32,
 ) -> String {
+    run_in_vm_with(scenario, director, guest, timeout_s, &[])
+}
+
+/// [`run_in_vm`] with more host files in the VM (`SRC:/DST`, run.sh's `--file`).
+pub fn run_in_vm_with(
+    scenario: &str,
+    director: &std::path::Path,
+    guest: &std::path::Path,
+    timeout_s: u32,
+    files: &[&str],
+) -> String {
     let root = workspace();
     let script =
         std::env::temp_dir().join(format!("director-vm-{scenario}-{}.sh", std::process::id()));
@@ -40,6 +51,7 @@ pub fn run_in_vm(
         ])
         .arg("--log")
         .arg(&log)
+        .args(files.iter().flat_map(|f| ["--file", *f]))
         .output()
         .expect("tests/vm/run.sh (run tests/setup.sh as root first)");
     let _ = std::fs::remove_file(&script);
@@ -79,6 +91,30 @@ fn traffic_flows_through_the_vip_in_nat_and_dr() {
     let out = run_in_vm("datapath", &director, &guest, 600);
     assert!(out.contains("drain: rs2=400"));
     assert!(
+        out.contains("metrics: web-nat rs1="),
+        "kernel counters in /metrics"
+    );
+    assert!(
         out.contains("health: rs1 left ipvsadm -Ln when its httpd stopped and returned with it")
     );
+}
+
+#[test]
+fn ipvsadm_restore_of_the_export_reproduces_the_programmed_table() {
+    let (director, guest) = binaries();
+    // ipvsadm-restore is a script of the ipvsadm package (run.sh ships only the ipvsadm binary).
+    let restore = "/usr/sbin/ipvsadm-restore";
+    assert!(
+        std::path::Path::new(restore).exists(),
+        "{restore} is missing: install the ipvsadm package (tests/setup.sh)"
+    );
+    let out = run_in_vm_with(
+        "export",
+        &director,
+        &guest,
+        600,
+        &[&format!("{restore}:{restore}")],
+    );
+    assert!(out.contains("restore: ipvsadm-restore of the export reproduces"));
+    assert!(out.contains("adopt: director adopted the restored table with 0 operations"));
 }

@@ -120,6 +120,7 @@ pub async fn run() {
     let counts = split("http://10.50.0.1/");
     assert_eq!(counts.get("rs2").copied(), Some(400), "drained: {counts:?}");
     println!("drain: rs2=400");
+    kernel_counters_in_metrics(&d).await;
 
     // Health checks drive the kernel: rs1's httpd stops, rs1 leaves the table; it starts again, rs1 returns.
     must(&d, Method::POST, "/api/v1/virtual-servers", Some(json!({"name": "web-hc", "protocol": "tcp", "address": "10.50.0.3",
@@ -146,6 +147,113 @@ pub async fn run() {
     wait("rs1 returns when its httpd is back", true);
     println!("health: rs1 left ipvsadm -Ln when its httpd stopped and returned with it");
     done("datapath");
+}
+
+/// The value of the sample of `name` whose labels include every `k="v"` of `labels` (one at most).
+fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    let found: Vec<f64> = text
+        .lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} ")))
+        .filter(|l| {
+            labels
+                .iter()
+                .all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
+        .collect();
+    assert!(found.len() <= 1, "{name} {labels:?}: {found:?}");
+    found.first().copied()
+}
+
+/// `/metrics` reports the kernel's counters of web-nat (node_exporter's labels): 400 connections before the
+/// drain and 400 after, every one a new connection; rs1 drained to weight 0. IPVS folds its per-CPU counters
+/// every two seconds, so the figures are awaited.
+async fn kernel_counters_in_metrics(d: &director_tests::Daemon) {
+    let backend = |ip: &'static str| {
+        [
+            ("local_address", "10.50.0.1"),
+            ("local_port", "80"),
+            ("remote_address", ip),
+            ("remote_port", "80"),
+            ("proto", "TCP"),
+            ("virtual_server", "web-nat"),
+        ]
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let text = d
+            .http
+            .get(d.url("/metrics"))
+            .send()
+            .await
+            .expect("GET /metrics")
+            .text()
+            .await
+            .expect("metrics body");
+        let conns = |ip| {
+            sample(
+                &text,
+                "director_ipvs_backend_connections_total",
+                &backend(ip),
+            )
+        };
+        let service = sample(
+            &text,
+            "director_ipvs_service_connections_total",
+            &[
+                ("local_address", "10.50.0.1"),
+                ("virtual_server", "web-nat"),
+            ],
+        );
+        let (rs1, rs2) = (
+            conns("10.30.0.11").unwrap_or(0.0),
+            conns("10.30.0.12").unwrap_or(0.0),
+        );
+        if rs1 + rs2 == 800.0 && service == Some(800.0) {
+            assert!(
+                (250.0..=350.0).contains(&rs1),
+                "rs1 got {rs1} of the first 400"
+            );
+            assert_eq!(
+                sample(
+                    &text,
+                    "director_ipvs_backend_weight",
+                    &backend("10.30.0.11")
+                ),
+                Some(0.0)
+            );
+            assert_eq!(
+                sample(
+                    &text,
+                    "director_ipvs_backend_weight",
+                    &backend("10.30.0.12")
+                ),
+                Some(1.0)
+            );
+            for family in [
+                "director_ipvs_backend_incoming_packets_total",
+                "director_ipvs_backend_outgoing_packets_total",
+                "director_ipvs_backend_incoming_bytes_total",
+                "director_ipvs_backend_outgoing_bytes_total",
+            ] {
+                let v = sample(&text, family, &backend("10.30.0.12")).unwrap_or(0.0);
+                assert!(
+                    v > 0.0,
+                    "{family} of rs2 (NAT: both directions pass the director): {v}"
+                );
+            }
+            assert!(sample(&text, "director_ipvs_connections_total", &[]).unwrap_or(0.0) >= 1200.0);
+            assert_eq!(sample(&text, "director_dataplane_up", &[]), Some(1.0));
+            println!("metrics: web-nat rs1={rs1} rs2={rs2} connections in /metrics");
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "web-nat connections in /metrics: rs1={rs1} rs2={rs2} service={service:?}\n{}\n{text}",
+            sh("ipvsadm -Ln --stats --exact")
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
 }
 
 /// `fetch URL COUNT`: COUNT sequential requests, each on a new connection; prints `body=count` lines.

@@ -4,6 +4,7 @@
 
 mod bench;
 mod datapath;
+mod export;
 mod reconcile;
 mod util;
 
@@ -13,10 +14,11 @@ async fn main() {
     match args.get(1).map(String::as_str) {
         Some("reconcile") => reconcile::run().await,
         Some("datapath") => datapath::run().await,
+        Some("export") => export::run().await,
         Some("bench") => bench::run().await,
         Some("fetch") => datapath::fetch(&args[2..]).await,
         _ => {
-            eprintln!("usage: vm-guest reconcile|datapath|bench|fetch URL COUNT");
+            eprintln!("usage: vm-guest reconcile|datapath|export|bench|fetch URL COUNT");
             std::process::exit(2);
         }
     }
