@@ -62,32 +62,7 @@ pub(crate) async fn connect(to: SocketAddr, bind: Option<IpAddr>) -> Result<TcpS
             .bind(SocketAddr::new(source, 0))
             .map_err(|e| CheckError::Bind(format!("{source}: {e}")))?;
     }
-    abortive_close(&socket);
     socket.connect(to).await.map_err(|e| connect_error(&e))
-}
-
-/// Closes check connections with a reset (`SO_LINGER` 0), as HAProxy does for its checks: no FIN exchange and
-/// no TIME_WAIT left behind for each of thousands of checks a second (the kernel's close path was the biggest
-/// cost of checking). Best effort.
-fn abortive_close(socket: &TcpSocket) {
-    use std::os::fd::AsRawFd;
-    let linger = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
-    // SAFETY: a valid socket descriptor and a pointer to a linger struct that lives across the call.
-    let rc = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&linger as *const libc::linger).cast(),
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
-        )
-    };
-    if rc != 0 {
-        tracing::debug!("SO_LINGER: {}", std::io::Error::last_os_error());
-    }
 }
 
 /// Lets the kernel pick the source port at connect time rather than at bind time, so that many checks bound
