@@ -21,7 +21,7 @@ use crate::state::{HealthState, Outcome, Status, Transition};
 use crate::target::{Target, TargetId};
 use director_core::model::CheckKind;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 use tokio::runtime::Handle;
@@ -76,8 +76,6 @@ struct Running {
 #[derive(Debug)]
 struct Shared {
     table: Mutex<Table>,
-    /// A state changed since the cached snapshot was taken.
-    dirty: AtomicBool,
     changes: watch::Sender<u64>,
     transitions: broadcast::Sender<Transition>,
     checks: AtomicU64,
@@ -88,18 +86,14 @@ struct Shared {
 
 #[derive(Debug, Default)]
 struct Table {
-    entries: BTreeMap<TargetId, Arc<Slot>>,
+    entries: BTreeMap<TargetId, Entry>,
     /// The last snapshot, until the next write.
     cached: Option<Arc<BTreeMap<TargetId, HealthState>>>,
 }
 
-/// The state of one target. Its task holds the slot, so recording a result needs no lookup in the table.
-#[derive(Debug)]
-struct Slot(Mutex<Entry>);
-
 #[derive(Debug)]
 struct Entry {
-    /// Which task may write this entry (0: none, the target was removed).
+    /// Which task may write this entry.
     generation: u64,
     state: HealthState,
 }
@@ -119,7 +113,6 @@ impl Engine {
         Engine {
             shared: Arc::new(Shared {
                 table: Mutex::new(Table::default()),
-                dirty: AtomicBool::new(false),
                 changes,
                 transitions,
                 checks: AtomicU64::new(0),
@@ -154,10 +147,7 @@ impl Engine {
             if let Some(task) = r.task.take() {
                 task.abort();
             }
-            if let Some(slot) = table.entries.remove(id) {
-                // A check still in flight must not write any more.
-                lock(&slot.0).generation = 0;
-            }
+            table.entries.remove(id);
             tracing::debug!(target_id = %id, "target removed");
             changed = true;
             false
@@ -172,9 +162,8 @@ impl Engine {
             let generation = self.shared.generations.fetch_add(1, Ordering::Relaxed) + 1;
             let unchecked = target.check.kind == CheckKind::None;
             let previous = running.remove(&id);
-            let slot = match table.entries.get(&id) {
-                Some(slot) if previous.is_some() => {
-                    let mut entry = lock(&slot.0);
+            match table.entries.get_mut(&id) {
+                Some(entry) if previous.is_some() => {
                     entry.generation = generation;
                     if unchecked {
                         let c = entry.state.force(Status::Up, now);
@@ -195,8 +184,6 @@ impl Engine {
                         changed = true;
                     }
                     tracing::debug!(target_id = %id, "check changed; rescheduled, state kept");
-                    drop(entry);
-                    slot.clone()
                 }
                 _ => {
                     let state = if unchecked {
@@ -204,17 +191,17 @@ impl Engine {
                     } else {
                         HealthState::new(now)
                     };
-                    let slot = Arc::new(Slot(Mutex::new(Entry { generation, state })));
-                    table.entries.insert(id.clone(), slot.clone());
+                    table
+                        .entries
+                        .insert(id.clone(), Entry { generation, state });
                     changed = true;
                     tracing::debug!(target_id = %id, kind = target.check.kind.as_str(), "target added");
-                    slot
                 }
-            };
+            }
             if let Some(task) = previous.and_then(|p| p.task) {
                 task.abort();
             }
-            let task = (!unchecked).then(|| self.spawn(&target, generation, slot));
+            let task = (!unchecked).then(|| self.spawn(&target, generation));
             running.insert(id, Running { target, task });
         }
 
@@ -231,7 +218,7 @@ impl Engine {
         }
     }
 
-    fn spawn(&self, target: &Target, generation: u64, slot: Arc<Slot>) -> JoinHandle<()> {
+    fn spawn(&self, target: &Target, generation: u64) -> JoinHandle<()> {
         let checker: Arc<dyn Checker> = match checker::build(target) {
             Ok(Some(c)) => c,
             Ok(None) => Arc::new(Unrunnable(CheckError::Spec("no check to run".into()))),
@@ -242,7 +229,6 @@ impl Engine {
         };
         let task = Task {
             shared: self.shared.clone(),
-            slot,
             id: target.id.clone(),
             generation,
             checker,
@@ -256,16 +242,14 @@ impl Engine {
     /// The state of every target.
     pub fn snapshot(&self) -> Arc<BTreeMap<TargetId, HealthState>> {
         let mut table = lock(&self.shared.table);
-        // Cleared before the states are read: a result recorded meanwhile marks the next snapshot stale.
-        let dirty = self.shared.dirty.swap(false, Ordering::AcqRel);
-        if let Some(cached) = table.cached.as_ref().filter(|_| !dirty) {
+        if let Some(cached) = &table.cached {
             return cached.clone();
         }
         let snapshot: Arc<BTreeMap<TargetId, HealthState>> = Arc::new(
             table
                 .entries
                 .iter()
-                .map(|(id, slot)| (id.clone(), lock(&slot.0).state.clone()))
+                .map(|(id, e)| (id.clone(), e.state.clone()))
                 .collect(),
         );
         table.cached = Some(snapshot.clone());
@@ -274,9 +258,10 @@ impl Engine {
 
     /// The state of one target.
     pub fn state(&self, id: &TargetId) -> Option<HealthState> {
-        let slot = lock(&self.shared.table).entries.get(id).cloned()?;
-        let state = lock(&slot.0).state.clone();
-        Some(state)
+        lock(&self.shared.table)
+            .entries
+            .get(id)
+            .map(|e| e.state.clone())
     }
 
     /// A counter bumped on every status or dynamic-weight change and on added or removed targets.
@@ -341,10 +326,8 @@ impl Shared {
     }
 
     /// Records a check's outcome; false when the task's generation is no longer current (stop).
-    #[allow(clippy::too_many_arguments)]
     fn record(
         &self,
-        slot: &Slot,
         id: &TargetId,
         generation: u64,
         latency: Duration,
@@ -359,13 +342,16 @@ impl Shared {
             Outcome::Success { .. } => None,
         };
         let change = {
-            let mut entry = lock(&slot.0);
-            if entry.generation != generation {
+            let mut table = lock(&self.table);
+            let Some(entry) = table
+                .entries
+                .get_mut(id)
+                .filter(|e| e.generation == generation)
+            else {
                 return false;
-            }
+            };
             let change = entry.state.observe(at, latency, outcome, rise, fall);
-            // Before the bump below: whoever sees the bump takes a fresh snapshot.
-            self.dirty.store(true, Ordering::Release);
+            table.cached = None;
             change
         };
         if let Some(error) = &error {
@@ -391,7 +377,6 @@ impl Shared {
 /// The checking loop of one target.
 struct Task {
     shared: Arc<Shared>,
-    slot: Arc<Slot>,
     id: TargetId,
     generation: u64,
     checker: Arc<dyn Checker>,
@@ -405,38 +390,28 @@ impl Task {
         let mut scheduled = self
             .timing
             .first_start(Instant::now(), rand::random::<f64>());
-        // One timer for the whole life of the task: it waits for the next start, then bounds the check.
-        let timer = tokio::time::sleep_until(scheduled);
-        tokio::pin!(timer);
         loop {
-            timer.as_mut().await;
+            tokio::time::sleep_until(scheduled).await;
             let started = Instant::now();
             self.shared
                 .lateness
                 .record(started.saturating_duration_since(scheduled));
-            timer.as_mut().reset(started + self.timing.timeout);
-            let check = self.checker.check();
-            // The check first, as `tokio::time::timeout` does: a check that is done wins over the deadline.
-            let result = tokio::select! {
-                biased;
-                r = check => Some(r),
-                () = timer.as_mut() => None,
-            };
-            let outcome = match result {
-                Some(Ok(success)) => Outcome::Success {
+            let outcome = match tokio::time::timeout(self.timing.timeout, self.checker.check())
+                .await
+            {
+                Ok(Ok(success)) => Outcome::Success {
                     dynamic_weight: success.dynamic_weight,
                 },
-                Some(Err(e)) => Outcome::Failure {
+                Ok(Err(e)) => Outcome::Failure {
                     error: e.to_string(),
                 },
-                None => Outcome::Failure {
+                Err(_) => Outcome::Failure {
                     error: CheckError::Timeout(self.timing.timeout.as_millis() as u64).to_string(),
                 },
             };
             let finished = Instant::now();
             let succeeded = outcome.is_success();
             if !self.shared.record(
-                &self.slot,
                 &self.id,
                 self.generation,
                 finished - started,
@@ -447,7 +422,6 @@ impl Task {
                 return;
             }
             scheduled = self.timing.next_start(scheduled, finished, succeeded);
-            timer.as_mut().reset(scheduled);
         }
     }
 }

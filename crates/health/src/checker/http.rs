@@ -23,11 +23,6 @@ use tokio_rustls::TlsConnector;
 /// The largest body read for a digest or a regex.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// Read buffer of a check that reads the head only (larger heads take more reads).
-const HEAD_BUFFER: usize = 1024;
-/// Read buffer of a check that reads the body.
-const BODY_BUFFER: usize = 8192;
-
 #[derive(Debug)]
 pub struct HttpChecker {
     to: SocketAddr,
@@ -143,15 +138,8 @@ impl HttpChecker {
             .flush()
             .await
             .map_err(|e| CheckError::io("write", &e))?;
-        // Health answers are small: when only the status line and headers are read, a buffer small enough for
-        // the allocator's per-thread cache keeps thousands of checks a second cheap; a body to hash or match
-        // is read in larger pieces.
-        let capacity = if self.digest.is_none() && self.regex.is_none() {
-            HEAD_BUFFER
-        } else {
-            BODY_BUFFER
-        };
-        let mut reader = BufReader::with_capacity(capacity, stream);
+        // Health answers are small; a smaller buffer keeps thousands of checks in flight cheap.
+        let mut reader = BufReader::with_capacity(4096, stream);
         let head = http1::read_head(&mut reader).await?;
         if !self
             .accepted
