@@ -233,13 +233,13 @@ async fn new_servers_get_no_traffic_before_their_first_success_unless_alpha_is_o
         ..Default::default()
     })
     .await;
-    // A check that cannot finish quickly: the server stays unknown for a while.
-    let hang = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = hang.local_addr().unwrap().port();
+    // A check that cannot finish quickly (a script that sleeps): the server stays unknown for a while.
+    let port = 8080;
     let vs = |alpha: bool, name: &str, vip: &str| {
         json!({"name": name, "protocol": "tcp", "address": vip, "port": 80,
         "forwarding": "nat", "alpha": alpha,
-        "health_check": {"type": "http", "interval_ms": 60000, "timeout_ms": 30000, "warmup_ms": 0},
+        "health_check": {"type": "script", "command": ["/bin/sleep", "40"],
+                         "interval_ms": 60000, "timeout_ms": 50000, "warmup_ms": 0},
         "real_servers": [{"address": "127.0.0.1", "port": port}]})
     };
     assert_eq!(
@@ -278,10 +278,15 @@ async fn new_servers_get_no_traffic_before_their_first_success_unless_alpha_is_o
         if dests("10.0.0.1") == Some(0) && dests("10.0.0.2") == Some(1) {
             break;
         }
-        assert!(
-            Instant::now() < deadline,
-            "alpha on: no destination; alpha off: one. {dp:#}"
-        );
+        if Instant::now() >= deadline {
+            let health = d
+                .get(&format!(
+                    "/api/v1/virtual-servers/alpha-off/real-servers/127.0.0.1:{port}"
+                ))
+                .await["health"]
+                .clone();
+            panic!("alpha on: no destination; alpha off: one. {dp:#}\nalpha-off health: {health}");
+        }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let h = d
@@ -291,5 +296,4 @@ async fn new_servers_get_no_traffic_before_their_first_success_unless_alpha_is_o
         .await["health"]
         .clone();
     assert_eq!(h["status"], "unknown");
-    drop(hang);
 }

@@ -62,6 +62,9 @@ struct LiveInputs {
     /// Real servers in the kernel right now. One that has not been checked since this daemon started keeps
     /// the kernel's view (up), so a restart never pulls servers out while their first checks run.
     in_kernel: std::collections::HashSet<(String, RealServerKey)>,
+    /// Real servers with a health check. One the checker does not know yet (the pass ran before the checker
+    /// took the new desired state) is unknown, not up: `alpha` keeps it out until its first success.
+    checked: std::collections::HashSet<(String, RealServerKey)>,
 }
 
 impl LiveInputs {
@@ -75,6 +78,11 @@ impl LiveInputs {
 impl Inputs for LiveInputs {
     fn health(&self, vs: &str, rs: &RealServerKey) -> Health {
         match self.state(vs, rs) {
+            None if self.checked.contains(&(vs.to_string(), *rs))
+                && !self.in_kernel.contains(&(vs.to_string(), *rs)) =>
+            {
+                Health::Unknown
+            }
             None => Health::Up,
             Some(s) => match s.status {
                 director_health::Status::Up => Health::Up,
@@ -199,6 +207,10 @@ impl Reconciler {
             .map(|e| (&e.service.key, e))
             .collect();
         let mut in_kernel = std::collections::HashSet::new();
+        let checked = crate::health::targets(state)
+            .into_iter()
+            .map(|t| (t.id.virtual_server, t.id.real_server))
+            .collect();
         for (name, record) in &state.virtual_servers {
             let Some(entry) =
                 director_reconcile::service_key(&record.spec).and_then(|k| by_key.get(&k).copied())
@@ -222,6 +234,7 @@ impl Reconciler {
             roles: self.roles.read().ok().and_then(|r| r.clone()),
             below: self.below_quorum.borrow().clone(),
             in_kernel,
+            checked,
         }
     }
 
