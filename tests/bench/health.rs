@@ -64,16 +64,6 @@ async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let kind = args.get(1).cloned().unwrap_or_else(|| "tcp".into());
     let seconds: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(60);
-    if std::env::var_os("DIRECTOR_BIN").is_none() {
-        let bin = std::env::current_exe()
-            .expect("exe")
-            .with_file_name("director");
-        assert!(
-            bin.exists(),
-            "build the daemon first: cargo build --release -p director"
-        );
-        std::env::set_var("DIRECTOR_BIN", bin);
-    }
     let ports = listeners().await;
     let d = Daemon::start_with(DaemonOptions {
         dataplane: Some("memory".into()),

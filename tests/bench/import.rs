@@ -66,15 +66,7 @@ fn main() -> anyhow::Result<()> {
     std::fs::write(&conf, &text)?;
     let data = dir.path().join("data");
     // The daemon binary next to this one (target/release/director), unless DIRECTOR_BIN names another.
-    let bin = match std::env::var_os("DIRECTOR_BIN") {
-        Some(b) => std::path::PathBuf::from(b),
-        None => std::env::current_exe()?.with_file_name("director"),
-    };
-    anyhow::ensure!(
-        bin.exists(),
-        "{} does not exist: cargo build --release -p director",
-        bin.display()
-    );
+    let bin = director_tests::director_bin();
     println!(
         "bench-import: {} virtual servers x {} real servers, {:.1} MiB of keepalived.conf, {}",
         args.vs,

@@ -85,15 +85,6 @@ where
 
 #[tokio::main]
 async fn main() {
-    if std::env::var_os("DIRECTOR_BIN").is_none() {
-        let exe = std::env::current_exe().expect("exe");
-        let bin = exe.with_file_name("director");
-        assert!(
-            bin.exists(),
-            "build the daemon first: cargo build --release -p director"
-        );
-        std::env::set_var("DIRECTOR_BIN", bin);
-    }
     let d = Daemon::start_with(DaemonOptions {
         dataplane: Some("none".into()),
         ..Default::default()

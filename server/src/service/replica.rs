@@ -77,18 +77,15 @@ impl Replica {
         pending: &'a BTreeMap<String, Register>,
     ) -> impl Iterator<Item = (String, Register)> + 'a {
         let prefix = format!("rs/{name}/");
-        let held = self
-            .registers
-            .range(prefix.clone()..)
-            .take_while(move |(k, _)| k.starts_with(&prefix))
-            .map(|(k, r)| (k.clone(), r.clone()));
-        let prefix = format!("rs/{name}/");
-        let staged = pending
-            .range(prefix.clone()..)
-            .take_while(move |(k, _)| k.starts_with(&prefix))
-            .map(|(k, r)| (k.clone(), r.clone()));
-        let mut all: BTreeMap<String, Register> = held.collect();
-        all.extend(staged);
+        let under = |map: &'a BTreeMap<String, Register>| {
+            map.range(prefix.clone()..)
+                .take_while(|(k, _)| k.starts_with(&prefix))
+                .map(|(k, r)| (k.clone(), r.clone()))
+                .collect::<Vec<_>>()
+        };
+        // The staged registers override the held ones.
+        let mut all: BTreeMap<String, Register> = under(&self.registers).into_iter().collect();
+        all.extend(under(pending));
         all.into_iter()
     }
 

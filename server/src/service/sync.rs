@@ -394,13 +394,9 @@ impl Service {
     ) -> Result<Option<VrrpGroup>> {
         let key = ObjectKey::VrrpGroup(name.to_string());
         let replica = self.replica();
-        let Some(text) = replica
-            .get(pending, &key.to_string())
-            .and_then(|r| r.value.as_ref())
-        else {
+        let Some(value) = held::<VrrpGroupValue>(&replica, pending, &key)? else {
             return Ok(None);
         };
-        let value: VrrpGroupValue = decode(&key, text).map_err(sync_error)?;
         vrrp_group(name, &value).map(Some).map_err(sync_error)
     }
 
@@ -412,13 +408,9 @@ impl Service {
     ) -> Result<Option<VirtualServer>> {
         let key = ObjectKey::VirtualServer(name.to_string());
         let replica = self.replica();
-        let Some(text) = replica
-            .get(pending, &key.to_string())
-            .and_then(|r| r.value.as_ref())
-        else {
+        let Some(own) = held::<VirtualServerValue>(&replica, pending, &key)? else {
             return Ok(None);
         };
-        let own: VirtualServerValue = decode(&key, text).map_err(sync_error)?;
         let mut members: Vec<(RealServerKey, RealServerValue)> = Vec::new();
         for (k, reg) in replica.real_servers_of(name, pending) {
             let (Ok(ObjectKey::RealServer(_, endpoint)), Some(text)) =
@@ -483,6 +475,19 @@ fn object_hash(kind: &[u8], name: &str, spec: &impl serde::Serialize) -> [u8; 32
     h.update(b"\0");
     h.update(serde_json::to_vec(spec).unwrap_or_default());
     h.finalize().into()
+}
+
+/// The live value the registers (staged first) hold for `key`, decoded; `None`: deleted or never declared.
+fn held<T: for<'de> serde::Deserialize<'de>>(
+    replica: &super::replica::Replica,
+    pending: &BTreeMap<String, Register>,
+    key: &ObjectKey,
+) -> Result<Option<T>> {
+    replica
+        .get(pending, &key.to_string())
+        .and_then(|r| r.value.as_deref())
+        .map(|text| decode(key, text).map_err(sync_error))
+        .transpose()
 }
 
 fn sync_error(e: director_sync::SyncError) -> ServiceError {
