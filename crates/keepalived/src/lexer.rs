@@ -63,7 +63,8 @@ pub(crate) fn is_blank(c: char) -> bool {
 pub fn tokenize(text: &str) -> Result<Vec<Token>, LexError> {
     // A UTF-8 byte order mark left by an editor is not part of the first keyword.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut tokens = Vec::new();
+    // About one token per six bytes in typical files: one allocation instead of a doubling series.
+    let mut tokens = Vec::with_capacity(text.len() / 6);
     for (index, raw) in text.split('\n').enumerate() {
         let line = u32::try_from(index + 1).unwrap_or(u32::MAX);
         tokenize_line(raw, line, &mut tokens)?;
@@ -130,13 +131,15 @@ fn tokenize_line(raw: &str, line: u32, tokens: &mut Vec<Token>) -> Result<(), Le
     let mut chars = trimmed.chars().peekable();
     let flush = |word: &mut String, in_word: &mut bool, tokens: &mut Vec<Token>| {
         if *in_word {
+            // An exact-size copy; the buffer is kept for the next word.
             tokens.push(Token {
                 kind: TokenKind::Word {
-                    text: std::mem::take(word),
+                    text: word.as_str().to_owned(),
                     quoted: false,
                 },
                 line,
             });
+            word.clear();
             *in_word = false;
         }
     };

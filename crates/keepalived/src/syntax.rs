@@ -103,8 +103,9 @@ fn expand(
     out: &mut Vec<SpannedToken>,
 ) -> Result<(), Error> {
     let file: Arc<Path> = Arc::from(path);
-    let tokens = lexer::tokenize(text)
+    let mut tokens = lexer::tokenize(text)
         .map_err(|e| Error::new(&Location::new(file.clone(), e.line), e.kind))?;
+    out.reserve(tokens.len());
     let mut at_statement_start = true;
     let mut i = 0;
     while i < tokens.len() {
@@ -132,7 +133,7 @@ fn expand(
             TokenKind::Open | TokenKind::Close | TokenKind::Newline => at_statement_start = true,
         }
         out.push(SpannedToken {
-            kind: token.kind.clone(),
+            kind: std::mem::replace(&mut tokens[i].kind, TokenKind::Newline),
             location,
         });
         i += 1;
@@ -260,9 +261,10 @@ impl TreeBuilder {
         while let Some(SpannedToken {
             kind: TokenKind::Word { text, .. },
             ..
-        }) = self.peek()
+        }) = self.tokens.get_mut(self.pos)
         {
-            words.push(text.clone());
+            // Each token is read once: its text moves into the tree.
+            words.push(std::mem::take(text));
             self.pos += 1;
         }
         let keyword = words.remove(0);

@@ -102,6 +102,11 @@ pub async fn keepalived(
     }
     .await;
     service.store().close().await;
+    // The command ends the process: the objects the import built (tens of thousands) are left to the
+    // kernel to reclaim at exit instead of being freed one by one first.
+    std::mem::forget(service);
+    std::mem::forget(imported);
+    std::mem::forget(parsed);
     result
 }
 
