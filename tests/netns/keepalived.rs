@@ -276,13 +276,20 @@ async fn v2_wrong_password_is_ignored_by_both() {
     // Refusing our advertisements, keepalived believes it is alone and takes the VIP as well.
     wait_for_holder(&[&nk], vip, SETTLE)
         .unwrap_or_else(|| panic!("keepalived never became master:\n{}", k.log_text()));
-    std::thread::sleep(Duration::from_secs(3));
-    let s = status(&d, "vi-1").await;
-    assert_eq!(s["role"], "master", "{s}");
-    assert_eq!(s["transitions"], before["transitions"], "no flap: {s}");
+    // keepalived advertises every second once master: wait (up to SETTLE) until two were refused.
+    let deadline = Instant::now() + SETTLE;
+    let s = loop {
+        let s = status(&d, "vi-1").await;
+        if s["drops"]["auth_mismatch"].as_u64().unwrap_or(0) >= 2 || Instant::now() >= deadline {
+            break s;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
     assert!(
         s["drops"]["auth_mismatch"].as_u64().unwrap_or(0) >= 2,
         "keepalived's adverts are refused and counted: {s}"
     );
+    assert_eq!(s["role"], "master", "{s}");
+    assert_eq!(s["transitions"], before["transitions"], "no flap: {s}");
     assert!(nd.holds(vip));
 }
