@@ -6,6 +6,21 @@ use director_tests::{Daemon, DaemonOptions};
 use reqwest::Method;
 use std::time::{Duration, Instant};
 
+/// Waits (up to 10 s) until `d` reports its first peer refused it, and checks the reason names `why`.
+async fn wait_refused(d: &Daemon, why: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let p = &d.get("/api/v1/status").await["sync"]["peers"][0];
+        if p["state"] == "refused" {
+            let error = p["error"].as_str().unwrap_or_default();
+            assert!(error.contains(why), "refused, but not for {why:?}: {p}");
+            return;
+        }
+        assert!(Instant::now() < deadline, "never refused: {p}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_peer_with_the_wrong_secret_is_refused() {
     let c = Cluster::start_with_secrets(
@@ -20,23 +35,7 @@ async fn a_peer_with_the_wrong_secret_is_refused() {
         Some(vs("web", "10.0.0.1", 1)),
     )
     .await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let s = c.node(1).get("/api/v1/status").await;
-        let p = &s["sync"]["peers"][0];
-        if p["state"] == "refused" {
-            assert!(
-                p["error"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .contains("cluster secret"),
-                "{p}"
-            );
-            break;
-        }
-        assert!(Instant::now() < deadline, "b never saw itself refused: {p}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_refused(c.node(1), "cluster secret").await;
     let (status, _) = c
         .node(1)
         .call(Method::GET, "/api/v1/virtual-servers/web", None)
@@ -72,22 +71,7 @@ async fn an_unknown_peer_is_refused_even_with_the_secret() {
         ..Default::default()
     })
     .await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let p = &x.get("/api/v1/status").await["sync"]["peers"][0];
-        if p["state"] == "refused" {
-            assert!(
-                p["error"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .contains("not a peer"),
-                "{p}"
-            );
-            break;
-        }
-        assert!(Instant::now() < deadline, "x was not refused: {p}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_refused(&x, "not a peer").await;
     let (status, _) = x
         .call(Method::GET, "/api/v1/virtual-servers/web", None)
         .await;

@@ -2,7 +2,7 @@
 
 use super::error::ApiError;
 use super::AppState;
-use crate::service::{parse, Actor, Via};
+use crate::service::{bearer_token, parse, Actor, Via};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -24,15 +24,7 @@ impl FromRequestParts<AppState> for Auth {
                 "a bearer token is required (POST /api/v1/auth/login gives one)",
             ));
         };
-        let token = value
-            .to_str()
-            .ok()
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
+        let token = bearer_token(value.as_bytes())
             .ok_or_else(|| unauthenticated("the Authorization header must be `Bearer <token>`"))?;
         Ok(Auth(state.service.authenticate(token, Via::Rest).await?))
     }

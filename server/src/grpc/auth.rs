@@ -2,7 +2,7 @@
 //! REST checks its `Authorization` header.
 
 use super::errors;
-use crate::service::{Actor, Service, ServiceError, Via};
+use crate::service::{bearer_token, Actor, Service, ServiceError, Via};
 use tonic::Request;
 
 pub async fn actor<T>(service: &Service, request: &Request<T>) -> Result<Actor, tonic::Status> {
@@ -12,15 +12,7 @@ pub async fn actor<T>(service: &Service, request: &Request<T>) -> Result<Actor, 
             "a bearer token is required in the `authorization` metadata (POST /api/v1/auth/login or `director token create` gives one)",
         ));
     };
-    let token = value
-        .to_str()
-        .ok()
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
+    let token = bearer_token(value.as_bytes())
         .ok_or_else(|| unauthenticated("the `authorization` metadata must be `Bearer <token>`"))?;
     service
         .authenticate(token, Via::Grpc)

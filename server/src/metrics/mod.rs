@@ -19,7 +19,7 @@ pub use histogram::{Histogram, HistogramSnapshot};
 pub use http::track_requests;
 
 use crate::api::{ApiError, AppState};
-use crate::service::Via;
+use crate::service::{bearer_token, Via};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -127,15 +127,7 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<(), ApiEr
     let value = headers.get(header::AUTHORIZATION).ok_or_else(|| {
         unauthenticated("a bearer token is required to read the metrics (--metrics token)")
     })?;
-    let token = value
-        .to_str()
-        .ok()
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
+    let token = bearer_token(value.as_bytes())
         .ok_or_else(|| unauthenticated("the Authorization header must be `Bearer <token>`"))?;
     state.service.authenticate(token, Via::Rest).await?;
     Ok(())

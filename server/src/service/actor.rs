@@ -3,6 +3,17 @@
 use director_core::model::Role;
 use std::fmt;
 
+/// The token of an `Authorization` value (HTTP header or gRPC metadata) of the form `Bearer <token>`;
+/// `None` when the value is not that, or the token is empty.
+pub fn bearer_token(value: &[u8]) -> Option<&str> {
+    let value = std::str::from_utf8(value).ok()?;
+    value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
 /// The path a change came in by; recorded as `via` in the audit log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Via {
@@ -51,6 +62,26 @@ impl Actor {
             name: name.into(),
             role,
             via,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer_token;
+
+    #[test]
+    fn bearer_tokens_are_read_and_other_values_refused() {
+        assert_eq!(bearer_token(b"Bearer abc"), Some("abc"));
+        assert_eq!(bearer_token(b"bearer  abc "), Some("abc"));
+        for bad in [
+            &b"Basic abc"[..],
+            b"Bearer ",
+            b"Bearer    ",
+            b"abc",
+            b"Bearer \xff",
+        ] {
+            assert_eq!(bearer_token(bad), None, "{bad:?}");
         }
     }
 }

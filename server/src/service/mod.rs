@@ -19,7 +19,7 @@ mod users;
 mod virtual_servers;
 mod vrrp_groups;
 
-pub use actor::{Actor, Via};
+pub use actor::{bearer_token, Actor, Via};
 pub use batch::{Batch, BatchReport, Outcome};
 pub use error::{Result, ServiceError};
 pub use replica::{now_ms, Change};
