@@ -92,10 +92,12 @@ async fn main() {
             "port": 80, "scheduler": "wrr", "real_servers": rs}))
     })
     .await;
+    let pid = d.pid();
     println!(
-        "loaded in {:.1} s ({:.0} creates/s)",
+        "loaded in {:.1} s ({:.0} creates/s), RSS {} MB",
         load.as_secs_f64(),
-        VIRTUAL_SERVERS as f64 / load.as_secs_f64()
+        VIRTUAL_SERVERS as f64 / load.as_secs_f64(),
+        rss_kb(pid, "VmRSS") / 1024
     );
 
     let (c, t, b) = (client.clone(), token.clone(), base.clone());
@@ -119,6 +121,10 @@ async fn main() {
         percentile(&lat, 0.99),
         patches as f64 / wall.as_secs_f64()
     );
+    println!(
+        "after the PATCH run: RSS {} MB",
+        rss_kb(pid, "VmRSS") / 1024
+    );
 
     for (label, query) in [
         ("default page (100)", ""),
@@ -139,7 +145,6 @@ async fn main() {
             gets as f64 / wall.as_secs_f64()
         );
     }
-    let pid = d.pid();
     println!(
         "BENCH daemon memory: RSS {} MB now, peak {} MB",
         rss_kb(pid, "VmRSS") / 1024,

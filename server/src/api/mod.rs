@@ -2,6 +2,7 @@
 //! service layer and render.
 
 mod audit;
+mod chunks;
 mod dataplane;
 pub mod docs;
 mod error;

@@ -1,5 +1,6 @@
 //! `/api/v1/virtual-servers` and their real servers.
 
+use super::chunks::Chunks;
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{ApiQuery, Auth, IfMatch, JsonBody};
 use super::views::{
@@ -118,7 +119,7 @@ pub async fn list(
         last = Some(&vs.name);
     }
     VIEWS.prune(&state);
-    let body = list_body(&items, next_cursor, state.revision).map_err(serialize_error)?;
+    let body = list_body(items, next_cursor, state.revision).map_err(serialize_error)?;
     Ok(json_with_etag(state.revision, body))
 }
 
@@ -134,47 +135,42 @@ fn serialize_error(e: serde_json::Error) -> ApiError {
     )
 }
 
-/// The JSON of a [`VirtualServerList`] whose items are already serialized.
+/// The JSON of a [`VirtualServerList`] whose items are already serialized, as chunks that share them.
 fn list_body(
-    items: &[std::sync::Arc<[u8]>],
+    items: Vec<std::sync::Arc<[u8]>>,
     next_cursor: Option<&str>,
     revision: u64,
-) -> Result<Vec<u8>, serde_json::Error> {
-    use std::io::Write as _;
-    let size = items.iter().map(|i| i.len() + 1).sum::<usize>()
-        + next_cursor.map_or(0, |c| c.len() + 24)
-        + 64;
-    let mut body = Vec::with_capacity(size);
-    body.extend_from_slice(b"{\"items\":[");
-    for (i, item) in items.iter().enumerate() {
+) -> Result<Chunks, serde_json::Error> {
+    let mut body = Chunks::with_capacity(2 * items.len() + 4);
+    body.push_static(b"{\"items\":[");
+    for (i, item) in items.into_iter().enumerate() {
         if i > 0 {
-            body.push(b',');
+            body.push_static(b",");
         }
-        body.extend_from_slice(item);
+        body.push(bytes::Bytes::from_owner(item));
     }
-    body.push(b']');
+    body.push_static(b"]");
+    let mut tail = Vec::with_capacity(64);
     if let Some(c) = next_cursor {
-        body.extend_from_slice(b",\"next_cursor\":");
-        serde_json::to_writer(&mut body, c)?;
+        tail.extend_from_slice(b",\"next_cursor\":");
+        serde_json::to_writer(&mut tail, c)?;
     }
-    write!(body, ",\"revision\":{revision}}}").map_err(serde_json::Error::io)?;
+    tail.extend_from_slice(format!(",\"revision\":{revision}}}").as_bytes());
+    body.push(tail.into());
     Ok(body)
 }
 
 /// A JSON body already serialized, with an `ETag` of `revision` (as [`with_etag`] answers).
-fn json_with_etag(revision: u64, body: Vec<u8>) -> Response {
+fn json_with_etag(revision: u64, body: Chunks) -> Response {
     use axum::http::{header, HeaderValue};
-    use axum::response::IntoResponse;
-    let mut response = (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        body,
-    )
-        .into_response();
+    let mut response = Response::new(axum::body::Body::new(body));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     if let Ok(v) = HeaderValue::from_str(&format!("\"{revision}\"")) {
-        response.headers_mut().insert(header::ETAG, v);
+        headers.insert(header::ETAG, v);
     }
     response
 }
