@@ -85,6 +85,9 @@ pub fn map(nodes: &[Node]) -> Result<Parsed, Error> {
             ))
         }
     };
+    let virtual_servers = count(nodes, |k| k == "virtual_server");
+    config.virtual_servers.reserve_exact(virtual_servers);
+    spans.virtual_servers.reserve_exact(virtual_servers);
     for n in nodes {
         match n.keyword.as_str() {
             "global_defs" => {
@@ -163,6 +166,12 @@ fn no_block(n: &Node) -> Res<()> {
         )),
         None => Ok(()),
     }
+}
+
+/// How many of `nodes` have a keyword that `wanted` accepts (to size a list before it is filled: a
+/// configuration holds tens of thousands of them).
+fn count(nodes: &[Node], wanted: impl Fn(&str) -> bool) -> usize {
+    nodes.iter().filter(|c| wanted(&c.keyword)).count()
 }
 
 fn block(n: &Node) -> Res<&[Node]> {
@@ -839,6 +848,8 @@ impl Mapper {
         };
         let ctx = format!("virtual_server {key}");
         let mut vs = VirtualServer::new(key);
+        vs.real_servers
+            .reserve_exact(count(block(n)?, |k| k == "real_server"));
         let mut seen = Seen::default();
         let mut sorry_inhibit: Option<&Node> = None;
         let mut sorry_method: Option<(&Node, LvsMethod)> = None;
@@ -972,6 +983,9 @@ impl Mapper {
         };
         let ctx = format!("{vs_ctx} > real_server {}", n.args.join(" "));
         let mut rs = RealServer::new(address, port);
+        rs.checks.reserve_exact(count(block(n)?, |k| {
+            matches!(k, "TCP_CHECK" | "HTTP_GET" | "SSL_GET" | "MISC_CHECK")
+        }));
         let mut seen = Seen::default();
         for c in block(n)? {
             match c.keyword.as_str() {

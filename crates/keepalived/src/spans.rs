@@ -25,12 +25,14 @@ pub struct BlockSpan {
 impl BlockSpan {
     /// The spans of `node`; `child` names the sub-blocks that get their own span.
     pub(crate) fn of(node: &Node, child: Option<&str>) -> Self {
+        let block = node.block.as_deref().unwrap_or_default();
+        let children = child.map_or(0, |k| block.iter().filter(|c| c.keyword == k).count());
         let mut span = BlockSpan {
             at: node.location.clone(),
             keywords: BTreeMap::new(),
-            children: Vec::new(),
+            children: Vec::with_capacity(children),
         };
-        for c in node.block.as_deref().unwrap_or_default() {
+        for c in block {
             if Some(c.keyword.as_str()) == child {
                 span.children.push(BlockSpan::of(c, None));
                 continue;

@@ -70,8 +70,10 @@ const KEEPALIVED_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// A track whose failure puts a keepalived instance in FAULT: the lowest priority director can give.
 const FAULT_WEIGHT: i32 = -254;
 
-/// Maps a parsed keepalived configuration.
-pub fn map(parsed: &Parsed, options: &Options) -> Result<Imported, ImportError> {
+/// Maps a parsed keepalived configuration. The spans of the virtual servers move into the result; the
+/// rest of `parsed` is freed here, before the import builds what it writes.
+pub fn map(mut parsed: Parsed, options: &Options) -> Result<Imported, ImportError> {
+    let vs_spans = std::mem::take(&mut parsed.spans.virtual_servers);
     let mut m = Mapper {
         config: &parsed.config,
         spans: &parsed.spans,
@@ -119,12 +121,11 @@ pub fn map(parsed: &Parsed, options: &Options) -> Result<Imported, ImportError> 
             }
         }
     }
-    let mut virtual_servers = Vec::new();
-    let mut keys: HashMap<String, &Location> = HashMap::new();
-    for (i, vs) in parsed.config.virtual_servers.iter().enumerate() {
-        let span = &parsed.spans.virtual_servers[i];
-        let virtual_server = m.virtual_server(vs, span, &vip_groups)?;
-        if let Some(first) = keys.insert(virtual_server.name.clone(), &span.at) {
+    let mut virtual_servers = Vec::with_capacity(parsed.config.virtual_servers.len());
+    let mut keys: HashMap<String, Location> = HashMap::new();
+    for (vs, span) in parsed.config.virtual_servers.iter().zip(vs_spans) {
+        let virtual_server = m.virtual_server(vs, &span, &vip_groups)?;
+        if let Some(first) = keys.insert(virtual_server.name.clone(), span.at.clone()) {
             return Err(ImportError::at(
                 &span.at,
                 format!(
@@ -135,7 +136,7 @@ pub fn map(parsed: &Parsed, options: &Options) -> Result<Imported, ImportError> 
         }
         virtual_servers.push(ImportedVirtualServer {
             virtual_server,
-            span: span.clone(),
+            span,
         });
     }
     let mut warnings = m.warnings;

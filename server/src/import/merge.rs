@@ -245,7 +245,7 @@ mod tests {
     fn imported(name: &str, text: &str) -> Imported {
         let parsed = parse_str(name, text).expect("parses");
         map(
-            &parsed,
+            parsed,
             &Options {
                 node: None,
                 default_node: "here".into(),

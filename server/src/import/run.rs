@@ -32,7 +32,7 @@ pub async fn keepalived(
         default_node: global.node(),
     };
     let imported =
-        mapping::map(&parsed, &options).map_err(|e| anyhow::anyhow!("{e}\nnothing imported"))?;
+        mapping::map(parsed, &options).map_err(|e| anyhow::anyhow!("{e}\nnothing imported"))?;
     for w in &imported.warnings {
         eprintln!("warning: {w}");
     }
@@ -106,7 +106,6 @@ pub async fn keepalived(
     // kernel to reclaim at exit instead of being freed one by one first.
     std::mem::forget(service);
     std::mem::forget(imported);
-    std::mem::forget(parsed);
     result
 }
 
