@@ -51,6 +51,10 @@ pub(crate) async fn connect(to: SocketAddr, bind: Option<IpAddr>) -> Result<TcpS
         TcpSocket::new_v6()
     }
     .map_err(|e| CheckError::Connect(format!("cannot open a socket: {e}")))?;
+    // A check ends with a reset rather than FIN (as HAProxy's checks do): the director, the closing side,
+    // keeps no TIME_WAIT socket for 60 s per check (thousands of checks a second would hold hundreds of
+    // thousands) and neither side goes through the FIN exchange. Best effort.
+    let _ = socket.set_zero_linger();
     if let Some(source) = bind {
         if source.is_ipv4() != to.is_ipv4() {
             return Err(CheckError::Bind(format!(
