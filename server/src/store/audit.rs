@@ -104,17 +104,18 @@ pub(super) async fn insert_many(
             } else {
                 format!(",{},", e.fields.join(","))
             };
-            row.push_bind(e.at.clone())
-                .push_bind(e.actor.clone())
-                .push_bind(e.via.clone())
-                .push_bind(e.node.clone())
-                .push_bind(e.action.clone())
-                .push_bind(e.kind.clone())
-                .push_bind(e.object.clone())
+            // Borrowed: an import writes tens of thousands of rows.
+            row.push_bind(e.at.as_str())
+                .push_bind(e.actor.as_str())
+                .push_bind(e.via.as_str())
+                .push_bind(e.node.as_str())
+                .push_bind(e.action.as_str())
+                .push_bind(e.kind.as_str())
+                .push_bind(e.object.as_str())
                 .push_bind(fields)
                 .push_bind(e.before.as_ref().map(Value::to_string))
                 .push_bind(e.after.as_ref().map(Value::to_string))
-                .push_bind(e.summary.clone())
+                .push_bind(e.summary.as_str())
                 .push_bind(revision.map(|r| r as i64));
         });
         q.build().persistent(false).execute(&mut **tx).await?;

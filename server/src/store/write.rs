@@ -115,10 +115,11 @@ async fn apply_in(
                 "INSERT INTO real_servers (virtual_server, endpoint, position, spec, revision) ",
             );
             q.push_values(chunk, |mut r, row| {
-                r.push_bind(row.virtual_server.clone())
-                    .push_bind(row.endpoint.clone())
+                // Borrowed, as below: an import writes tens of thousands of rows.
+                r.push_bind(row.virtual_server.as_str())
+                    .push_bind(row.endpoint.as_str())
                     .push_bind(row.position)
-                    .push_bind(row.spec.clone())
+                    .push_bind(row.spec.as_str())
                     .push_bind(rev);
             });
             q.push(
@@ -158,7 +159,7 @@ async fn apply_in(
         for chunk in change.registers.chunks(ROWS_PER_INSERT) {
             let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO sync_registers (key, register) ");
             q.push_values(chunk, |mut r, (key, register)| {
-                r.push_bind(key.clone()).push_bind(register.clone());
+                r.push_bind(key.as_str()).push_bind(register.as_str());
             });
             q.push(" ON CONFLICT (key) DO UPDATE SET register = excluded.register");
             q.build().persistent(false).execute(&mut **tx).await?;
