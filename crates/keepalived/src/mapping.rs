@@ -22,7 +22,7 @@ use std::time::Duration;
 use crate::config::*;
 use crate::error::{Error, ErrorKind, Location, Unmapped};
 use crate::spans::{BlockSpan, Spans};
-use crate::syntax::Node;
+use crate::syntax::{count, Node};
 use crate::values::{parse_bool, parse_seconds, parse_whole_seconds};
 
 /// The result of parsing: the typed configuration and what it leaves out.
@@ -166,12 +166,6 @@ fn no_block(n: &Node) -> Res<()> {
         )),
         None => Ok(()),
     }
-}
-
-/// How many of `nodes` have a keyword that `wanted` accepts (to size a list before it is filled: a
-/// configuration holds tens of thousands of them).
-fn count(nodes: &[Node], wanted: impl Fn(&str) -> bool) -> usize {
-    nodes.iter().filter(|c| wanted(&c.keyword)).count()
 }
 
 fn block(n: &Node) -> Res<&[Node]> {

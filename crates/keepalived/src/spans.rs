@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use crate::error::Location;
-use crate::syntax::Node;
+use crate::syntax::{count, Node};
 
 /// One block: where it starts, where each keyword inside it is first written, and its sub-blocks that are
 /// objects of their own (the real servers of a virtual server).
@@ -26,7 +26,7 @@ impl BlockSpan {
     /// The spans of `node`; `child` names the sub-blocks that get their own span.
     pub(crate) fn of(node: &Node, child: Option<&str>) -> Self {
         let block = node.block.as_deref().unwrap_or_default();
-        let children = child.map_or(0, |k| block.iter().filter(|c| c.keyword == k).count());
+        let children = child.map_or(0, |k| count(block, |c| c == k));
         let mut span = BlockSpan {
             at: node.location.clone(),
             keywords: BTreeMap::new(),

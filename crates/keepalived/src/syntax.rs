@@ -49,6 +49,12 @@ pub struct Node {
     pub location: Location,
 }
 
+/// How many of `nodes` have a keyword that `wanted` accepts (to size a list before it is filled: a
+/// configuration holds tens of thousands of them).
+pub(crate) fn count(nodes: &[Node], wanted: impl Fn(&str) -> bool) -> usize {
+    nodes.iter().filter(|c| wanted(&c.keyword)).count()
+}
+
 #[derive(Debug, Clone)]
 struct SpannedToken {
     kind: TokenKind,

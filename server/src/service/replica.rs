@@ -49,6 +49,14 @@ pub fn encode_change(
     out
 }
 
+/// Each register with its JSON, as the store keeps it and [`encode_change`] takes it.
+fn encoded(registers: &BTreeMap<String, Register>) -> Vec<(String, String)> {
+    registers
+        .iter()
+        .map(|(k, r)| (k.clone(), encode(r)))
+        .collect()
+}
+
 pub(crate) struct Replica {
     pub log_id: String,
     pub clock: Clock,
@@ -105,15 +113,15 @@ impl Replica {
         pending: &'a BTreeMap<String, Register>,
     ) -> impl Iterator<Item = (String, Register)> + 'a {
         let prefix = format!("rs/{name}/");
-        let under = |map: &'a BTreeMap<String, Register>| {
-            map.range(prefix.clone()..)
-                .take_while(|(k, _)| k.starts_with(&prefix))
-                .map(|(k, r)| (k.clone(), r.clone()))
-                .collect::<Vec<_>>()
-        };
+        let mut all: BTreeMap<String, Register> = BTreeMap::new();
         // The staged registers override the held ones.
-        let mut all: BTreeMap<String, Register> = under(&self.registers).into_iter().collect();
-        all.extend(under(pending));
+        for map in [&self.registers, pending] {
+            all.extend(
+                map.range(prefix.clone()..)
+                    .take_while(|(k, _)| k.starts_with(&prefix))
+                    .map(|(k, r)| (k.clone(), r.clone())),
+            );
+        }
         all.into_iter()
     }
 
@@ -244,10 +252,7 @@ impl Service {
     ) -> Result<()> {
         let pending = self.replica().registers_of(&change);
         if !pending.is_empty() {
-            change.registers = pending
-                .iter()
-                .map(|(k, r)| (k.clone(), encode(r)))
-                .collect();
+            change.registers = encoded(&pending);
             change.log = Some(encode_change(&self.node, &change.registers, &change.audit));
         }
         self.commit(change, Some(next), move |replica| {
@@ -297,10 +302,7 @@ impl Service {
         }
         // Only the registers and the log entry are written: the rows are there already.
         let pending = self.replica().registers_of(&change);
-        let registers: Vec<(String, String)> = pending
-            .iter()
-            .map(|(k, r)| (k.clone(), encode(r)))
-            .collect();
+        let registers = encoded(&pending);
         let write = StateChange {
             revision: state.revision,
             at: change.at,
