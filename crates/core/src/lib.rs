@@ -11,4 +11,4 @@ pub mod model;
 pub mod state;
 
 pub use error::{ErrorKind, ModelError};
-pub use state::DesiredState;
+pub use state::{DesiredState, VirtualServers};

@@ -31,12 +31,17 @@ pub struct VrrpGroupRecord {
     pub revision: u64,
 }
 
+/// The virtual servers of a snapshot by name, in name order.
+pub type VirtualServers = imbl::OrdMap<String, Arc<VirtualServerRecord>>;
+
 /// An immutable snapshot of everything declared. Cloning is cheap: objects are shared.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DesiredState {
     /// The global revision this snapshot is at.
     pub revision: u64,
-    pub virtual_servers: BTreeMap<String, Arc<VirtualServerRecord>>,
+    /// A persistent map: a writer's copy of the state shares all but the path to what it changes, so a
+    /// write costs the same with ten virtual servers or ten thousand.
+    pub virtual_servers: VirtualServers,
     pub vrrp_groups: BTreeMap<String, Arc<VrrpGroupRecord>>,
 }
 
@@ -53,9 +58,15 @@ impl DesiredState {
                 ));
             }
         }
-        if let Some(key) = vs.key() {
+        // The keys of a state are unique already: one that keeps its key needs no search.
+        let kept = |key| {
+            self.virtual_servers
+                .get(&vs.name)
+                .is_some_and(|r| r.spec.key() == Some(key))
+        };
+        if let Some(key) = vs.key().filter(|k| !kept(*k)) {
             for (name, other) in &self.virtual_servers {
-                if *name != vs.name && other.spec.key() == Some(key) {
+                if other.spec.key() == Some(key) && *name != vs.name {
                     let field = if vs.fwmark.is_some() {
                         "fwmark"
                     } else {
@@ -191,6 +202,23 @@ mod tests {
 
     fn group(v: serde_json::Value) -> VrrpGroup {
         serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn own_fields_ignore_the_real_servers_only() {
+        let base = vs(
+            json!({"name":"web","protocol":"tcp","address":"10.0.0.1","port":80,
+            "real_servers":[{"address":"10.0.1.1","port":80,"weight":1}]}),
+        );
+        let mut weight = base.clone();
+        weight.real_servers[0].weight = 5;
+        assert!(base.same_own_fields(&weight));
+        let mut quorum = base.clone();
+        quorum.quorum = 2;
+        assert!(!base.same_own_fields(&quorum));
+        let mut scheduler = base.clone();
+        scheduler.scheduler = crate::model::Scheduler::Rr;
+        assert!(!base.same_own_fields(&scheduler));
     }
 
     #[test]

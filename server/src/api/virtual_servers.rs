@@ -91,7 +91,7 @@ pub async fn list(
     let mut next_cursor = None;
     for (name, record) in state
         .virtual_servers
-        .range::<String, _>((start, std::ops::Bound::Unbounded))
+        .range::<_, String>((start, std::ops::Bound::Unbounded))
     {
         let vs = &record.spec;
         let keep = q.q.as_deref().is_none_or(|t| name.contains(t))

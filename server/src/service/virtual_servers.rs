@@ -315,10 +315,19 @@ impl Service {
         let revision = change.revision;
         let audited = change.audit.len();
         let old_spec = old.as_ref().map(|r| &r.spec);
-        let old_own = old_spec.map(own_fields).transpose()?;
-        let new_own = new.as_ref().map(own_fields).transpose()?;
+        // A real-server change leaves the virtual server's own fields alone: no JSON of them is made then.
+        let own_same = matches!((old_spec, &new), (Some(o), Some(n)) if o.same_own_fields(n));
+        let (old_own, new_own) = if own_same {
+            (None, None)
+        } else {
+            (
+                old_spec.map(own_fields).transpose()?,
+                new.as_ref().map(own_fields).transpose()?,
+            )
+        };
         let mut own_changed = false;
         match (&old_own, &new_own) {
+            _ if own_same => {}
             (None, Some(after)) => {
                 let mut e = self.audit_entry(actor, "create", "virtual_server", name.to_string());
                 e.summary = format!(
@@ -377,43 +386,49 @@ impl Service {
         if let Some(vs) = &new {
             for (i, rs) in vs.real_servers.iter().enumerate() {
                 let key = rs.key();
-                let object = format!("{name}/{key}");
-                let after = to_json(rs)?;
-                match old_rs.get(&key) {
+                let previous = old_rs.get(&key);
+                let changed = match previous {
+                    Some((_, old_rs)) if *old_rs == rs => None,
+                    Some((_, old_rs)) => diff(&to_json(*old_rs)?, &to_json(rs)?),
                     None => {
-                        let mut e = self.audit_entry(actor, "create", "real_server", object);
+                        let mut e = self.audit_entry(
+                            actor,
+                            "create",
+                            "real_server",
+                            format!("{name}/{key}"),
+                        );
                         e.summary = format!("created real server {key} (weight {})", rs.weight);
-                        e.after = Some(after);
+                        e.after = Some(to_json(rs)?);
                         change.audit.push(e);
+                        None
                     }
-                    Some((j, old_rs)) => match diff(&to_json(*old_rs)?, &after) {
-                        Some(d) => {
-                            let mut e = self.audit_entry(actor, "update", "real_server", object);
-                            e.fields = d.fields;
-                            e.before = Some(d.before);
-                            e.after = Some(d.after);
-                            e.summary = d.summary;
-                            change.audit.push(e);
-                        }
-                        None => {
-                            // Unchanged: it keeps its revision; only a new position is written.
-                            let rev = old
-                                .as_ref()
-                                .map(|r| r.real_server_revision(&key))
-                                .unwrap_or(revision);
-                            revisions.insert(key, rev);
-                            if *j != i {
-                                rs_changed = true;
-                                change.real_server_upserts.push(RealServerRow {
-                                    virtual_server: name.to_string(),
-                                    endpoint: key.to_string(),
-                                    position: i as i64,
-                                    spec: after.to_string(),
-                                });
-                            }
-                            continue;
-                        }
-                    },
+                };
+                if let Some(d) = changed {
+                    let mut e =
+                        self.audit_entry(actor, "update", "real_server", format!("{name}/{key}"));
+                    e.fields = d.fields;
+                    e.before = Some(d.before);
+                    e.after = Some(d.after);
+                    e.summary = d.summary;
+                    change.audit.push(e);
+                } else if let Some((j, _)) = previous {
+                    // Unchanged: it keeps its revision; only a new position is written.
+                    let rev = old
+                        .as_ref()
+                        .map(|r| r.real_server_revision(&key))
+                        .unwrap_or(revision);
+                    revisions.insert(key, rev);
+                    if *j != i {
+                        rs_changed = true;
+                        change.real_server_upserts.push(RealServerRow {
+                            virtual_server: name.to_string(),
+                            endpoint: key.to_string(),
+                            position: i as i64,
+                            spec: serde_json::to_string(rs)
+                                .map_err(|e| ServiceError::Internal(e.to_string()))?,
+                        });
+                    }
+                    continue;
                 }
                 rs_changed = true;
                 revisions.insert(key, revision);

@@ -387,6 +387,50 @@ impl VirtualServer {
         self.real_servers.iter().find(|r| r.key() == *key)
     }
 
+    /// Whether the two differ at most in their real servers (a weight change leaves the rest alone). Every
+    /// field is named, so a new field cannot be forgotten here.
+    pub fn same_own_fields(&self, other: &VirtualServer) -> bool {
+        let VirtualServer {
+            name,
+            protocol,
+            address,
+            port,
+            fwmark,
+            family,
+            scheduler,
+            scheduler_flags,
+            forwarding,
+            persistence,
+            one_packet,
+            vrrp_group,
+            health_check,
+            sorry_server,
+            quorum,
+            hysteresis,
+            alpha,
+            enabled,
+            real_servers: _,
+        } = self;
+        *name == other.name
+            && *protocol == other.protocol
+            && *address == other.address
+            && *port == other.port
+            && *fwmark == other.fwmark
+            && *family == other.family
+            && *scheduler == other.scheduler
+            && *scheduler_flags == other.scheduler_flags
+            && *forwarding == other.forwarding
+            && *persistence == other.persistence
+            && *one_packet == other.one_packet
+            && *vrrp_group == other.vrrp_group
+            && *health_check == other.health_check
+            && *sorry_server == other.sorry_server
+            && *quorum == other.quorum
+            && *hysteresis == other.hysteresis
+            && *alpha == other.alpha
+            && *enabled == other.enabled
+    }
+
     /// Field checks of the virtual server and its real servers, without looking at other objects.
     pub fn validate(&self) -> Result<()> {
         validate_name("name", &self.name)?;
