@@ -94,11 +94,20 @@ pub(super) async fn insert_many(
     entries: &[NewAuditEntry],
     revision: Option<u64>,
 ) -> Result<()> {
-    for chunk in entries.chunks(ROWS_PER_INSERT) {
+    let rows: Vec<_> = entries.iter().map(|e| (e, revision)).collect();
+    insert_rows(tx, &rows).await
+}
+
+/// Inserts entries, each at its own revision, a few hundred rows to a statement.
+pub(super) async fn insert_rows(
+    tx: &mut Transaction<'_, Sqlite>,
+    rows: &[(&NewAuditEntry, Option<u64>)],
+) -> Result<()> {
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
         let mut q = QueryBuilder::<Sqlite>::new(
             "INSERT INTO audit (at, actor, via, node, action, kind, object, fields, before, after, summary, revision) ",
         );
-        q.push_values(chunk, |mut row, e| {
+        q.push_values(chunk, |mut row, (e, revision)| {
             let fields = if e.fields.is_empty() {
                 String::new()
             } else {

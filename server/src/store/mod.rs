@@ -12,10 +12,12 @@ pub use audit::{AuditEntry, AuditFilter, NewAuditEntry};
 pub use sync::Cursor;
 pub use write::{RealServerRow, StateChange};
 
+use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use sqlx::{Sqlite, SqlitePool};
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +48,8 @@ pub struct UserRow {
 #[derive(Clone)]
 pub struct Store {
     pool: SqlitePool,
+    /// The connection desired-state changes are written on (see `Store::apply_all`).
+    writer: Arc<tokio::sync::Mutex<Option<PoolConnection<Sqlite>>>>,
 }
 
 impl Store {
@@ -63,6 +67,9 @@ impl Store {
             // Checkpoints run in the background (`checkpointer`), not in whichever commit crosses the
             // threshold: a write's latency then never includes copying the WAL into the database.
             .pragma("wal_autocheckpoint", "0")
+            // Statement journals (each multi-row upsert has one) stay in memory instead of spilling to a
+            // temporary file a page at a time.
+            .pragma("temp_store", "memory")
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
         // One writer at a time (the service's lock); a few readers for the audit log and users.
@@ -77,10 +84,15 @@ impl Store {
             })?;
         sqlx::migrate!("../migrations").run(&pool).await?;
         tokio::spawn(checkpointer(pool.clone()));
-        Ok(Store { pool })
+        Ok(Store {
+            pool,
+            writer: Arc::default(),
+        })
     }
 
     pub async fn close(&self) {
+        // The pool waits for every connection to come back, the writer's too.
+        drop(self.writer.lock().await.take());
         self.pool.close().await;
     }
 
