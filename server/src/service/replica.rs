@@ -21,35 +21,7 @@ pub struct Change {
     pub audit: Vec<NewAuditEntry>,
 }
 
-/// The JSON of a [`Change`] whose registers are already encoded: the same text as `encode` of the change,
-/// without encoding every register a second time (an import writes tens of thousands).
-pub fn encode_change(
-    origin: &str,
-    registers: &[(String, String)],
-    audit: &[NewAuditEntry],
-) -> String {
-    let size: usize = registers.iter().map(|(k, r)| k.len() + r.len() + 8).sum();
-    let mut out = String::with_capacity(size + 64 + audit.len() * 512);
-    out.push_str("{\"origin\":");
-    out.push_str(&encode(&origin));
-    out.push_str(",\"registers\":[");
-    for (i, (key, register)) in registers.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push('[');
-        out.push_str(&encode(key));
-        out.push(',');
-        out.push_str(register);
-        out.push(']');
-    }
-    out.push_str("],\"audit\":");
-    out.push_str(&encode(&audit));
-    out.push('}');
-    out
-}
-
-/// Each register with its JSON, as the store keeps it and [`encode_change`] takes it.
+/// Each register with its JSON, as the store keeps it.
 fn encoded(registers: &BTreeMap<String, Register>) -> Vec<(String, String)> {
     registers
         .iter()
@@ -253,7 +225,7 @@ impl Service {
         let pending = self.replica().registers_of(&change);
         if !pending.is_empty() {
             change.registers = encoded(&pending);
-            change.log = Some(encode_change(&self.node, &change.registers, &change.audit));
+            change.log_origin = Some(self.node.clone());
         }
         self.commit(change, Some(next), move |replica| {
             replica.registers.extend(pending)
@@ -307,7 +279,7 @@ impl Service {
             revision: state.revision,
             at: change.at,
             unchanged: true,
-            log: Some(encode_change(&self.node, &registers, &[])),
+            log_origin: Some(self.node.clone()),
             registers,
             ..Default::default()
         };
@@ -364,7 +336,7 @@ mod tests {
             .iter()
             .map(|(k, r)| (k.clone(), encode(r)))
             .collect();
-        let text = encode_change(&change.origin, &encoded, &audit);
+        let text = crate::store::change_json(&change.origin, &encoded, &audit);
         assert_eq!(text, encode(&change));
         assert_eq!(serde_json::from_str::<Change>(&text).unwrap(), change);
     }

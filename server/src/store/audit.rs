@@ -95,14 +95,16 @@ pub(super) async fn insert_many(
     revision: Option<u64>,
 ) -> Result<()> {
     let rows: Vec<_> = entries.iter().map(|e| (e, revision)).collect();
-    insert_rows(tx, &rows).await
+    insert_rows(tx, &rows).await.map(|_| ())
 }
 
-/// Inserts entries, each at its own revision, a few hundred rows to a statement.
+/// Inserts entries, each at its own revision, a few hundred rows to a statement. Returns the id of the last
+/// one: the ids of the rows are consecutive (one writer; ids are handed out in row order).
 pub(super) async fn insert_rows(
     tx: &mut Transaction<'_, Sqlite>,
     rows: &[(&NewAuditEntry, Option<u64>)],
-) -> Result<()> {
+) -> Result<Option<i64>> {
+    let mut last = None;
     for chunk in rows.chunks(ROWS_PER_INSERT) {
         let mut q = QueryBuilder::<Sqlite>::new(
             "INSERT INTO audit (at, actor, via, node, action, kind, object, fields, before, after, summary, revision) ",
@@ -127,9 +129,84 @@ pub(super) async fn insert_rows(
                 .push_bind(e.summary.as_str())
                 .push_bind(revision.map(|r| r as i64));
         });
-        q.build().persistent(false).execute(&mut **tx).await?;
+        last = Some(
+            q.build()
+                .persistent(false)
+                .execute(&mut **tx)
+                .await?
+                .last_insert_rowid(),
+        );
     }
-    Ok(())
+    Ok(last)
+}
+
+impl Store {
+    /// The `count` entries from id `first` on, as they were written (a change's entries, for its sync log
+    /// entry). Fewer are returned only if the log was tampered with.
+    pub(super) async fn audit_written(
+        &self,
+        first: i64,
+        count: usize,
+    ) -> Result<Vec<NewAuditEntry>> {
+        type Written = (
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            String,
+        );
+        let rows: Vec<Written> = sqlx::query_as(
+            "SELECT at, actor, via, node, action, kind, object, fields, before, after, summary
+             FROM audit WHERE id >= ? AND id < ? ORDER BY id",
+        )
+        .bind(first)
+        .bind(first.saturating_add(count as i64))
+        .fetch_all(self.pool())
+        .await?;
+        let json = |id: i64, v: Option<String>| -> Result<Option<Value>> {
+            v.map(|t| {
+                serde_json::from_str(&t).map_err(|e| super::StoreError::Corrupt {
+                    what: format!("audit entry {id}"),
+                    message: e.to_string(),
+                })
+            })
+            .transpose()
+        };
+        rows.into_iter()
+            .enumerate()
+            .map(
+                |(
+                    i,
+                    (at, actor, via, node, action, kind, object, fields, before, after, summary),
+                )| {
+                    let id = first + i as i64;
+                    Ok(NewAuditEntry {
+                        at,
+                        actor,
+                        via,
+                        node,
+                        action,
+                        kind,
+                        object,
+                        fields: fields
+                            .split(',')
+                            .filter(|f| !f.is_empty())
+                            .map(str::to_string)
+                            .collect(),
+                        before: json(id, before)?,
+                        after: json(id, after)?,
+                        summary,
+                    })
+                },
+            )
+            .collect()
+    }
 }
 
 type Row = (

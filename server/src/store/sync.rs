@@ -1,6 +1,44 @@
 //! The sync tables: registers, this node's change log, and the cursors of the peers' logs.
 
-use super::{Result, Store};
+use super::{NewAuditEntry, Result, Store, StoreError};
+use director_sync::objects::encode;
+
+/// The JSON of a change as peers receive it (`crate::service::Change`), from registers that are JSON already:
+/// nothing is decoded and encoded again (an import has tens of thousands).
+pub fn change_json(
+    origin: &str,
+    registers: &[(String, String)],
+    audit: &[NewAuditEntry],
+) -> String {
+    let mut out = without_audit(origin, registers);
+    out.pop();
+    out.push_str(",\"audit\":");
+    out.push_str(&encode(&audit));
+    out.push('}');
+    out
+}
+
+/// What the log stores of a change: its JSON without the audit entries, which are rows of the audit table
+/// (see [`Store::sync_log_after`]).
+pub(super) fn without_audit(origin: &str, registers: &[(String, String)]) -> String {
+    let size: usize = registers.iter().map(|(k, r)| k.len() + r.len() + 8).sum();
+    let mut out = String::with_capacity(size + 64);
+    out.push_str("{\"origin\":");
+    out.push_str(&encode(&origin));
+    out.push_str(",\"registers\":[");
+    for (i, (key, register)) in registers.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('[');
+        out.push_str(&encode(key));
+        out.push(',');
+        out.push_str(register);
+        out.push(']');
+    }
+    out.push_str("]}");
+    out
+}
 
 /// How far a peer's log has been applied here.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,18 +92,40 @@ impl Store {
             .collect())
     }
 
-    /// Up to `limit` changes of this node's log after `after`: (seq, JSON).
+    /// Up to `limit` changes of this node's log after `after`: (seq, JSON of the change as peers receive it).
+    /// A change's audit entries are read from the audit table, where the change wrote them.
     pub async fn sync_log_after(&self, after: u64, limit: u32) -> Result<Vec<(u64, String)>> {
-        let rows: Vec<(i64, String)> =
-            sqlx::query_as("SELECT seq, change FROM sync_log WHERE seq > ? ORDER BY seq LIMIT ?")
-                .bind(after as i64)
-                .bind(limit)
-                .fetch_all(self.pool())
-                .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(seq, change)| (seq.max(0) as u64, change))
-            .collect())
+        let rows: Vec<(i64, String, Option<i64>, Option<i64>)> = sqlx::query_as(
+            "SELECT seq, change, audit_first, audit_count FROM sync_log WHERE seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(after as i64)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (seq, mut change, first, count) in rows {
+            let seq = seq.max(0) as u64;
+            // Entries written before the audit columns existed hold their entries inline.
+            if let (Some(first), Some(count)) = (first, count) {
+                let count = usize::try_from(count).unwrap_or(0);
+                let audit = self.audit_written(first, count).await?;
+                if audit.len() != count || !change.ends_with('}') {
+                    return Err(StoreError::Corrupt {
+                        what: format!("sync log entry {seq}"),
+                        message: format!(
+                            "{count} audit entries from id {first}, {} found",
+                            audit.len()
+                        ),
+                    });
+                }
+                change.pop();
+                change.push_str(",\"audit\":");
+                change.push_str(&encode(&audit));
+                change.push('}');
+            }
+            out.push((seq, change));
+        }
+        Ok(out)
     }
 
     /// The last sequence number of this node's log (0 when empty).

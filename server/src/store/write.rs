@@ -39,8 +39,10 @@ pub struct StateChange {
     pub unchanged: bool,
     /// Sync registers to write: (key, JSON of `director_sync::Register`).
     pub registers: Vec<(String, String)>,
-    /// A change made on this node, appended to the sync log for peers (JSON of `crate::sync::Change`).
-    pub log: Option<String>,
+    /// A change made on this node goes to the sync log for peers, under this origin (the node's name), with
+    /// its registers. Its audit entries are not copied there: the entry names their rows, and a peer's pull
+    /// reads them (see `Store::sync_log_after`).
+    pub log_origin: Option<String>,
     /// Peers' logs applied here: how far each now is.
     pub cursors: Vec<super::Cursor>,
 }
@@ -232,7 +234,7 @@ async fn apply_run(
             c.audit.iter().map(move |e| (e, revision))
         })
         .collect();
-    insert_rows(tx, &audit).await?;
+    let last_audit = insert_rows(tx, &audit).await?;
     if let Some(latest) = run.iter().filter(|c| !c.unchanged).map(|c| rev(c)).max() {
         sqlx::query("UPDATE state_revision SET value = ? WHERE id = 1")
             .bind(latest)
@@ -250,29 +252,46 @@ async fn apply_run(
         q.build().persistent(false).execute(&mut **tx).await?;
     }
 
-    // The log: one row per change made here. Sequence numbers are handed out in row order, so the last
-    // inserted one gives all of them.
-    let logged: Vec<&str> = run.iter().filter_map(|c| c.log.as_deref()).collect();
+    // The log: one row per change made here, with its registers; its audit entries are the rows just
+    // written (consecutive ids, in change order). Sequence numbers are handed out in row order too, so the
+    // last one gives all of them.
+    let mut next_audit = last_audit.map_or(0, |last| last + 1 - audit.len() as i64);
+    let mut logged = Vec::new();
+    for c in run {
+        let first = next_audit;
+        next_audit += c.audit.len() as i64;
+        if let Some(origin) = &c.log_origin {
+            logged.push((
+                super::sync::without_audit(origin, &c.registers),
+                first,
+                c.audit.len() as i64,
+            ));
+        }
+    }
     let mut seqs = Vec::with_capacity(run.len());
-    if !logged.is_empty() {
+    if logged.is_empty() {
+        seqs.resize(run.len(), None);
+    } else {
         let mut last = 0;
         for chunk in logged.chunks(ROWS_PER_INSERT) {
-            let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO sync_log (change) ");
-            q.push_values(chunk, |mut r, log| {
-                r.push_bind(*log);
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO sync_log (change, audit_first, audit_count) ",
+            );
+            q.push_values(chunk, |mut r, (change, first, count)| {
+                r.push_bind(change.as_str())
+                    .push_bind(*first)
+                    .push_bind(*count);
             });
             let done = q.build().persistent(false).execute(&mut **tx).await?;
             last = done.last_insert_rowid() as u64;
         }
         let mut next = last + 1 - logged.len() as u64;
         for c in run {
-            seqs.push(c.log.as_ref().map(|_| {
+            seqs.push(c.log_origin.as_ref().map(|_| {
                 next += 1;
                 next - 1
             }));
         }
-    } else {
-        seqs.resize(run.len(), None);
     }
 
     let cursors: Vec<_> = run.iter().flat_map(|c| c.cursors.iter()).collect();
@@ -299,7 +318,7 @@ mod tests {
         StateChange {
             revision,
             at: format!("2026-11-22T00:00:{revision:02}.000Z"),
-            log: Some(format!("change {revision}")),
+            log_origin: Some("n1".into()),
             ..Default::default()
         }
     }
@@ -352,7 +371,7 @@ mod tests {
         weight.real_server_upserts.push(rs("10.0.1.1:80", 5));
         weight
             .registers
-            .push(("rs/web/10.0.1.1:80".into(), "r2".into()));
+            .push(("rs/web/10.0.1.1:80".into(), r#"{"v":2}"#.into()));
         weight.audit.push(audit("web/10.0.1.1:80"));
         let mut delete = change(3);
         delete
@@ -361,16 +380,16 @@ mod tests {
         delete.virtual_server_touches.push("web".into());
         delete
             .registers
-            .push(("rs/web/10.0.1.1:80".into(), "r3".into()));
+            .push(("rs/web/10.0.1.1:80".into(), r#"{"v":3}"#.into()));
         let mut again = change(4);
         again.virtual_server_touches.push("web".into());
         again.real_server_upserts.push(rs("10.0.1.1:80", 7));
         again
             .registers
-            .push(("rs/web/10.0.1.1:80".into(), "r4".into()));
+            .push(("rs/web/10.0.1.1:80".into(), r#"{"v":4}"#.into()));
         let mut peer = change(5);
         peer.unchanged = true;
-        peer.log = None;
+        peer.log_origin = None;
         peer.cursors.push(Cursor {
             origin: "n2".into(),
             log_id: "l".into(),
@@ -399,8 +418,27 @@ mod tests {
         assert_eq!(web.real_server_revision(&key), 4);
         assert_eq!(
             store.sync_registers().await.unwrap(),
-            vec![("rs/web/10.0.1.1:80".to_string(), "r4".to_string())]
+            vec![("rs/web/10.0.1.1:80".to_string(), r#"{"v":4}"#.to_string())]
         );
+
+        // Each change's log entry has its registers as it wrote them, and its audit rows.
+        let log = store.sync_log_after(0, 10).await.unwrap();
+        let log: Vec<serde_json::Value> = log
+            .iter()
+            .map(|(_, text)| serde_json::from_str(text).unwrap())
+            .collect();
+        assert_eq!(log.len(), 4);
+        assert_eq!(log[0]["origin"], "n1");
+        assert_eq!(log[0]["registers"], serde_json::json!([]));
+        assert_eq!(log[0]["audit"][0]["object"], "web");
+        assert_eq!(
+            log[1]["registers"],
+            serde_json::json!([["rs/web/10.0.1.1:80", {"v": 2}]])
+        );
+        assert_eq!(log[1]["audit"][0]["object"], "web/10.0.1.1:80");
+        assert_eq!(log[1]["audit"][0]["fields"], serde_json::json!(["weight"]));
+        assert_eq!(log[2]["audit"], serde_json::json!([]));
+
         assert_eq!(store.sync_log_head().await.unwrap(), 4);
         assert_eq!(store.sync_cursors().await.unwrap().len(), 1);
         let (audited,): (i64,) =
@@ -412,7 +450,7 @@ mod tests {
 
         // A touch never takes a virtual server back to an older revision.
         let mut older = change(3);
-        older.log = None;
+        older.log_origin = None;
         older.virtual_server_touches.push("web".into());
         store.apply_all([&older]).await.unwrap();
         assert_eq!(
