@@ -11,4 +11,4 @@ pub mod model;
 pub mod state;
 
 pub use error::{ErrorKind, ModelError};
-pub use state::{DesiredState, VirtualServers};
+pub use state::{DesiredState, Identities, VirtualServers};

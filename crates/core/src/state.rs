@@ -2,8 +2,8 @@
 
 use crate::error::{ModelError, Result};
 use crate::model::vrrp_group::Member;
-use crate::model::{RealServerKey, VirtualServer, VrrpGroup};
-use std::collections::BTreeMap;
+use crate::model::{RealServerKey, ServiceKey, VirtualServer, VrrpGroup};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// A virtual server with the revisions the store gave it and each of its real servers.
@@ -49,15 +49,7 @@ impl DesiredState {
     /// Every check a virtual server must pass before it is written: its own fields, then its place among the
     /// others (unique kernel identity, existing VRRP group).
     pub fn check_virtual_server(&self, vs: &VirtualServer) -> Result<()> {
-        vs.validate()?;
-        if let Some(group) = &vs.vrrp_group {
-            if !self.vrrp_groups.contains_key(group) {
-                return Err(ModelError::invalid(
-                    "vrrp_group",
-                    format!("there is no VRRP group named {group:?}"),
-                ));
-            }
-        }
+        self.check_virtual_server_alone(vs)?;
         // The keys of a state are unique already: one that keeps its key needs no search.
         let kept = |key| {
             self.virtual_servers
@@ -67,16 +59,22 @@ impl DesiredState {
         if let Some(key) = vs.key().filter(|k| !kept(*k)) {
             for (name, other) in &self.virtual_servers {
                 if other.spec.key() == Some(key) && *name != vs.name {
-                    let field = if vs.fwmark.is_some() {
-                        "fwmark"
-                    } else {
-                        "address"
-                    };
-                    return Err(ModelError::conflict(
-                        field,
-                        format!("{key} is already used by virtual server {name:?}"),
-                    ));
+                    return Err(key_taken(vs, key, name));
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// The checks of a virtual server but the uniqueness of its kernel identity (see [`Identities`]).
+    pub fn check_virtual_server_alone(&self, vs: &VirtualServer) -> Result<()> {
+        vs.validate()?;
+        if let Some(group) = &vs.vrrp_group {
+            if !self.vrrp_groups.contains_key(group) {
+                return Err(ModelError::invalid(
+                    "vrrp_group",
+                    format!("there is no VRRP group named {group:?}"),
+                ));
             }
         }
         Ok(())
@@ -178,6 +176,55 @@ impl DesiredState {
     }
 }
 
+/// The virtual server holding each kernel identity, for checking many virtual servers in a row (an import of
+/// thousands) without a search of the whole state for each.
+#[derive(Debug, Default)]
+pub struct Identities(HashMap<ServiceKey, String>);
+
+impl Identities {
+    pub fn of(state: &DesiredState) -> Self {
+        Identities(
+            state
+                .virtual_servers
+                .iter()
+                .filter_map(|(name, r)| r.spec.key().map(|k| (k, name.clone())))
+                .collect(),
+        )
+    }
+
+    /// Refuses `vs` when another virtual server holds its identity.
+    pub fn check(&self, vs: &VirtualServer) -> Result<()> {
+        match vs.key().and_then(|k| self.0.get(&k).map(|name| (k, name))) {
+            Some((key, name)) if *name != vs.name => Err(key_taken(vs, key, name)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Records `vs` (checked) in place of what `old`, its previous version, held.
+    pub fn replace(&mut self, old: Option<&VirtualServer>, vs: &VirtualServer) {
+        if let Some(key) = old.and_then(VirtualServer::key) {
+            if self.0.get(&key) == Some(&vs.name) {
+                self.0.remove(&key);
+            }
+        }
+        if let Some(key) = vs.key() {
+            self.0.insert(key, vs.name.clone());
+        }
+    }
+}
+
+fn key_taken(vs: &VirtualServer, key: ServiceKey, holder: &str) -> ModelError {
+    let field = if vs.fwmark.is_some() {
+        "fwmark"
+    } else {
+        "address"
+    };
+    ModelError::conflict(
+        field,
+        format!("{key} is already used by virtual server {holder:?}"),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,6 +266,24 @@ mod tests {
         let mut scheduler = base.clone();
         scheduler.scheduler = crate::model::Scheduler::Rr;
         assert!(!base.same_own_fields(&scheduler));
+    }
+
+    #[test]
+    fn identities_refuse_a_taken_key_and_free_a_changed_one() {
+        let mut s = DesiredState::default();
+        let web = vs(json!({"name":"web","protocol":"tcp","address":"10.0.0.1","port":80}));
+        with(&mut s, web.clone());
+        let mut ids = Identities::of(&s);
+        let taken = vs(json!({"name":"web2","protocol":"tcp","address":"10.0.0.1","port":80}));
+        let e = ids.check(&taken).unwrap_err();
+        assert_eq!((e.kind, e.field.as_str()), (crate::ErrorKind::Conflict, "address"));
+        assert!(ids.check(&web).is_ok(), "a virtual server does not conflict with itself");
+        // web moves to port 81: its old identity is free, its new one taken.
+        let moved = vs(json!({"name":"web","protocol":"tcp","address":"10.0.0.1","port":81}));
+        ids.replace(Some(&web), &moved);
+        assert!(ids.check(&taken).is_ok());
+        let on_81 = vs(json!({"name":"web3","protocol":"tcp","address":"10.0.0.1","port":81}));
+        assert!(ids.check(&on_81).is_err());
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use super::{now, require, Actor, Result, Service, ServiceError};
 use crate::store::StateChange;
 use director_core::model::{Role, VirtualServer, VrrpGroup};
-use director_core::ModelError;
+use director_core::{Identities, ModelError};
 
 /// What a batch declares: VRRP groups first (virtual servers refer to them), then virtual servers. Objects
 /// that exist are replaced (create-or-update); objects not named are left alone.
@@ -76,12 +76,16 @@ impl Service {
                 _ => report.vrrp_groups.push((name, Outcome::Unchanged)),
             }
         }
+        // Checked against an index of the identities, not a search of every virtual server for each.
+        let mut identities = Identities::of(&next);
         for mut vs in batch.virtual_servers {
             vs.normalize();
             let name = vs.name.clone();
             let within = |e: ModelError| named("virtual_servers", &name, e);
-            next.check_virtual_server(&vs).map_err(within)?;
+            next.check_virtual_server_alone(&vs).map_err(within)?;
+            identities.check(&vs).map_err(within)?;
             let old = next.virtual_servers.get(&name).cloned();
+            identities.replace(old.as_ref().map(|o| &o.spec), &vs);
             let outcome = if old.is_some() {
                 Outcome::Updated
             } else {
