@@ -192,6 +192,11 @@ impl Identities {
         )
     }
 
+    /// The virtual server that holds `key`.
+    pub fn holder(&self, key: ServiceKey) -> Option<&str> {
+        self.0.get(&key).map(String::as_str)
+    }
+
     /// Refuses `vs` when another virtual server holds its identity.
     pub fn check(&self, vs: &VirtualServer) -> Result<()> {
         match vs.key().and_then(|k| self.0.get(&k).map(|name| (k, name))) {
@@ -276,8 +281,15 @@ mod tests {
         let mut ids = Identities::of(&s);
         let taken = vs(json!({"name":"web2","protocol":"tcp","address":"10.0.0.1","port":80}));
         let e = ids.check(&taken).unwrap_err();
-        assert_eq!((e.kind, e.field.as_str()), (crate::ErrorKind::Conflict, "address"));
-        assert!(ids.check(&web).is_ok(), "a virtual server does not conflict with itself");
+        assert_eq!(
+            (e.kind, e.field.as_str()),
+            (crate::ErrorKind::Conflict, "address")
+        );
+        assert!(
+            ids.check(&web).is_ok(),
+            "a virtual server does not conflict with itself"
+        );
+        assert_eq!(ids.holder(web.key().unwrap()), Some("web"));
         // web moves to port 81: its old identity is free, its new one taken.
         let moved = vs(json!({"name":"web","protocol":"tcp","address":"10.0.0.1","port":81}));
         ids.replace(Some(&web), &moved);

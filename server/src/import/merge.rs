@@ -13,7 +13,7 @@ use crate::service::{Batch, Outcome};
 use director_core::audit::diff;
 use director_core::model::{VirtualServer, VrrpGroup};
 use director_core::state::{VirtualServerRecord, VrrpGroupRecord};
-use director_core::DesiredState;
+use director_core::{DesiredState, Identities};
 use director_keepalived::Location;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -77,24 +77,23 @@ pub fn prepare(state: &DesiredState, imported: &Imported) -> Result<Prepared, Im
         );
         batch.vrrp_groups.push(group);
     }
+    let mut identities = Identities::of(&next);
     for v in &imported.virtual_servers {
         let mut vs = v.virtual_server.clone();
         vs.normalize();
-        let key = vs.key();
-        if let Some((name, _)) = next
-            .virtual_servers
-            .iter()
-            .find(|(_, r)| key.is_some() && r.spec.key() == key)
-        {
-            vs.name = name.clone();
+        if let Some(name) = vs.key().and_then(|k| identities.holder(k)) {
+            vs.name = name.to_string();
         }
-        next.check_virtual_server(&vs).map_err(|e| {
-            ImportError::at(
-                place_of(&v.span, &e.field),
-                format!("virtual server {}: {}", vs.name, describe(&e)),
-            )
-        })?;
+        next.check_virtual_server_alone(&vs)
+            .and_then(|()| identities.check(&vs))
+            .map_err(|e| {
+                ImportError::at(
+                    place_of(&v.span, &e.field),
+                    format!("virtual server {}: {}", vs.name, describe(&e)),
+                )
+            })?;
         let existing = next.virtual_servers.get(&vs.name).cloned();
+        identities.replace(existing.as_ref().map(|r| &r.spec), &vs);
         let (outcome, detail) = outcome(
             existing.as_ref().map(|r| &r.spec),
             &vs,
