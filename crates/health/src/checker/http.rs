@@ -7,7 +7,7 @@
 //! the MD5 of the body bytes, what `curl -s URL | md5sum` prints).
 
 use super::http1::{self, Version};
-use super::tcp::connect;
+use super::tcp::{connect, Handshake};
 use super::{tls, CheckError, CheckFuture, Checker, Success};
 use crate::target::Target;
 use director_core::model::health_check::parse_status_range;
@@ -170,7 +170,7 @@ impl HttpChecker {
 impl Checker for HttpChecker {
     fn check(&self) -> CheckFuture<'_> {
         Box::pin(async move {
-            let stream = connect(self.to, self.bind).await?;
+            let stream = connect(self.to, self.bind, Handshake::WithData).await?;
             match &self.tls {
                 // The request is one write on a fresh connection: Nagle cannot delay it.
                 None => self.exchange(stream).await,

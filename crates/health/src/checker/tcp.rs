@@ -36,15 +36,29 @@ pub(crate) fn connect_address(target: &Target) -> Result<SocketAddr, CheckError>
 impl Checker for TcpChecker {
     fn check(&self) -> CheckFuture<'_> {
         Box::pin(async move {
-            let stream = connect(self.to, self.bind).await?;
+            let stream = connect(self.to, self.bind, Handshake::Ack).await?;
             drop(stream);
             Ok(Success::default())
         })
     }
 }
 
+/// How the handshake ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Handshake {
+    /// With the usual ACK: the server accepts the connection even if nothing is sent (a tcp check).
+    Ack,
+    /// The caller writes at once (an HTTP request, a TLS hello): the last ACK of the handshake rides on that
+    /// first segment instead of going alone, one packet less for both ends.
+    WithData,
+}
+
 /// Opens a TCP connection to `to`, from `bind` when set (keepalived's `bindto`).
-pub(crate) async fn connect(to: SocketAddr, bind: Option<IpAddr>) -> Result<TcpStream, CheckError> {
+pub(crate) async fn connect(
+    to: SocketAddr,
+    bind: Option<IpAddr>,
+    handshake: Handshake,
+) -> Result<TcpStream, CheckError> {
     let socket = if to.is_ipv4() {
         TcpSocket::new_v4()
     } else {
@@ -55,6 +69,9 @@ pub(crate) async fn connect(to: SocketAddr, bind: Option<IpAddr>) -> Result<TcpS
     // keeps no TIME_WAIT socket for 60 s per check (thousands of checks a second would hold hundreds of
     // thousands) and neither side goes through the FIN exchange. Best effort.
     let _ = socket.set_zero_linger();
+    if handshake == Handshake::WithData {
+        defer_ack(&socket);
+    }
     if let Some(source) = bind {
         if source.is_ipv4() != to.is_ipv4() {
             return Err(CheckError::Bind(format!(
@@ -86,6 +103,26 @@ fn bind_no_port(socket: &TcpSocket) {
     };
     if rc != 0 {
         tracing::debug!(error = %io::Error::last_os_error(), "IP_BIND_ADDRESS_NO_PORT not set");
+    }
+}
+
+/// Linux holds the ACK that completes a handshake while the socket has `TCP_DEFER_ACCEPT` set, and sends it
+/// with the first data written (or after 200 ms). Best effort.
+fn defer_ack(socket: &TcpSocket) {
+    use std::os::fd::AsRawFd;
+    let seconds: libc::c_int = 1;
+    // SAFETY: a valid socket descriptor and a pointer to a c_int that lives across the call.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_DEFER_ACCEPT,
+            (&seconds as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        tracing::debug!(error = %io::Error::last_os_error(), "TCP_DEFER_ACCEPT not set");
     }
 }
 
