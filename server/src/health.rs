@@ -41,13 +41,43 @@ pub fn targets(state: &DesiredState) -> Vec<Target> {
     out
 }
 
+/// The checks run on a thread of their own with its own event loop: 5,000 checks a second wake it, not the
+/// request threads, and no check's wakeup crosses threads. Falls back to the current runtime if the thread
+/// cannot start.
+fn checks_runtime() -> tokio::runtime::Handle {
+    let built = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
+    let runtime = match built {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(error = %e, "no runtime of their own for health checks; they share the daemon's");
+            return tokio::runtime::Handle::current();
+        }
+    };
+    let handle = runtime.handle().clone();
+    let spawned = std::thread::Builder::new()
+        .name("health-checks".into())
+        .spawn(move || runtime.block_on(std::future::pending::<()>()));
+    match spawned {
+        Ok(_) => handle,
+        Err(e) => {
+            tracing::warn!(error = %e, "no thread of their own for health checks; they share the daemon's");
+            tokio::runtime::Handle::current()
+        }
+    }
+}
+
 /// Starts the checker and the tasks that feed it and follow it.
 pub fn start(
     service: Arc<Service>,
     reconciler: Option<Arc<Reconciler>>,
     shutdown: CancellationToken,
 ) -> Arc<Engine> {
-    let engine = Arc::new(Engine::start(director_health::Options::default()));
+    let engine = Arc::new(Engine::start_on(
+        checks_runtime(),
+        director_health::Options::default(),
+    ));
     engine.set_targets(targets(&service.snapshot()));
     if let Some(r) = &reconciler {
         r.set_health(engine.clone());
