@@ -10,12 +10,16 @@ pub fn change_json(
     registers: &[(String, String)],
     audit: &[NewAuditEntry],
 ) -> String {
-    let mut out = without_audit(origin, registers);
-    out.pop();
-    out.push_str(",\"audit\":");
-    out.push_str(&encode(&audit));
-    out.push('}');
-    out
+    with_audit(without_audit(origin, registers), audit)
+}
+
+/// A change's JSON without its audit entries (as the log stores it), completed with them.
+fn with_audit(mut change: String, audit: &[NewAuditEntry]) -> String {
+    change.pop();
+    change.push_str(",\"audit\":");
+    change.push_str(&encode(&audit));
+    change.push('}');
+    change
 }
 
 /// What the log stores of a change: its JSON without the audit entries, which are rows of the audit table
@@ -103,7 +107,7 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         let mut out = Vec::with_capacity(rows.len());
-        for (seq, mut change, first, count) in rows {
+        for (seq, change, first, count) in rows {
             let seq = seq.max(0) as u64;
             // Entries written before the audit columns existed hold their entries inline.
             if let (Some(first), Some(count)) = (first, count) {
@@ -118,12 +122,10 @@ impl Store {
                         ),
                     });
                 }
-                change.pop();
-                change.push_str(",\"audit\":");
-                change.push_str(&encode(&audit));
-                change.push('}');
+                out.push((seq, with_audit(change, &audit)));
+            } else {
+                out.push((seq, change));
             }
-            out.push((seq, change));
         }
         Ok(out)
     }
