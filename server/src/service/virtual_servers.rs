@@ -386,10 +386,15 @@ impl Service {
         if let Some(vs) = &new {
             for (i, rs) in vs.real_servers.iter().enumerate() {
                 let key = rs.key();
-                let previous = old_rs.get(&key);
-                let changed = match previous {
-                    Some((_, old_rs)) if *old_rs == rs => None,
-                    Some((_, old_rs)) => diff(&to_json(*old_rs)?, &to_json(rs)?),
+                // Unchanged: it keeps its revision; only a new position is written.
+                let kept = |j: usize| {
+                    let rev = old
+                        .as_ref()
+                        .map(|r| r.real_server_revision(&key))
+                        .unwrap_or(revision);
+                    (rev, j != i)
+                };
+                let (rev, write) = match old_rs.get(&key) {
                     None => {
                         let mut e = self.audit_entry(
                             actor,
@@ -400,45 +405,39 @@ impl Service {
                         e.summary = format!("created real server {key} (weight {})", rs.weight);
                         e.after = Some(to_json(rs)?);
                         change.audit.push(e);
-                        None
+                        (revision, true)
                     }
+                    // The same: no JSON is made of it (a weight change leaves nine of ten alone).
+                    Some((j, before)) if *before == rs => kept(*j),
+                    Some((j, before)) => match diff(&to_json(*before)?, &to_json(rs)?) {
+                        None => kept(*j),
+                        Some(d) => {
+                            let mut e = self.audit_entry(
+                                actor,
+                                "update",
+                                "real_server",
+                                format!("{name}/{key}"),
+                            );
+                            e.fields = d.fields;
+                            e.before = Some(d.before);
+                            e.after = Some(d.after);
+                            e.summary = d.summary;
+                            change.audit.push(e);
+                            (revision, true)
+                        }
+                    },
                 };
-                if let Some(d) = changed {
-                    let mut e =
-                        self.audit_entry(actor, "update", "real_server", format!("{name}/{key}"));
-                    e.fields = d.fields;
-                    e.before = Some(d.before);
-                    e.after = Some(d.after);
-                    e.summary = d.summary;
-                    change.audit.push(e);
-                } else if let Some((j, _)) = previous {
-                    // Unchanged: it keeps its revision; only a new position is written.
-                    let rev = old
-                        .as_ref()
-                        .map(|r| r.real_server_revision(&key))
-                        .unwrap_or(revision);
-                    revisions.insert(key, rev);
-                    if *j != i {
-                        rs_changed = true;
-                        change.real_server_upserts.push(RealServerRow {
-                            virtual_server: name.to_string(),
-                            endpoint: key.to_string(),
-                            position: i as i64,
-                            spec: serde_json::to_string(rs)
-                                .map_err(|e| ServiceError::Internal(e.to_string()))?,
-                        });
-                    }
-                    continue;
+                revisions.insert(key, rev);
+                if write {
+                    rs_changed = true;
+                    change.real_server_upserts.push(RealServerRow {
+                        virtual_server: name.to_string(),
+                        endpoint: key.to_string(),
+                        position: i as i64,
+                        spec: serde_json::to_string(rs)
+                            .map_err(|e| ServiceError::Internal(e.to_string()))?,
+                    });
                 }
-                rs_changed = true;
-                revisions.insert(key, revision);
-                change.real_server_upserts.push(RealServerRow {
-                    virtual_server: name.to_string(),
-                    endpoint: key.to_string(),
-                    position: i as i64,
-                    spec: serde_json::to_string(rs)
-                        .map_err(|e| ServiceError::Internal(e.to_string()))?,
-                });
             }
         }
         for (key, (_, rs)) in &old_rs {

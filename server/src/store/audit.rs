@@ -140,6 +140,23 @@ pub(super) async fn insert_rows(
     Ok(last)
 }
 
+/// An entry as written, with its changed fields (a sync log entry's audit rows).
+#[derive(sqlx::FromRow)]
+struct Written {
+    id: i64,
+    at: String,
+    actor: String,
+    via: String,
+    node: String,
+    action: String,
+    kind: String,
+    object: String,
+    fields: String,
+    before: Option<String>,
+    after: Option<String>,
+    summary: String,
+}
+
 impl Store {
     /// The `count` entries from id `first` on, as they were written (a change's entries, for its sync log
     /// entry). Fewer are returned only if the log was tampered with.
@@ -148,63 +165,45 @@ impl Store {
         first: i64,
         count: usize,
     ) -> Result<Vec<NewAuditEntry>> {
-        type Written = (
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-            Option<String>,
-            Option<String>,
-            String,
-        );
         let rows: Vec<Written> = sqlx::query_as(
-            "SELECT at, actor, via, node, action, kind, object, fields, before, after, summary
+            "SELECT id, at, actor, via, node, action, kind, object, fields, before, after, summary
              FROM audit WHERE id >= ? AND id < ? ORDER BY id",
         )
         .bind(first)
         .bind(first.saturating_add(count as i64))
         .fetch_all(self.pool())
         .await?;
-        let json = |id: i64, v: Option<String>| -> Result<Option<Value>> {
-            v.map(|t| {
-                serde_json::from_str(&t).map_err(|e| super::StoreError::Corrupt {
-                    what: format!("audit entry {id}"),
-                    message: e.to_string(),
+        rows.into_iter()
+            .map(|w| {
+                let id = w.id;
+                let json = |v: Option<String>| -> Result<Option<Value>> {
+                    v.map(|t| {
+                        serde_json::from_str(&t).map_err(|e| super::StoreError::Corrupt {
+                            what: format!("audit entry {id}"),
+                            message: e.to_string(),
+                        })
+                    })
+                    .transpose()
+                };
+                Ok(NewAuditEntry {
+                    fields: w
+                        .fields
+                        .split(',')
+                        .filter(|f| !f.is_empty())
+                        .map(str::to_string)
+                        .collect(),
+                    before: json(w.before)?,
+                    after: json(w.after)?,
+                    at: w.at,
+                    actor: w.actor,
+                    via: w.via,
+                    node: w.node,
+                    action: w.action,
+                    kind: w.kind,
+                    object: w.object,
+                    summary: w.summary,
                 })
             })
-            .transpose()
-        };
-        rows.into_iter()
-            .enumerate()
-            .map(
-                |(
-                    i,
-                    (at, actor, via, node, action, kind, object, fields, before, after, summary),
-                )| {
-                    let id = first + i as i64;
-                    Ok(NewAuditEntry {
-                        at,
-                        actor,
-                        via,
-                        node,
-                        action,
-                        kind,
-                        object,
-                        fields: fields
-                            .split(',')
-                            .filter(|f| !f.is_empty())
-                            .map(str::to_string)
-                            .collect(),
-                        before: json(id, before)?,
-                        after: json(id, after)?,
-                        summary,
-                    })
-                },
-            )
             .collect()
     }
 }
