@@ -89,40 +89,48 @@ pub(crate) async fn connect(
 /// Lets the kernel pick the source port at connect time rather than at bind time, so that many checks bound
 /// to one source address do not exhaust the ephemeral ports (`IP_BIND_ADDRESS_NO_PORT`). Best effort.
 fn bind_no_port(socket: &TcpSocket) {
-    use std::os::fd::AsRawFd;
-    let one: libc::c_int = 1;
-    // SAFETY: a valid socket descriptor and a pointer to a c_int that lives across the call.
-    let rc = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::IPPROTO_IP,
-            libc::IP_BIND_ADDRESS_NO_PORT,
-            (&one as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if rc != 0 {
-        tracing::debug!(error = %io::Error::last_os_error(), "IP_BIND_ADDRESS_NO_PORT not set");
-    }
+    set_option(
+        socket,
+        libc::IPPROTO_IP,
+        libc::IP_BIND_ADDRESS_NO_PORT,
+        1,
+        "IP_BIND_ADDRESS_NO_PORT",
+    );
 }
 
 /// Linux holds the ACK that completes a handshake while the socket has `TCP_DEFER_ACCEPT` set, and sends it
 /// with the first data written (or after 200 ms). Best effort.
 fn defer_ack(socket: &TcpSocket) {
+    set_option(
+        socket,
+        libc::IPPROTO_TCP,
+        libc::TCP_DEFER_ACCEPT,
+        1,
+        "TCP_DEFER_ACCEPT",
+    );
+}
+
+/// Sets an integer socket option that tokio has no setter for; a failure is logged, not returned.
+fn set_option(
+    socket: &TcpSocket,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: libc::c_int,
+    what: &str,
+) {
     use std::os::fd::AsRawFd;
-    let seconds: libc::c_int = 1;
     // SAFETY: a valid socket descriptor and a pointer to a c_int that lives across the call.
     let rc = unsafe {
         libc::setsockopt(
             socket.as_raw_fd(),
-            libc::IPPROTO_TCP,
-            libc::TCP_DEFER_ACCEPT,
-            (&seconds as *const libc::c_int).cast(),
+            level,
+            name,
+            (&value as *const libc::c_int).cast(),
             std::mem::size_of::<libc::c_int>() as libc::socklen_t,
         )
     };
     if rc != 0 {
-        tracing::debug!(error = %io::Error::last_os_error(), "TCP_DEFER_ACCEPT not set");
+        tracing::debug!(error = %io::Error::last_os_error(), "{what} not set");
     }
 }
 
