@@ -66,8 +66,21 @@ impl DesiredState {
         Ok(())
     }
 
-    /// The checks of a virtual server but the uniqueness of its kernel identity (see [`Identities`]).
-    pub fn check_virtual_server_alone(&self, vs: &VirtualServer) -> Result<()> {
+    /// [`Self::check_virtual_server`] for many virtual servers in a row (a batch, an import): the identity is
+    /// checked against `identities`, which then holds `vs` in place of this state's version of it.
+    pub fn check_virtual_server_among(
+        &self,
+        vs: &VirtualServer,
+        identities: &mut Identities,
+    ) -> Result<()> {
+        self.check_virtual_server_alone(vs)?;
+        identities.check(vs)?;
+        identities.replace(self.virtual_servers.get(&vs.name).map(|r| &r.spec), vs);
+        Ok(())
+    }
+
+    /// The checks of a virtual server but the uniqueness of its kernel identity.
+    fn check_virtual_server_alone(&self, vs: &VirtualServer) -> Result<()> {
         vs.validate()?;
         if let Some(group) = &vs.vrrp_group {
             if !self.vrrp_groups.contains_key(group) {
@@ -198,7 +211,7 @@ impl Identities {
     }
 
     /// Refuses `vs` when another virtual server holds its identity.
-    pub fn check(&self, vs: &VirtualServer) -> Result<()> {
+    fn check(&self, vs: &VirtualServer) -> Result<()> {
         match vs.key().and_then(|k| self.0.get(&k).map(|name| (k, name))) {
             Some((key, name)) if *name != vs.name => Err(key_taken(vs, key, name)),
             _ => Ok(()),
@@ -206,7 +219,7 @@ impl Identities {
     }
 
     /// Records `vs` (checked) in place of what `old`, its previous version, held.
-    pub fn replace(&mut self, old: Option<&VirtualServer>, vs: &VirtualServer) {
+    fn replace(&mut self, old: Option<&VirtualServer>, vs: &VirtualServer) {
         if let Some(key) = old.and_then(VirtualServer::key) {
             if self.0.get(&key) == Some(&vs.name) {
                 self.0.remove(&key);

@@ -84,8 +84,7 @@ pub fn prepare(state: &DesiredState, imported: &Imported) -> Result<Prepared, Im
         if let Some(name) = vs.key().and_then(|k| identities.holder(k)) {
             vs.name = name.to_string();
         }
-        next.check_virtual_server_alone(&vs)
-            .and_then(|()| identities.check(&vs))
+        next.check_virtual_server_among(&vs, &mut identities)
             .map_err(|e| {
                 ImportError::at(
                     place_of(&v.span, &e.field),
@@ -93,7 +92,6 @@ pub fn prepare(state: &DesiredState, imported: &Imported) -> Result<Prepared, Im
                 )
             })?;
         let existing = next.virtual_servers.get(&vs.name).cloned();
-        identities.replace(existing.as_ref().map(|r| &r.spec), &vs);
         let (outcome, detail) = outcome(
             existing.as_ref().map(|r| &r.spec),
             &vs,

@@ -82,10 +82,9 @@ impl Service {
             vs.normalize();
             let name = vs.name.clone();
             let within = |e: ModelError| named("virtual_servers", &name, e);
-            next.check_virtual_server_alone(&vs).map_err(within)?;
-            identities.check(&vs).map_err(within)?;
+            next.check_virtual_server_among(&vs, &mut identities)
+                .map_err(within)?;
             let old = next.virtual_servers.get(&name).cloned();
-            identities.replace(old.as_ref().map(|o| &o.spec), &vs);
             let outcome = if old.is_some() {
                 Outcome::Updated
             } else {
