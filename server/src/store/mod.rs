@@ -9,7 +9,7 @@ mod sync;
 mod write;
 
 pub use audit::{AuditEntry, AuditFilter, NewAuditEntry};
-pub use sync::{change_json, Cursor};
+pub use sync::Cursor;
 pub use write::{RealServerRow, StateChange};
 
 use sqlx::pool::PoolConnection;

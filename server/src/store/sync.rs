@@ -3,16 +3,6 @@
 use super::{NewAuditEntry, Result, Store, StoreError};
 use director_sync::objects::encode;
 
-/// The JSON of a change as peers receive it (`crate::service::Change`), from registers that are JSON already:
-/// nothing is decoded and encoded again (an import has tens of thousands).
-pub fn change_json(
-    origin: &str,
-    registers: &[(String, String)],
-    audit: &[NewAuditEntry],
-) -> String {
-    with_audit(without_audit(origin, registers), audit)
-}
-
 /// A change's JSON without its audit entries (as the log stores it), completed with them.
 fn with_audit(mut change: String, audit: &[NewAuditEntry]) -> String {
     change.pop();
@@ -136,5 +126,52 @@ impl Store {
             .fetch_one(self.pool())
             .await?;
         Ok(head.unwrap_or(0).max(0) as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::Change;
+    use director_sync::{Clock, Register};
+
+    #[test]
+    fn a_stored_entry_completed_with_its_audit_is_the_change_peers_decode() {
+        let mut clock = Clock::new("a");
+        let registers: Vec<(String, Register)> = ["rs/web/10.0.0.1:80", "vs/web"]
+            .into_iter()
+            .map(|k| {
+                let stamp = clock.tick(1_700_000_000_000);
+                (
+                    k.to_string(),
+                    Register::written(None, stamp, Some("{\"x\":\"\\\"\"}".into())),
+                )
+            })
+            .collect();
+        let audit = vec![NewAuditEntry {
+            at: "2026-11-22T00:00:00Z".into(),
+            actor: "alice".into(),
+            via: "rest".into(),
+            node: "a".into(),
+            action: "update".into(),
+            kind: "real_server".into(),
+            object: "web/10.0.0.1:80".into(),
+            fields: vec!["weight".into()],
+            before: Some(serde_json::json!({"weight": 1})),
+            after: Some(serde_json::json!({"weight": 2})),
+            summary: "weight 1 -> 2".into(),
+        }];
+        let change = Change {
+            origin: "a \"quoted\"".into(),
+            registers: registers.clone(),
+            audit: audit.clone(),
+        };
+        let encoded: Vec<(String, String)> = registers
+            .iter()
+            .map(|(k, r)| (k.clone(), encode(r)))
+            .collect();
+        let text = with_audit(without_audit(&change.origin, &encoded), &audit);
+        assert_eq!(text, encode(&change));
+        assert_eq!(serde_json::from_str::<Change>(&text).unwrap(), change);
     }
 }
