@@ -85,9 +85,6 @@ pub(super) async fn insert(
     insert_many(tx, std::slice::from_ref(e), revision).await
 }
 
-/// Rows per multi-row INSERT (12 parameters each: well under SQLite's 32,766).
-const ROWS_PER_INSERT: usize = 500;
-
 /// Inserts entries in order, many rows per statement (an import writes tens of thousands).
 pub(super) async fn insert_many(
     tx: &mut Transaction<'_, Sqlite>,
@@ -104,12 +101,12 @@ pub(super) async fn insert_rows(
     tx: &mut Transaction<'_, Sqlite>,
     rows: &[(&NewAuditEntry, Option<u64>)],
 ) -> Result<Option<i64>> {
-    let mut last = None;
-    for chunk in rows.chunks(ROWS_PER_INSERT) {
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO audit (at, actor, via, node, action, kind, object, fields, before, after, summary, revision) ",
-        );
-        q.push_values(chunk, |mut row, (e, revision)| {
+    super::multi_row(
+        tx,
+        "INSERT INTO audit (at, actor, via, node, action, kind, object, fields, before, after, summary, revision) ",
+        rows,
+        "",
+        |mut row, (e, revision)| {
             let fields = if e.fields.is_empty() {
                 String::new()
             } else {
@@ -128,16 +125,9 @@ pub(super) async fn insert_rows(
                 .push_bind(e.after.as_ref().map(Value::to_string))
                 .push_bind(e.summary.as_str())
                 .push_bind(revision.map(|r| r as i64));
-        });
-        last = Some(
-            q.build()
-                .persistent(false)
-                .execute(&mut **tx)
-                .await?
-                .last_insert_rowid(),
-        );
-    }
-    Ok(last)
+        },
+    )
+    .await
 }
 
 /// An entry as written, with its changed fields (a sync log entry's audit rows).

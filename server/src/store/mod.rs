@@ -198,6 +198,33 @@ async fn checkpointer(pool: SqlitePool) {
     }
 }
 
+/// Rows per multi-row statement (at most 12 parameters each: well under SQLite's 32,766).
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// Runs `head VALUES (..), (..) tail` over `rows`, a few hundred to a statement, with `bind` binding each
+/// row's values. Returns `last_insert_rowid` after the last statement, if any ran (for a plain INSERT, the rowid
+/// of the last row).
+async fn multi_row<'a, T>(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    head: &str,
+    rows: &'a [T],
+    tail: &str,
+    bind: impl Fn(sqlx::query_builder::Separated<'_, 'a, Sqlite, &'static str>, &'a T) + Send + Sync,
+) -> Result<Option<i64>>
+where
+    T: Sync,
+{
+    let mut last = None;
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let mut q = sqlx::QueryBuilder::<Sqlite>::new(head);
+        q.push_values(chunk, &bind);
+        q.push(tail);
+        let done = q.build().persistent(false).execute(&mut **tx).await?;
+        last = Some(done.last_insert_rowid());
+    }
+    Ok(last)
+}
+
 fn user_row(
     (name, role, password_hash, revision, created_at, updated_at): (
         String,

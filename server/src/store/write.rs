@@ -1,11 +1,7 @@
 //! Writing a desired-state change: object rows, audit entries and the new revision in one transaction.
 
 use super::audit::{insert_rows, NewAuditEntry};
-use sqlx::{QueryBuilder, Sqlite};
-
-/// Rows per multi-row INSERT (at most 5 parameters each: well under SQLite's 32,766).
-const ROWS_PER_INSERT: usize = 1000;
-use super::{Result, Store};
+use super::{multi_row, Result, Store};
 
 /// A real server row to insert or replace.
 #[derive(Debug, Clone)]
@@ -142,24 +138,22 @@ async fn apply_run(
         .iter()
         .flat_map(|c| c.virtual_server_upserts.iter().map(move |u| (*c, u)))
         .collect();
-    for chunk in upserts.chunks(ROWS_PER_INSERT) {
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO virtual_servers (name, spec, service_key, revision, created_at, updated_at) ",
-        );
-        q.push_values(chunk, |mut r, (c, (name, spec, key))| {
+    multi_row(
+        tx,
+        "INSERT INTO virtual_servers (name, spec, service_key, revision, created_at, updated_at) ",
+        &upserts,
+        " ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, service_key = excluded.service_key,
+           revision = excluded.revision, updated_at = excluded.updated_at",
+        |mut r, (c, (name, spec, key))| {
             r.push_bind(name.as_str())
                 .push_bind(spec.as_str())
                 .push_bind(key.as_str())
                 .push_bind(rev(c))
                 .push_bind(c.at.as_str())
                 .push_bind(c.at.as_str());
-        });
-        q.push(
-            " ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, service_key = excluded.service_key,
-               revision = excluded.revision, updated_at = excluded.updated_at",
-        );
-        q.build().persistent(false).execute(&mut **tx).await?;
-    }
+        },
+    )
+    .await?;
 
     // Touches: the latest of each virtual server, never below a revision an upsert above wrote.
     let mut touches: Vec<(&str, i64, &str)> = Vec::new();
@@ -171,61 +165,57 @@ async fn apply_run(
             }
         }
     }
-    for chunk in touches.chunks(ROWS_PER_INSERT) {
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "UPDATE virtual_servers SET revision = t.column2, updated_at = t.column3 FROM (",
-        );
-        q.push_values(chunk, |mut r, (name, revision, at)| {
+    multi_row(
+        tx,
+        "UPDATE virtual_servers SET revision = t.column2, updated_at = t.column3 FROM (",
+        &touches,
+        ") AS t WHERE virtual_servers.name = t.column1 AND virtual_servers.revision < t.column2",
+        |mut r, (name, revision, at)| {
             r.push_bind(*name).push_bind(*revision).push_bind(*at);
-        });
-        q.push(") AS t WHERE virtual_servers.name = t.column1 AND virtual_servers.revision < t.column2");
-        q.build().persistent(false).execute(&mut **tx).await?;
-    }
+        },
+    )
+    .await?;
 
     let real_servers: Vec<_> = run
         .iter()
         .flat_map(|c| c.real_server_upserts.iter().map(move |r| (rev(c), r)))
         .collect();
-    for chunk in real_servers.chunks(ROWS_PER_INSERT) {
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO real_servers (virtual_server, endpoint, position, spec, revision) ",
-        );
-        q.push_values(chunk, |mut r, (revision, row)| {
-            // Borrowed, as below: an import writes tens of thousands of rows.
+    multi_row(
+        tx,
+        "INSERT INTO real_servers (virtual_server, endpoint, position, spec, revision) ",
+        &real_servers,
+        " ON CONFLICT (virtual_server, endpoint) DO UPDATE SET position = excluded.position,
+           spec = excluded.spec, revision = excluded.revision",
+        // Borrowed, as everywhere here: an import writes tens of thousands of rows.
+        |mut r, (revision, row)| {
             r.push_bind(row.virtual_server.as_str())
                 .push_bind(row.endpoint.as_str())
                 .push_bind(row.position)
                 .push_bind(row.spec.as_str())
                 .push_bind(*revision);
-        });
-        q.push(
-            " ON CONFLICT (virtual_server, endpoint) DO UPDATE SET position = excluded.position,
-               spec = excluded.spec, revision = excluded.revision",
-        );
-        q.build().persistent(false).execute(&mut **tx).await?;
-    }
+        },
+    )
+    .await?;
 
     let groups: Vec<_> = run
         .iter()
         .flat_map(|c| c.vrrp_group_upserts.iter().map(move |g| (*c, g)))
         .collect();
-    for chunk in groups.chunks(ROWS_PER_INSERT) {
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO vrrp_groups (name, spec, revision, created_at, updated_at) ",
-        );
-        q.push_values(chunk, |mut r, (c, (name, spec))| {
+    multi_row(
+        tx,
+        "INSERT INTO vrrp_groups (name, spec, revision, created_at, updated_at) ",
+        &groups,
+        " ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, revision = excluded.revision,
+           updated_at = excluded.updated_at",
+        |mut r, (c, (name, spec))| {
             r.push_bind(name.as_str())
                 .push_bind(spec.as_str())
                 .push_bind(rev(c))
                 .push_bind(c.at.as_str())
                 .push_bind(c.at.as_str());
-        });
-        q.push(
-            " ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, revision = excluded.revision,
-               updated_at = excluded.updated_at",
-        );
-        q.build().persistent(false).execute(&mut **tx).await?;
-    }
+        },
+    )
+    .await?;
 
     let audit: Vec<_> = run
         .iter()
@@ -243,14 +233,16 @@ async fn apply_run(
     }
 
     let registers: Vec<_> = run.iter().flat_map(|c| c.registers.iter()).collect();
-    for chunk in registers.chunks(ROWS_PER_INSERT) {
-        let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO sync_registers (key, register) ");
-        q.push_values(chunk, |mut r, (key, register)| {
+    multi_row(
+        tx,
+        "INSERT INTO sync_registers (key, register) ",
+        &registers,
+        " ON CONFLICT (key) DO UPDATE SET register = excluded.register",
+        |mut r, (key, register)| {
             r.push_bind(key.as_str()).push_bind(register.as_str());
-        });
-        q.push(" ON CONFLICT (key) DO UPDATE SET register = excluded.register");
-        q.build().persistent(false).execute(&mut **tx).await?;
-    }
+        },
+    )
+    .await?;
 
     // The log: one row per change made here, with its registers; its audit entries are the rows just
     // written (consecutive ids, in change order). Sequence numbers are handed out in row order too, so the
@@ -268,43 +260,42 @@ async fn apply_run(
             ));
         }
     }
-    let mut seqs = Vec::with_capacity(run.len());
-    if logged.is_empty() {
-        seqs.resize(run.len(), None);
-    } else {
-        let mut last = 0;
-        for chunk in logged.chunks(ROWS_PER_INSERT) {
-            let mut q = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO sync_log (change, audit_first, audit_count) ",
-            );
-            q.push_values(chunk, |mut r, (change, first, count)| {
-                r.push_bind(change.as_str())
-                    .push_bind(*first)
-                    .push_bind(*count);
-            });
-            let done = q.build().persistent(false).execute(&mut **tx).await?;
-            last = done.last_insert_rowid() as u64;
-        }
-        let mut next = last + 1 - logged.len() as u64;
-        for c in run {
-            seqs.push(c.log_origin.as_ref().map(|_| {
-                next += 1;
-                next - 1
-            }));
-        }
-    }
+    let last_seq = multi_row(
+        tx,
+        "INSERT INTO sync_log (change, audit_first, audit_count) ",
+        &logged,
+        "",
+        |mut r, (change, first, count)| {
+            r.push_bind(change.as_str())
+                .push_bind(*first)
+                .push_bind(*count);
+        },
+    )
+    .await?;
+    let mut next_seq = last_seq.map_or(0, |last| last as u64 + 1 - logged.len() as u64);
+    let seqs = run
+        .iter()
+        .map(|c| {
+            c.log_origin.as_ref().map(|_| {
+                next_seq += 1;
+                next_seq - 1
+            })
+        })
+        .collect();
 
     let cursors: Vec<_> = run.iter().flat_map(|c| c.cursors.iter()).collect();
-    for chunk in cursors.chunks(ROWS_PER_INSERT) {
-        let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO sync_cursors (origin, log_id, seq) ");
-        q.push_values(chunk, |mut r, cursor| {
+    multi_row(
+        tx,
+        "INSERT INTO sync_cursors (origin, log_id, seq) ",
+        &cursors,
+        " ON CONFLICT (origin) DO UPDATE SET log_id = excluded.log_id, seq = excluded.seq",
+        |mut r, cursor| {
             r.push_bind(cursor.origin.as_str())
                 .push_bind(cursor.log_id.as_str())
                 .push_bind(cursor.seq as i64);
-        });
-        q.push(" ON CONFLICT (origin) DO UPDATE SET log_id = excluded.log_id, seq = excluded.seq");
-        q.build().persistent(false).execute(&mut **tx).await?;
-    }
+        },
+    )
+    .await?;
     Ok(seqs)
 }
 
