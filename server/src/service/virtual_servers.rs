@@ -315,60 +315,60 @@ impl Service {
         let revision = change.revision;
         let audited = change.audit.len();
         let old_spec = old.as_ref().map(|r| &r.spec);
+        if old_spec.is_none() && new.is_none() {
+            return Ok(None);
+        }
         // A real-server change leaves the virtual server's own fields alone: no JSON of them is made then.
         let own_same = matches!((old_spec, &new), (Some(o), Some(n)) if o.same_own_fields(n));
-        let (old_own, new_own) = if own_same {
-            (None, None)
-        } else {
-            (
-                old_spec.map(own_fields).transpose()?,
-                new.as_ref().map(own_fields).transpose()?,
-            )
-        };
         let mut own_changed = false;
-        match (&old_own, &new_own) {
-            _ if own_same => {}
-            (None, Some(after)) => {
-                let mut e = self.audit_entry(actor, "create", "virtual_server", name.to_string());
-                e.summary = format!(
-                    "created virtual server {name} ({})",
-                    describe(new.as_ref().expect("new"))
-                );
-                e.after = Some(after.clone());
-                change.audit.push(e);
-                own_changed = true;
-            }
-            (Some(before), None) => {
-                let mut e = self.audit_entry(actor, "delete", "virtual_server", name.to_string());
-                e.summary = format!(
-                    "deleted virtual server {name} ({})",
-                    describe(old_spec.expect("old"))
-                );
-                e.before = Some(before.clone());
-                change.audit.push(e);
-                change.virtual_server_deletes.push(name.to_string());
-            }
-            (Some(before), Some(after)) => {
-                if let Some(d) = diff(before, after) {
+        if !own_same {
+            let old_own = old_spec.map(own_fields).transpose()?;
+            let new_own = new.as_ref().map(own_fields).transpose()?;
+            own_changed = match (&old_own, &new_own) {
+                (None, Some(after)) => {
                     let mut e =
-                        self.audit_entry(actor, "update", "virtual_server", name.to_string());
-                    e.fields = d.fields;
-                    e.before = Some(d.before);
-                    e.after = Some(d.after);
-                    e.summary = d.summary;
+                        self.audit_entry(actor, "create", "virtual_server", name.to_string());
+                    e.summary = format!(
+                        "created virtual server {name} ({})",
+                        describe(new.as_ref().expect("new"))
+                    );
+                    e.after = Some(after.clone());
                     change.audit.push(e);
-                    own_changed = true;
+                    true
                 }
+                (Some(before), None) => {
+                    let mut e =
+                        self.audit_entry(actor, "delete", "virtual_server", name.to_string());
+                    e.summary = format!(
+                        "deleted virtual server {name} ({})",
+                        describe(old_spec.expect("old"))
+                    );
+                    e.before = Some(before.clone());
+                    change.audit.push(e);
+                    change.virtual_server_deletes.push(name.to_string());
+                    false
+                }
+                (Some(before), Some(after)) => match diff(before, after) {
+                    Some(d) => {
+                        let mut e =
+                            self.audit_entry(actor, "update", "virtual_server", name.to_string());
+                        e.fields = d.fields;
+                        e.before = Some(d.before);
+                        e.after = Some(d.after);
+                        e.summary = d.summary;
+                        change.audit.push(e);
+                        true
+                    }
+                    None => false,
+                },
+                (None, None) => false,
+            };
+            if let (Some(vs), Some(own), true) = (&new, &new_own, own_changed) {
+                let key = vs.key().map(|k| k.to_string()).unwrap_or_default();
+                change
+                    .virtual_server_upserts
+                    .push((name.to_string(), own.to_string(), key));
             }
-            (None, None) => return Ok(None),
-        }
-        if let (Some(vs), true) = (&new, own_changed) {
-            let key = vs.key().map(|k| k.to_string()).unwrap_or_default();
-            change.virtual_server_upserts.push((
-                name.to_string(),
-                new_own.clone().unwrap_or_default().to_string(),
-                key,
-            ));
         }
 
         // Real servers, one audit entry each.
