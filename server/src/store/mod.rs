@@ -198,8 +198,8 @@ async fn checkpointer(pool: SqlitePool) {
     }
 }
 
-/// Rows per multi-row statement (at most 12 parameters each: well under SQLite's 32,766).
-const ROWS_PER_STATEMENT: usize = 500;
+/// Rows per multi-row statement (at most 12 parameters each: 12,000, well under SQLite's 32,766).
+const ROWS_PER_STATEMENT: usize = 1000;
 
 /// Runs `head VALUES (..), (..) tail` over `rows`, a few hundred to a statement, with `bind` binding each
 /// row's values. Returns `last_insert_rowid` after the last statement, if any ran (for a plain INSERT, the rowid
