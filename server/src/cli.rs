@@ -69,7 +69,7 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the daemon.
-    Serve(ServeOpts),
+    Serve(Box<ServeOpts>),
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
@@ -84,15 +84,67 @@ pub enum Command {
     /// Print the configuration in another tool's format (keepalived.conf, ipvsadm-save).
     #[command(subcommand)]
     Export(ExportCommand),
+    /// Make a certificate authority and node certificates for a lab cluster (TLS, peer mutual TLS).
+    #[command(subcommand)]
+    Cert(CertCommand),
     /// Print the version.
     Version,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum CertCommand {
+    /// Make a CA: `ca.pem` (give it to every node as --peer-ca, and to clients as their CA) and `ca-key.pem`
+    /// (mode 0600; keep it off the nodes).
+    Ca {
+        /// The directory to write into.
+        #[arg(long, default_value = "./director-certs")]
+        out: PathBuf,
+        /// A name for the CA (its subject is "director cluster CA <name>").
+        #[arg(long, default_value = "lab")]
+        name: String,
+        /// Validity in days.
+        #[arg(long, default_value_t = 3650)]
+        days: u32,
+        /// Replace existing files.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Make a node certificate signed by the CA: `<node>.pem` and `<node>-key.pem` (mode 0600). The node name
+    /// is its first DNS name; add the addresses and host names clients connect to with --san to use it for
+    /// HTTPS and gRPC too.
+    Node {
+        /// The node's name (its --node-name).
+        node: String,
+        /// Where `ca.pem` and `ca-key.pem` are.
+        #[arg(long, default_value = "./director-certs")]
+        ca_dir: PathBuf,
+        /// The directory to write into (default: the CA's).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// More names: IP addresses or DNS names (repeat, or separate with commas).
+        #[arg(long, value_delimiter = ',')]
+        san: Vec<String>,
+        /// Validity in days.
+        #[arg(long, default_value_t = 825)]
+        days: u32,
+        /// Replace existing files.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct PlanOpts {
-    /// The daemon's HTTP address.
+    /// The daemon's HTTP address (its --http-listen).
     #[arg(long, env = "DIRECTOR_HTTP_LISTEN", default_value = "127.0.0.1:8080")]
     pub http_listen: String,
+    /// The daemon serves HTTPS with this certificate (its --tls-cert): ask over HTTPS, trusting the
+    /// certificates of this file unless --ca is given.
+    #[arg(long, env = "DIRECTOR_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// The CA (PEM) that signed the daemon's certificate; implies HTTPS.
+    #[arg(long, env = "DIRECTOR_CA")]
+    pub ca: Option<PathBuf>,
     /// Print the plan as JSON.
     #[arg(long)]
     pub json: bool,
@@ -183,13 +235,38 @@ pub struct ServeOpts {
     /// Bound on each VRRP transition notification (webhook call or notify script).
     #[arg(long, env = "DIRECTOR_VRRP_NOTIFY_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub vrrp_notify_timeout: Duration,
-    /// The other directors of the cluster, `node=host:grpc-port`, comma-separated (this node's own entry, if
-    /// listed, is skipped: every node can share one list). Changes made on any of them reach every other.
+    /// Certificate (PEM, leaf first) of the HTTP and gRPC listeners; with --tls-key, both serve TLS only.
+    /// Re-read when the file changes or on SIGHUP.
+    #[arg(long, env = "DIRECTOR_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// Private key (PEM) of --tls-cert.
+    #[arg(long, env = "DIRECTOR_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve plain HTTP and gRPC on an address other than loopback (refused by default: passwords and tokens
+    /// would cross the network in clear).
+    #[arg(long, env = "DIRECTOR_ALLOW_PLAINTEXT")]
+    pub allow_plaintext: bool,
+    /// How often the certificate files are looked at for a change (SIGHUP re-reads them at once).
+    #[arg(long, env = "DIRECTOR_TLS_RELOAD_INTERVAL", default_value = "10s", value_parser = parse_duration)]
+    pub tls_reload_interval: Duration,
+    /// The other directors of the cluster, `node=host:peer-port` (their --peer-listen), comma-separated
+    /// (this node's own entry, if listed, is skipped: every node can share one list). Changes made on any of
+    /// them reach every other. Needs --peer-listen, --peer-ca, --peer-cert and --peer-key.
     #[arg(long, env = "DIRECTOR_PEERS", default_value = "")]
     pub peers: String,
-    /// A file holding the cluster secret peers prove to each other (needed with --peers).
-    #[arg(long, env = "DIRECTOR_CLUSTER_SECRET_FILE")]
-    pub cluster_secret_file: Option<PathBuf>,
+    /// Where this node serves peer sync to the other directors (mutual TLS only).
+    #[arg(long, env = "DIRECTOR_PEER_LISTEN")]
+    pub peer_listen: Option<SocketAddr>,
+    /// The cluster CA (PEM): a peer's certificate must be signed by it, both ways.
+    #[arg(long, env = "DIRECTOR_PEER_CA")]
+    pub peer_ca: Option<PathBuf>,
+    /// This node's certificate (PEM), signed by the cluster CA, naming this node first among its DNS names
+    /// (`director cert node`). Re-read when the file changes or on SIGHUP.
+    #[arg(long, env = "DIRECTOR_PEER_CERT")]
+    pub peer_cert: Option<PathBuf>,
+    /// Private key (PEM) of --peer-cert.
+    #[arg(long, env = "DIRECTOR_PEER_KEY")]
+    pub peer_key: Option<PathBuf>,
     /// Who may read `GET /metrics`: `open` (no credentials, as Prometheus scrapes by default), `token` (a
     /// bearer token of any role), `off` (not served).
     #[arg(long, env = "DIRECTOR_METRICS", value_enum, default_value = "open")]
@@ -203,12 +280,16 @@ pub enum Switch {
 }
 
 impl ServeOpts {
-    /// The cluster secret (from `--cluster-secret-file`, or `DIRECTOR_CLUSTER_SECRET`) and the peers other than
-    /// `node`. `None` without peers: sync is off.
-    pub fn sync_settings(
-        &self,
-        node: &str,
-    ) -> anyhow::Result<Option<(Vec<u8>, Vec<crate::sync::Peer>)>> {
+    /// The peers other than `node` and how to reach them. `None` without peers: sync is off.
+    pub fn sync_settings(&self, node: &str) -> anyhow::Result<Option<crate::sync::SyncSettings>> {
+        for gone in ["DIRECTOR_CLUSTER_SECRET", "DIRECTOR_CLUSTER_SECRET_FILE"] {
+            if std::env::var_os(gone).is_some() {
+                anyhow::bail!(
+                    "{gone} is set, but the cluster secret is gone: peers authenticate with mutual TLS \
+                     (--peer-ca, --peer-cert, --peer-key; `director cert` makes them for a lab)"
+                );
+            }
+        }
         let mut peers = Vec::new();
         for entry in self
             .peers
@@ -225,20 +306,55 @@ impl ServeOpts {
         if peers.is_empty() {
             return Ok(None);
         }
-        let secret = match (&self.cluster_secret_file, std::env::var("DIRECTOR_CLUSTER_SECRET")) {
-            (Some(file), _) => std::fs::read(file)
-                .map_err(|e| anyhow::anyhow!("--cluster-secret-file {}: {e}", file.display()))?
-                .trim_ascii()
-                .to_vec(),
-            (None, Ok(s)) => s.trim().as_bytes().to_vec(),
-            (None, Err(_)) => anyhow::bail!(
-                "--peers needs the cluster secret: --cluster-secret-file FILE or DIRECTOR_CLUSTER_SECRET"
-            ),
+        let need = |value: &Option<PathBuf>, flag: &str| {
+            value.clone().ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--peers needs {flag}: peers authenticate each other with certificates signed by one \
+                     cluster CA (--peer-ca, --peer-cert, --peer-key; `director cert` makes them for a lab)"
+                )
+            })
         };
-        if secret.len() < 16 {
-            anyhow::bail!("the cluster secret must be at least 16 bytes long");
+        let listen = self.peer_listen.ok_or_else(|| {
+            anyhow::anyhow!("--peers needs --peer-listen ADDRESS:PORT: where the other directors reach this one")
+        })?;
+        Ok(Some(crate::sync::SyncSettings {
+            listen,
+            peers,
+            tls: crate::sync::PeerTls {
+                ca: need(&self.peer_ca, "--peer-ca")?,
+                files: crate::tls::CertFiles {
+                    cert: need(&self.peer_cert, "--peer-cert")?,
+                    key: need(&self.peer_key, "--peer-key")?,
+                },
+            },
+        }))
+    }
+
+    /// The certificate of the HTTP and gRPC listeners, if any; refuses plain text on a non-loopback address
+    /// unless --allow-plaintext.
+    pub fn tls_files(&self) -> anyhow::Result<Option<crate::tls::CertFiles>> {
+        if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {
+            return Ok(Some(crate::tls::CertFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            }));
         }
-        Ok(Some((secret, peers)))
+        if !self.allow_plaintext {
+            for (flag, addr) in [
+                ("--http-listen", self.http_listen),
+                ("--grpc-listen", self.grpc_listen),
+            ] {
+                if !addr.ip().is_loopback() {
+                    anyhow::bail!(
+                        "refusing to serve plain text on {flag} {addr}, which is not a loopback address: \
+                         passwords and tokens would cross the network in clear. Give --tls-cert and \
+                         --tls-key (`director cert` makes a lab CA and certificates), or add \
+                         --allow-plaintext if something else encrypts the traffic"
+                    );
+                }
+            }
+        }
+        Ok(None)
     }
 
     /// The VRRP settings (intervals of at least 100 ms).
@@ -380,7 +496,7 @@ fn cli_actor() -> Actor {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve(opts) => crate::serve::run(cli.global, opts).await,
+        Command::Serve(opts) => crate::serve::run(cli.global, *opts).await,
         Command::Plan(opts) => plan(&cli.global, &opts).await,
         Command::Import(ImportCommand::Keepalived {
             file,
@@ -392,6 +508,33 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Export(ExportCommand::Ipvsadm { node }) => {
             crate::export::run::ipvsadm(&cli.global, node).await
+        }
+        Command::Cert(CertCommand::Ca {
+            out,
+            name,
+            days,
+            force,
+        }) => {
+            let cert = crate::cert::make_ca(&out, &name, days, force)?;
+            println!(
+                "wrote {} and {}",
+                cert.display(),
+                out.join("ca-key.pem").display()
+            );
+            Ok(())
+        }
+        Command::Cert(CertCommand::Node {
+            node,
+            ca_dir,
+            out,
+            san,
+            days,
+            force,
+        }) => {
+            let out = out.unwrap_or_else(|| ca_dir.clone());
+            let (cert, key) = crate::cert::make_node(&ca_dir, &out, &node, &san, days, force)?;
+            println!("wrote {} and {}", cert.display(), key.display());
+            Ok(())
         }
         Command::Version => {
             println!("director {}", env!("CARGO_PKG_VERSION"));
@@ -461,13 +604,43 @@ async fn plan(global: &GlobalOpts, opts: &PlanOpts) -> anyhow::Result<()> {
         chrono::Utc::now().timestamp(),
         60,
     );
-    let url = format!("http://{}/api/v1/plan", opts.http_listen);
-    let response = reqwest::Client::new()
+    // A daemon listening on every address is asked on loopback.
+    let host = match opts.http_listen.parse::<SocketAddr>() {
+        Ok(a) if a.ip().is_unspecified() => {
+            let lo: std::net::IpAddr = if a.is_ipv4() {
+                std::net::Ipv4Addr::LOCALHOST.into()
+            } else {
+                std::net::Ipv6Addr::LOCALHOST.into()
+            };
+            SocketAddr::new(lo, a.port()).to_string()
+        }
+        _ => opts.http_listen.clone(),
+    };
+    let mut client = reqwest::Client::builder();
+    let trusted = opts.ca.as_ref().or(opts.tls_cert.as_ref());
+    if let Some(file) = trusted {
+        let pem = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+        for cert in reqwest::Certificate::from_pem_bundle(&pem)
+            .with_context(|| format!("{} holds no PEM certificate", file.display()))?
+        {
+            client = client.add_root_certificate(cert);
+        }
+    }
+    let scheme = if trusted.is_some() { "https" } else { "http" };
+    let url = format!("{scheme}://{host}/api/v1/plan");
+    let response = client
+        .build()
+        .context("the HTTP client")?
         .get(&url)
         .bearer_auth(token)
         .send()
         .await
-        .with_context(|| format!("asking the daemon at {url} (is `director serve` running?)"))?;
+        .with_context(|| {
+            format!(
+                "asking the daemon at {url} (is `director serve` running there? --http-listen names its \
+                 address, --ca its CA when it serves HTTPS)"
+            )
+        })?;
     let status = response.status();
     let body: serde_json::Value = response
         .json()

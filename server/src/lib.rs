@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod cert;
 pub mod cli;
 pub mod dataplane;
 pub mod export;
@@ -20,5 +21,6 @@ pub mod service;
 pub mod store;
 pub mod sync;
 pub mod telemetry;
+pub mod tls;
 pub mod vrrp;
 pub mod web;

@@ -18,6 +18,21 @@ use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 pub async fn run(global: GlobalOpts, opts: ServeOpts) -> anyhow::Result<()> {
+    // Settings that can be wrong are checked before anything starts.
+    let tls_files = opts.tls_files()?;
+    let sync_settings = opts.sync_settings(&global.node())?;
+    let tls_cert = tls_files
+        .map(|files| crate::tls::ReloadingCert::load("--tls-cert", files))
+        .transpose()?;
+    let peer_tls = match &sync_settings {
+        Some(s) => {
+            let cert = crate::tls::ReloadingCert::load("--peer-cert", s.tls.files.clone())?;
+            let roots =
+                crate::tls::read_roots(&s.tls.ca).map_err(|e| anyhow::anyhow!("--peer-ca: {e}"))?;
+            Some((cert.clone(), crate::tls::mutual_server_config(cert, roots)?))
+        }
+        None => None,
+    };
     let (dataplane_info, dataplane) = select_dataplane(opts.dataplane)?;
     let service = Arc::new(global.open_service(opts.session_ttl).await?);
     bootstrap_admin(&service, &global.data_dir).await?;
@@ -79,24 +94,27 @@ pub async fn run(global: GlobalOpts, opts: ServeOpts) -> anyhow::Result<()> {
         tokio::spawn(async move { r.run(stop.cancelled_owned()).await })
     });
 
-    let (sync_auth, sync) = match opts.sync_settings(service.node())? {
-        Some((secret, peers)) => {
-            let auth = Arc::new(crate::sync::ClusterAuth::new(
-                service.node(),
-                &secret,
-                peers.iter().map(|p| p.node.clone()),
-            ));
-            tracing::info!(peers = %peers.iter().map(ToString::to_string).collect::<Vec<_>>().join(","), "peer sync on");
-            let sync = crate::sync::Sync::start(
+    let sync = match &sync_settings {
+        Some(settings) => {
+            tracing::info!(peers = %settings.peers.iter().map(ToString::to_string).collect::<Vec<_>>().join(","), "peer sync on");
+            crate::sync::Sync::start(
                 service.clone(),
-                Some(auth.clone()),
-                peers,
+                &settings.tls,
+                settings.peers.clone(),
                 shutdown.clone(),
-            );
-            (Some(auth), sync)
+            )
         }
-        None => (None, crate::sync::Sync::default()),
+        None => crate::sync::Sync::default(),
     };
+    let reloading: Vec<_> = tls_cert
+        .iter()
+        .cloned()
+        .chain(peer_tls.iter().map(|(cert, _)| cert.clone()))
+        .collect();
+    if !reloading.is_empty() {
+        crate::tls::spawn_reloader(reloading, opts.tls_reload_interval, shutdown.clone())
+            .context("watching for SIGHUP")?;
+    }
     let runtime = Arc::new(Runtime {
         node: service.node().to_string(),
         version: env!("CARGO_PKG_VERSION"),
@@ -130,7 +148,7 @@ pub async fn run(global: GlobalOpts, opts: ServeOpts) -> anyhow::Result<()> {
         service.applied(),
         shutdown.clone(),
     );
-    let app = api::router(
+    let mut app = api::router(
         AppState {
             service: service.clone(),
             runtime: runtime.clone(),
@@ -143,46 +161,90 @@ pub async fn run(global: GlobalOpts, opts: ServeOpts) -> anyhow::Result<()> {
         },
         limits,
     );
+    if tls_cert.is_some() {
+        app = app.layer(axum::middleware::from_fn(crate::web::session::under_tls));
+    }
     let listener = tokio::net::TcpListener::bind(opts.http_listen)
         .await
         .with_context(|| format!("listening on {}", opts.http_listen))?;
     let grpc_listener = tokio::net::TcpListener::bind(opts.grpc_listen)
         .await
         .with_context(|| format!("listening on {} (gRPC)", opts.grpc_listen))?;
+    let peer_listener = match &sync_settings {
+        Some(s) => Some(
+            tokio::net::TcpListener::bind(s.listen)
+                .await
+                .with_context(|| format!("listening on {} (--peer-listen)", s.listen))?,
+        ),
+        None => None,
+    };
+    let scheme = if tls_cert.is_some() { "https" } else { "http" };
     tracing::info!(
         node = %runtime.node,
         http = %listener.local_addr()?,
         revision = service.snapshot().revision,
         dataplane = %runtime.dataplane.active,
-        "director is serving on http://{}", listener.local_addr()?
+        "director is serving on {scheme}://{}", listener.local_addr()?
     );
     let stop = shutdown.clone();
     tokio::spawn(async move {
         shutdown_signal().await;
         stop.cancel();
     });
+    let http_tls = tls_cert
+        .as_ref()
+        .map(|c| crate::tls::server_config(c.clone(), &[b"h2", b"http/1.1"]))
+        .transpose()?;
+    let grpc_tls = tls_cert
+        .as_ref()
+        .map(|c| crate::tls::server_config(c.clone(), &[b"h2"]))
+        .transpose()?;
     let http = async {
-        // Without TCP_NODELAY, a response written in more than one piece (a list sent as chunks) waits for
-        // the client's delayed ACK (40 ms) before its last segment leaves.
-        let listener = listener.tap_io(|stream| {
-            if let Err(e) = stream.set_nodelay(true) {
-                tracing::debug!(error = %e, "TCP_NODELAY on an HTTP connection");
+        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let stop = shutdown.clone().cancelled_owned();
+        match http_tls {
+            Some(config) => {
+                // (tapped with nothing: axum then gives handlers the client's address)
+                let incoming =
+                    crate::tls::TlsIncoming::new(listener, config, "HTTPS", false)?.tap_io(|_| {});
+                axum::serve(incoming, app)
+                    .with_graceful_shutdown(stop)
+                    .await
             }
-        });
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-            .await
-            .context("HTTP server")
+            None => {
+                // Without TCP_NODELAY, a response written in more than one piece (a list sent as chunks)
+                // waits for the client's delayed ACK (40 ms) before its last segment leaves.
+                let listener = listener.tap_io(|stream| {
+                    if let Err(e) = stream.set_nodelay(true) {
+                        tracing::debug!(error = %e, "TCP_NODELAY on an HTTP connection");
+                    }
+                });
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(stop)
+                    .await
+            }
+        }
+        .context("HTTP server")
     };
     let grpc = crate::grpc::serve(
         grpc_listener,
+        grpc_tls,
         service.clone(),
         runtime.clone(),
         health.clone(),
-        sync_auth,
         shutdown.clone(),
     );
-    tokio::try_join!(http, grpc)?;
+    let peers = async {
+        match (peer_listener, peer_tls, &sync_settings) {
+            (Some(listener), Some((_, config)), Some(settings)) => {
+                let auth =
+                    crate::sync::PeerAuth::new(settings.peers.iter().map(|p| p.node.clone()));
+                crate::sync::serve(listener, config, service.clone(), auth, shutdown.clone()).await
+            }
+            _ => Ok(()),
+        }
+    };
+    tokio::try_join!(http, grpc, peers)?;
     shutdown.cancel();
     let _ = vrrp_stop.await;
     if let Some(task) = reconcile_task {

@@ -47,7 +47,7 @@ impl Implementation {
 
 /// A running pair; dropping it kills both.
 enum Pair {
-    Director(Daemon, Daemon),
+    Director(Box<(Daemon, Daemon)>),
     Keepalived {
         _master: Keepalived,
         _backup: Keepalived,
@@ -95,7 +95,7 @@ async fn start_pair(
                 );
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            Pair::Director(m, b)
+            Pair::Director(Box::new((m, b)))
         }
         Implementation::Keepalived => {
             let inst = |priority| KeepalivedInstance {
@@ -210,9 +210,10 @@ async fn soak(seconds: u64) {
     let vip = lan.vip(100);
     let advert_ms = 100;
     let pair = start_pair(Implementation::Director, &m, &b, vip, advert_ms).await;
-    let Pair::Director(dm, db) = &pair else {
+    let Pair::Director(daemons) = &pair else {
         unreachable!("a director pair")
     };
+    let (dm, db) = (&daemons.0, &daemons.1);
     let before = (status(dm, "bench").await, status(db, "bench").await);
     println!("soak: two healthy directors, v3 {advert_ms} ms adverts, {seconds} s...");
     let start = Instant::now();

@@ -984,14 +984,11 @@ async fn a_group_declared_on_one_node_reaches_the_other_which_runs_its_own_membe
     let mut lan = Lan::create();
     let (na, nb) = (lan.add_node(1), lan.add_node(2));
     let vip = lan.vip(100);
-    let peers = format!("lvs-a={}:50051,lvs-b={}:50051", na.ipv4, nb.ipv4);
+    let peers = format!("lvs-a={}:50052,lvs-b={}:50052", na.ipv4, nb.ipv4);
+    let pki = director_tests::pki::Pki::new();
     let synced = |node: &Node, name: &str| DaemonOptions {
-        grpc_port: Some(50051),
-        extra_args: vec!["--peers".into(), peers.clone()],
-        env: vec![(
-            "DIRECTOR_CLUSTER_SECRET".into(),
-            "vrrp-suite-cluster-secret".into(),
-        )],
+        peer_port: Some(50052),
+        extra_args: [vec!["--peers".into(), peers.clone()], pki.peer_args(name)].concat(),
         ..node.daemon_options(name)
     };
     let a = Daemon::start_with(synced(&na, "lvs-a")).await;

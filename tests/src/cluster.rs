@@ -1,13 +1,12 @@
 //! Several daemons that sync with each other over links the test controls (see `proxy`).
 
+use crate::pki::Pki;
 use crate::proxy::Link;
 use crate::{Daemon, DaemonOptions};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-
-pub const SECRET: &str = "test-cluster-secret-0123456789";
 
 /// Nodes named `names`, each a peer of every other, every directed path through its own [`Link`].
 pub struct Cluster {
@@ -16,25 +15,24 @@ pub struct Cluster {
     /// `links[(from, to)]`: the path `from` uses to reach `to`.
     links: BTreeMap<(usize, usize), Link>,
     data_dirs: Vec<(tempfile::TempDir, PathBuf)>,
-    secrets: Vec<String>,
+    /// The cluster CA and the nodes' certificates.
+    pub pki: Pki,
+    /// The flags of each node's peer certificates (`pki.peer_args`, unless a test swaps them).
+    pub peer_args: Vec<Vec<String>>,
+    peer_ports: Vec<u16>,
 }
 
 impl Cluster {
     pub async fn start(names: &[&str]) -> Cluster {
-        Self::start_with_secrets(names, &vec![SECRET; names.len()]).await
-    }
-
-    /// Like `start`, with a secret per node (to see a wrong one refused).
-    pub async fn start_with_secrets(names: &[&str], secrets: &[&str]) -> Cluster {
-        let mut c = Self::new(names, secrets).await;
+        let mut c = Self::new(names).await;
         for i in 0..names.len() {
             c.start_node(i).await;
         }
         c
     }
 
-    /// The links and data directories, no node running yet (see `start_node`).
-    pub async fn new(names: &[&str], secrets: &[&str]) -> Cluster {
+    /// The links, data directories and certificates, no node running yet (see `start_node`).
+    pub async fn new(names: &[&str]) -> Cluster {
         let mut links = BTreeMap::new();
         for i in 0..names.len() {
             for j in 0..names.len() {
@@ -43,6 +41,7 @@ impl Cluster {
                 }
             }
         }
+        let pki = Pki::new();
         let data_dirs = names
             .iter()
             .map(|_| {
@@ -59,7 +58,9 @@ impl Cluster {
             nodes: names.iter().map(|_| None).collect(),
             links,
             data_dirs,
-            secrets: secrets.iter().map(|s| s.to_string()).collect(),
+            peer_args: names.iter().map(|n| pki.peer_args(n)).collect(),
+            pki,
+            peer_ports: names.iter().map(|_| crate::free_port()).collect(),
         }
     }
 
@@ -77,14 +78,18 @@ impl Cluster {
         let d = Daemon::start_with(DaemonOptions {
             data_dir: Some(self.data_dirs[i].1.clone()),
             node_name: Some(self.names[i].clone()),
-            extra_args: vec!["--peers".into(), self.peers_of(i)],
-            env: vec![("DIRECTOR_CLUSTER_SECRET".into(), self.secrets[i].clone())],
+            extra_args: [
+                vec!["--peers".into(), self.peers_of(i)],
+                self.peer_args[i].clone(),
+            ]
+            .concat(),
+            peer_port: Some(self.peer_ports[i]),
             ..Default::default()
         })
         .await;
         for from in 0..self.names.len() {
             if from != i {
-                self.links[&(from, i)].connect_to(d.grpc_port);
+                self.links[&(from, i)].connect_to(self.peer_ports[i]);
             }
         }
         self.nodes[i] = Some(d);

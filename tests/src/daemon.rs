@@ -21,9 +21,20 @@ pub struct DaemonOptions {
     /// Run inside this network namespace, serving HTTP on an address of it; VRRP then runs. Without it the
     /// daemon serves on loopback with `--vrrp off`, so that a test never touches the host's interfaces.
     pub netns: Option<InNamespace>,
-    /// The gRPC port (default: a free one). In a namespace the gRPC API listens on the namespace's address,
-    /// so that directors in other namespaces reach it (peer sync).
+    /// The gRPC port (default: a free one). In a namespace the gRPC API listens on the namespace's address.
     pub grpc_port: Option<u16>,
+    /// Serve peer sync on this port (`--peer-listen`, on the namespace's address in a namespace).
+    pub peer_port: Option<u16>,
+    /// Serve HTTPS and gRPC over TLS with this certificate; the test's clients trust `ca`.
+    pub tls: Option<Tls>,
+}
+
+/// The certificate of a daemon's HTTP and gRPC listeners, and the CA its clients trust.
+#[derive(Debug, Clone)]
+pub struct Tls {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub ca: PathBuf,
 }
 
 /// Where a daemon runs when it runs in a network namespace (see `crate::netns`).
@@ -42,6 +53,10 @@ pub struct Daemon {
     pub port: u16,
     /// The port of the gRPC API (`--grpc-listen 127.0.0.1:<grpc_port>`).
     pub grpc_port: u16,
+    /// The port of peer sync, if it serves it.
+    pub peer_port: Option<u16>,
+    /// The CA the clients trust when the daemon serves TLS.
+    pub ca: Option<PathBuf>,
     pub base: String,
     pub http: Client,
     pub admin_token: String,
@@ -70,12 +85,11 @@ impl Daemon {
         let grpc_port = opts.grpc_port.unwrap_or_else(|| free_port_except(port));
         let log = data_dir.join(format!("daemon-{port}.log"));
         let log_file = std::fs::File::create(&log).expect("log file");
-        let http_addr = std::net::SocketAddr::new(
-            opts.netns
-                .as_ref()
-                .map_or([127, 0, 0, 1].into(), |n| n.address),
-            port,
-        );
+        let host: std::net::IpAddr = opts
+            .netns
+            .as_ref()
+            .map_or([127, 0, 0, 1].into(), |n| n.address);
+        let http_addr = std::net::SocketAddr::new(host, port);
         let mut cmd = match &opts.netns {
             Some(ns) => {
                 let mut c = Command::new("ip");
@@ -116,22 +130,40 @@ impl Daemon {
             .stdin(Stdio::null())
             .stdout(log_file.try_clone().expect("log"))
             .stderr(log_file);
+        if let Some(p) = opts.peer_port {
+            cmd.arg("--peer-listen")
+                .arg(std::net::SocketAddr::new(host, p).to_string());
+        }
+        if let Some(tls) = &opts.tls {
+            cmd.arg("--tls-cert")
+                .arg(&tls.cert)
+                .arg("--tls-key")
+                .arg(&tls.key);
+        }
         for (k, v) in &opts.env {
             cmd.env(k, v);
         }
         let child = cmd.spawn().expect("spawn director");
-        let http = Client::builder()
+        let mut http = Client::builder()
             .timeout(Duration::from_secs(30))
-            .no_proxy()
-            .build()
-            .expect("http client");
+            .no_proxy();
+        if let Some(tls) = &opts.tls {
+            let pem = std::fs::read(&tls.ca).expect("read the CA");
+            http = http
+                .tls_built_in_root_certs(false)
+                .add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("CA"));
+        }
+        let http = http.build().expect("http client");
+        let scheme = if opts.tls.is_some() { "https" } else { "http" };
         let mut d = Daemon {
             child: Some(child),
             _tmp: tmp,
             data_dir,
             port,
             grpc_port,
-            base: format!("http://{http_addr}"),
+            peer_port: opts.peer_port,
+            ca: opts.tls.as_ref().map(|t| t.ca.clone()),
+            base: format!("{scheme}://{http_addr}"),
             http,
             admin_token: String::new(),
             log,
@@ -172,14 +204,11 @@ impl Daemon {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// The gRPC endpoint, e.g. `http://127.0.0.1:50051`.
+    /// The gRPC endpoint, e.g. `http://127.0.0.1:50051` (`https://` under TLS).
     pub fn grpc_url(&self) -> String {
-        let host = self
-            .base
-            .trim_start_matches("http://")
-            .rsplit_once(':')
-            .map_or("127.0.0.1", |(h, _)| h);
-        format!("http://{host}:{}", self.grpc_port)
+        let (scheme, rest) = self.base.split_once("://").unwrap_or(("http", &self.base));
+        let host = rest.rsplit_once(':').map_or("127.0.0.1", |(h, _)| h);
+        format!("{scheme}://{host}:{}", self.grpc_port)
     }
 
     pub fn url(&self, path: &str) -> String {

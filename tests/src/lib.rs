@@ -4,6 +4,7 @@
 pub mod cluster;
 pub mod daemon;
 pub mod netns;
+pub mod pki;
 pub mod proxy;
 
 pub use daemon::{Daemon, DaemonOptions, InNamespace};

@@ -33,7 +33,8 @@ pub struct Cli {
 
 #[derive(Debug, Clone, Args)]
 pub struct Global {
-    /// The daemon's gRPC address: http://HOST:PORT, or HOST:PORT.
+    /// The daemon's gRPC address: http://HOST:PORT, https://HOST:PORT, or HOST:PORT (https with --tls or
+    /// --ca).
     #[arg(
         short,
         long,
@@ -61,6 +62,13 @@ pub struct Global {
         global = true
     )]
     pub output: Output,
+    /// Speak TLS to the daemon (its --tls-cert), checking its certificate against the system's CAs, or
+    /// --ca.
+    #[arg(long, env = "DIRECTOR_TLS", global = true)]
+    pub tls: bool,
+    /// The CA (PEM) that signed the daemon's certificate; implies --tls.
+    #[arg(long, env = "DIRECTOR_CA", global = true)]
+    pub ca: Option<std::path::PathBuf>,
     /// How long to try to connect, e.g. 5s.
     #[arg(long, default_value = "5s", value_parser = parse_duration, global = true)]
     pub connect_timeout: Duration,

@@ -38,14 +38,14 @@ const MAX_REQUEST_BYTES: usize = 16 * 1024 * 1024;
 /// streams such as health watches would otherwise hold it open).
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
-/// Serves the gRPC API on `listener` until `shutdown` is cancelled, then drains in-flight calls: watches and
-/// waits end with UNAVAILABLE, health answers NOT_SERVING.
+/// Serves the gRPC API on `listener` (over TLS with `tls`) until `shutdown` is cancelled, then drains in-flight
+/// calls: watches and waits end with UNAVAILABLE, health answers NOT_SERVING.
 pub async fn serve(
     listener: TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
     service: Arc<Service>,
     runtime: Arc<Runtime>,
     checker: Arc<director_health::Engine>,
-    sync_auth: Option<Arc<crate::sync::ClusterAuth>>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     use proto::director_server::DirectorServer;
@@ -62,7 +62,6 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()
         .context("gRPC reflection service (v1alpha)")?;
-    let api_service = service.clone();
     let api = DirectorServer::new(DirectorApi {
         service,
         runtime,
@@ -72,38 +71,40 @@ pub async fn serve(
     .max_decoding_message_size(MAX_REQUEST_BYTES)
     .max_encoding_message_size(usize::MAX);
 
-    // Peer sync: refused with UNAUTHENTICATED unless --peers and the cluster secret are set.
-    let sync = proto::sync_server::SyncServer::new(crate::sync::server::SyncApi {
-        service: api_service,
-        auth: sync_auth,
-        shutdown: shutdown.clone(),
-    })
-    .max_decoding_message_size(MAX_REQUEST_BYTES)
-    .max_encoding_message_size(usize::MAX);
-
-    let stop = shutdown.clone();
-    let stopping_health = health.clone();
-    let server = tonic::transport::Server::builder()
+    let stopping = {
+        let (stop, health) = (shutdown.clone(), health.clone());
+        async move {
+            stop.cancelled().await;
+            health
+                .set_not_serving::<DirectorServer<DirectorApi>>()
+                .await;
+            health
+                .set_service_status("", tonic_health::ServingStatus::NotServing)
+                .await;
+        }
+    };
+    let router = tonic::transport::Server::builder()
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .http2_keepalive_timeout(Some(Duration::from_secs(10)))
         .trace_fn(|request| tracing::info_span!("grpc", method = %request.uri().path()))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
-        .add_service(api)
-        .add_service(sync)
-        .serve_with_incoming_shutdown(
+        .add_service(api);
+    type Serving = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<(), tonic::transport::Error>> + Send>,
+    >;
+    let server: Serving = match tls {
+        Some(config) => {
+            let incoming = crate::tls::TlsIncoming::new(listener, config, "gRPC", false)
+                .context("gRPC listener")?;
+            Box::pin(router.serve_with_incoming_shutdown(incoming.into_stream(), stopping))
+        }
+        None => Box::pin(router.serve_with_incoming_shutdown(
             tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
-            async move {
-                stop.cancelled().await;
-                stopping_health
-                    .set_not_serving::<DirectorServer<DirectorApi>>()
-                    .await;
-                stopping_health
-                    .set_service_status("", tonic_health::ServingStatus::NotServing)
-                    .await;
-            },
-        );
+            stopping,
+        )),
+    };
     tracing::info!(grpc = %addr, "gRPC API on {addr}");
     tokio::select! {
         result = server => result.context("gRPC server"),

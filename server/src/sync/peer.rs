@@ -1,7 +1,7 @@
 //! The following side of peer sync: one task per peer pulls the changes made there (after a full copy, when
 //! this node starts empty), applies them through the service layer, and keeps the peer's status.
 
-use super::auth::{self, ClusterAuth};
+use super::auth::PeerTls;
 use super::config::Peer;
 use super::status::PeerState;
 use crate::grpc::proto::sync_client::SyncClient;
@@ -11,8 +11,7 @@ use crate::store::Cursor;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-use tonic::metadata::MetadataValue;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 use tonic::{Code, Request};
 
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
@@ -32,29 +31,54 @@ enum SessionError {
     Apply(String),
     #[error("silent for {} s", SILENCE.as_secs())]
     Silent,
+    #[error("TLS: {0}")]
+    Tls(String),
+}
+
+/// An error with its sources: a refused handshake says why ("invalid peer certificate: Expired").
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let t = s.to_string();
+        if !text.contains(&t) {
+            text.push_str(": ");
+            text.push_str(&t);
+        }
+        source = s.source();
+    }
+    text
 }
 
 impl SessionError {
     fn state(&self) -> &'static str {
         match self {
             SessionError::Connect(_) | SessionError::Silent => "unreachable",
-            SessionError::Refused(_) => "refused",
+            SessionError::Refused(_) | SessionError::Tls(_) => "refused",
             SessionError::Call(_) | SessionError::Apply(_) => "connecting",
         }
     }
 }
 
 fn status_error(s: tonic::Status) -> SessionError {
+    let text = chain(&s);
     match s.code() {
         Code::Unauthenticated | Code::PermissionDenied => SessionError::Refused(s.message().into()),
-        Code::Unavailable => SessionError::Connect(s.message().into()),
-        _ => SessionError::Call(format!("{}: {}", s.code(), s.message())),
+        // The peer's TLS alert arrives with the first call (TLS 1.3 checks the client's certificate after
+        // the client considers the handshake done).
+        Code::Unavailable | Code::Unknown
+            if text.contains("alert") || text.contains("certificate") =>
+        {
+            SessionError::Tls(text)
+        }
+        Code::Unavailable => SessionError::Connect(text),
+        _ => SessionError::Call(format!("{}: {text}", s.code())),
     }
 }
 
 pub struct Follower {
     pub service: Arc<Service>,
-    pub auth: Arc<ClusterAuth>,
+    pub tls: PeerTls,
     pub peer: Peer,
     pub state: Arc<Mutex<PeerState>>,
 }
@@ -91,50 +115,31 @@ impl Follower {
         }
     }
 
-    /// A signed request; returns it with its nonce.
-    fn request<T>(&self, body: T) -> Result<(Request<T>, String), SessionError> {
-        let nonce: String = (0..16)
-            .map(|_| format!("{:02x}", rand::random::<u8>()))
-            .collect();
-        let signed = self.auth.sign(crate::service::now_ms(), &nonce);
-        let mut req = Request::new(body);
-        let meta = req.metadata_mut();
-        let value = |s: String| {
-            MetadataValue::try_from(s).map_err(|e| SessionError::Call(format!("metadata: {e}")))
+    /// The TLS of a connection to the peer: the cluster CA, this node's certificate as the client's, and the
+    /// peer's node name as the name its certificate must carry. Read at every connection (renewed files are
+    /// used without a restart).
+    fn tls(&self) -> Result<ClientTlsConfig, SessionError> {
+        let read = |p: &std::path::Path| {
+            std::fs::read(p).map_err(|e| SessionError::Tls(format!("{}: {e}", p.display())))
         };
-        meta.insert(auth::NODE, value(signed.node)?);
-        meta.insert(auth::TIME, value(signed.time_ms.to_string())?);
-        meta.insert(auth::NONCE, value(signed.nonce)?);
-        meta.insert(auth::PROOF, value(signed.proof)?);
-        req.set_timeout(Duration::from_secs(30));
-        Ok((req, nonce))
-    }
-
-    /// Checks that the answer comes from the peer and that it knows the secret.
-    fn check_answer(
-        &self,
-        meta: &tonic::metadata::MetadataMap,
-        nonce: &str,
-    ) -> Result<(), SessionError> {
-        let get = |k: &str| {
-            meta.get(k)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-        };
-        self.auth
-            .verify_answer(&self.peer.node, get(auth::NODE), nonce, get(auth::PROOF))
-            .map_err(|e| SessionError::Refused(e.to_string()))
+        let files = &self.tls.files;
+        Ok(ClientTlsConfig::new()
+            .ca_certificate(Certificate::from_pem(read(&self.tls.ca)?))
+            .identity(Identity::from_pem(read(&files.cert)?, read(&files.key)?))
+            .domain_name(self.peer.node.clone()))
     }
 
     async fn connect(&self) -> Result<SyncClient<Channel>, SessionError> {
-        let channel = Endpoint::from_shared(format!("http://{}", self.peer.address))
+        let channel = Endpoint::from_shared(format!("https://{}", self.peer.address))
             .map_err(|e| SessionError::Connect(e.to_string()))?
+            .tls_config(self.tls()?)
+            .map_err(|e| SessionError::Tls(e.to_string()))?
             .connect_timeout(Duration::from_secs(1))
             .tcp_nodelay(true)
             .http2_keep_alive_interval(Duration::from_secs(10))
             .connect()
             .await
-            .map_err(|e| SessionError::Connect(format!("{}: {e}", self.peer.address)))?;
+            .map_err(|e| SessionError::Connect(format!("{}: {}", self.peer.address, chain(&e))))?;
         Ok(SyncClient::new(channel).max_decoding_message_size(256 * 1024 * 1024))
     }
 
@@ -144,15 +149,12 @@ impl Follower {
             self.full_copy(&mut client).await?;
         }
         let cursor = self.service.sync_cursor(&self.peer.node);
-        let (req, nonce) = self.request(PullRequest {
+        // The stream lives as long as the connection: no deadline.
+        let req = Request::new(PullRequest {
             after: cursor.as_ref().map_or(0, |c| c.seq),
             log_id: cursor.map(|c| c.log_id).unwrap_or_default(),
-        })?;
-        let mut req = req;
-        // The stream lives as long as the connection: no deadline.
-        req.metadata_mut().remove("grpc-timeout");
+        });
         let response = client.pull(req).await.map_err(status_error)?;
-        self.check_answer(response.metadata(), &nonce)?;
         let mut stream = response.into_inner();
         tracing::info!(peer = %self.peer, "following the peer's changes");
         loop {
@@ -190,9 +192,9 @@ impl Follower {
 
     /// This node is empty: start from the peer's copy of everything.
     async fn full_copy(&self, client: &mut SyncClient<Channel>) -> Result<(), SessionError> {
-        let (req, nonce) = self.request(SnapshotRequest {})?;
+        let mut req = Request::new(SnapshotRequest {});
+        req.set_timeout(Duration::from_secs(30));
         let response = client.snapshot(req).await.map_err(status_error)?;
-        self.check_answer(response.metadata(), &nonce)?;
         let reply = response.into_inner();
         let registers = serde_json::from_str(&reply.registers_json)
             .map_err(|e| SessionError::Apply(format!("full copy is malformed: {e}")))?;

@@ -1,6 +1,6 @@
 //! The serving side of peer sync: the `director.v1.Sync` gRPC service.
 
-use super::auth::{self, ClusterAuth, Refusal, Signed};
+use super::auth::PeerAuth;
 use crate::grpc::proto::sync_server::Sync;
 use crate::grpc::proto::{
     LogEntry, PullReply, PullRequest, SnapshotReply, SnapshotRequest, SyncCursor,
@@ -11,7 +11,6 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
-use tonic::metadata::{MetadataMap, MetadataValue};
 use tonic::{Request, Response, Status};
 
 /// Log entries per message.
@@ -21,59 +20,21 @@ const HEARTBEAT: Duration = Duration::from_secs(1);
 
 pub struct SyncApi {
     pub service: Arc<Service>,
-    /// `None`: sync is not configured here; every call is refused.
-    pub auth: Option<Arc<ClusterAuth>>,
+    pub auth: PeerAuth,
     pub shutdown: CancellationToken,
 }
 
-fn text<'a>(meta: &'a MetadataMap, key: &'static str) -> Result<&'a str, Refusal> {
-    meta.get(key)
-        .and_then(|v| v.to_str().ok())
-        .ok_or(Refusal::Missing(key))
-}
-
-/// Reads the signed metadata of a request.
-pub fn signed(meta: &MetadataMap) -> Result<Signed, Refusal> {
-    Ok(Signed {
-        node: text(meta, auth::NODE)?.to_string(),
-        time_ms: text(meta, auth::TIME)?
-            .parse()
-            .map_err(|_| Refusal::Missing(auth::TIME))?,
-        nonce: text(meta, auth::NONCE)?.to_string(),
-        proof: text(meta, auth::PROOF)?.to_string(),
-    })
-}
-
 impl SyncApi {
-    /// Authenticates the caller; returns its node name and the answer's metadata.
-    fn check(&self, meta: &MetadataMap) -> Result<(String, MetadataMap), Status> {
-        let refuse = |r: Refusal| {
-            tracing::warn!("peer sync call refused: {r}");
-            Status::unauthenticated(r.to_string())
-        };
-        let auth = self
-            .auth
-            .as_ref()
-            .ok_or_else(|| refuse(Refusal::NotConfigured))?;
-        let req = signed(meta).map_err(refuse)?;
-        let peer = auth
-            .verify(&req, crate::service::now_ms())
-            .map_err(refuse)?;
-        let mut answer = MetadataMap::new();
-        let node = MetadataValue::try_from(auth.node())
-            .map_err(|_| Status::internal("node name is not valid metadata"))?;
-        let proof = MetadataValue::try_from(auth.answer(&req.nonce))
-            .map_err(|_| Status::internal("proof is not valid metadata"))?;
-        answer.insert(auth::NODE, node);
-        answer.insert(auth::PROOF, proof);
-        Ok((peer, answer))
+    /// The calling peer, from its verified client certificate.
+    fn check<T>(&self, request: &Request<T>) -> Result<String, Status> {
+        let certs = request.peer_certs();
+        self.auth
+            .identify(certs.as_ref().map(|c| c.as_slice()))
+            .map_err(|r| {
+                tracing::warn!(client = ?request.remote_addr(), "peer sync call refused: {r}");
+                Status::permission_denied(r.to_string())
+            })
     }
-}
-
-fn with_metadata<T>(body: T, meta: MetadataMap) -> Response<T> {
-    let mut r = Response::new(body);
-    *r.metadata_mut() = meta;
-    r
 }
 
 #[tonic::async_trait]
@@ -84,7 +45,7 @@ impl Sync for SyncApi {
         &self,
         request: Request<PullRequest>,
     ) -> Result<Response<Self::PullStream>, Status> {
-        let (peer, answer) = self.check(request.metadata())?;
+        let peer = self.check(&request)?;
         let req = request.into_inner();
         let service = self.service.clone();
         let log_id = service.sync_log_id();
@@ -131,14 +92,14 @@ impl Sync for SyncApi {
             }
             tracing::debug!(peer, "peer stopped following");
         });
-        Ok(with_metadata(ReceiverStream::new(rx), answer))
+        Ok(Response::new(ReceiverStream::new(rx)))
     }
 
     async fn snapshot(
         &self,
         request: Request<SnapshotRequest>,
     ) -> Result<Response<SnapshotReply>, Status> {
-        let (peer, answer) = self.check(request.metadata())?;
+        let peer = self.check(&request)?;
         let snap = self.service.sync_snapshot();
         tracing::info!(
             peer,
@@ -159,6 +120,6 @@ impl Sync for SyncApi {
                 })
                 .collect(),
         };
-        Ok(with_metadata(reply, answer))
+        Ok(Response::new(reply))
     }
 }

@@ -36,6 +36,44 @@ pub fn set_cookie(name: &str, value: &str, max_age: Option<i64>) -> HeaderValue 
     .unwrap_or_else(|_| HeaderValue::from_static("director_invalid=; Path=/; Max-Age=0"))
 }
 
+/// Under TLS, for every response: each cookie gets `Secure` (the browser sends it over HTTPS only), and the
+/// browser is told to come back over HTTPS only (`Strict-Transport-Security`).
+pub async fn under_tls(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let cookies: Vec<HeaderValue> = headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(secure)
+        .collect();
+    if !cookies.is_empty() {
+        headers.remove(header::SET_COOKIE);
+        for c in cookies {
+            headers.append(header::SET_COOKIE, c);
+        }
+    }
+    headers.insert(
+        header::STRICT_TRANSPORT_SECURITY,
+        HeaderValue::from_static("max-age=31536000"),
+    );
+    response
+}
+
+fn secure(cookie: &HeaderValue) -> HeaderValue {
+    let text = cookie.to_str().unwrap_or_default();
+    if text.is_empty()
+        || text
+            .split(';')
+            .any(|a| a.trim().eq_ignore_ascii_case("secure"))
+    {
+        return cookie.clone();
+    }
+    HeaderValue::from_str(&format!("{text}; Secure")).unwrap_or_else(|_| cookie.clone())
+}
+
 /// Deletes the cookie `name`.
 pub fn clear_cookie(name: &str) -> HeaderValue {
     set_cookie(name, "", Some(0))
@@ -134,6 +172,17 @@ mod tests {
             HeaderValue::from_str(cookie_header).unwrap(),
         );
         h
+    }
+
+    #[test]
+    fn cookies_become_secure_once() {
+        let c = set_cookie(SESSION_COOKIE, "tok", Some(3600));
+        let s = secure(&c);
+        assert_eq!(
+            s.to_str().unwrap(),
+            "director_session=tok; Path=/; HttpOnly; SameSite=Strict; Max-Age=3600; Secure"
+        );
+        assert_eq!(secure(&s), s);
     }
 
     #[test]
