@@ -11,3 +11,4 @@ mod durability;
 mod health;
 mod logs;
 mod metrics;
+mod tls;

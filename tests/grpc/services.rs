@@ -1,6 +1,7 @@
 //! The standard services next to the API: server reflection (what grpcurl uses) and health.
 
 use crate::support::*;
+use director::grpc::proto as pb;
 use director_tests::Daemon;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
@@ -104,4 +105,57 @@ async fn health_is_serving() {
         unknown.expect_err("unknown service").code(),
         tonic::Code::NotFound
     );
+}
+
+/// Over TLS (the daemon's --tls-cert, a lab CA): the API and health answer a client that trusts the CA, and
+/// a plain-text client gets nothing.
+#[tokio::test]
+async fn the_api_is_served_over_tls() {
+    let pki = director_tests::pki::Pki::new();
+    let cert = pki.node("test-node", &["127.0.0.1"]);
+    let d = Daemon::start_with(director_tests::DaemonOptions {
+        tls: Some(director_tests::daemon::Tls {
+            cert: cert.cert,
+            key: cert.key,
+            ca: pki.ca(),
+        }),
+        ..Default::default()
+    })
+    .await;
+    assert!(d.grpc_url().starts_with("https://"));
+    let mut api = admin(&d).await;
+    api.create_virtual_server(pb::CreateVirtualServerRequest {
+        virtual_server: Some(web("web", "10.0.0.1")),
+    })
+    .await
+    .expect("create over TLS");
+    let list = api
+        .list_virtual_servers(pb::ListVirtualServersRequest::default())
+        .await
+        .expect("list over TLS")
+        .into_inner();
+    assert_eq!(list.items.len(), 1);
+    let mut health = HealthClient::new(channel(&d).await);
+    let r = health
+        .check(HealthCheckRequest::default())
+        .await
+        .expect("health over TLS")
+        .into_inner();
+    assert_eq!(r.status(), ServingStatus::Serving);
+
+    let plain =
+        tonic::transport::Channel::from_shared(d.grpc_url().replacen("https://", "http://", 1))
+            .expect("URL")
+            .timeout(std::time::Duration::from_secs(5))
+            .connect()
+            .await;
+    if let Ok(channel) = plain {
+        assert!(
+            HealthClient::new(channel)
+                .check(HealthCheckRequest::default())
+                .await
+                .is_err(),
+            "plain text was served"
+        );
+    }
 }

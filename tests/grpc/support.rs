@@ -27,8 +27,17 @@ impl tonic::service::Interceptor for Bearer {
 pub type Client = DirectorClient<InterceptedService<Channel, Bearer>>;
 
 pub async fn channel(d: &Daemon) -> Channel {
-    Channel::from_shared(d.grpc_url())
-        .expect("gRPC URL")
+    let mut endpoint = Channel::from_shared(d.grpc_url()).expect("gRPC URL");
+    if let Some(ca) = &d.ca {
+        let pem = std::fs::read(ca).expect("read the CA");
+        endpoint = endpoint
+            .tls_config(
+                tonic::transport::ClientTlsConfig::new()
+                    .ca_certificate(tonic::transport::Certificate::from_pem(pem)),
+            )
+            .expect("TLS");
+    }
+    endpoint
         .connect()
         .await
         .unwrap_or_else(|e| panic!("connecting to {}: {e}\n{}", d.grpc_url(), d.log_text()))

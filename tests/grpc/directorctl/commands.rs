@@ -237,3 +237,52 @@ async fn watch_prints_changes_as_they_happen() {
     assert_eq!(live["changes"][0]["summary"], "weight 2 -> 8");
     child.kill().await.expect("stop the watch");
 }
+
+/// Against a daemon serving TLS: `--ca` (or `DIRECTOR_CA`) trusts the lab CA; without it the system's CAs
+/// do not know the daemon's certificate and the connection fails with exit code 6 (unavailable).
+#[tokio::test]
+async fn tls_with_the_cluster_ca() {
+    let pki = director_tests::pki::Pki::new();
+    let cert = pki.node("test-node", &["127.0.0.1"]);
+    let d = Daemon::start_with(director_tests::DaemonOptions {
+        tls: Some(director_tests::daemon::Tls {
+            cert: cert.cert,
+            key: cert.key,
+            ca: pki.ca(),
+        }),
+        ..Default::default()
+    })
+    .await;
+    let t = d.token_for("viewer").await;
+    let ca = pki.ca().to_string_lossy().to_string();
+    let plain_address = d.grpc_url().replacen("https://", "", 1);
+
+    // HOST:PORT with --ca: https, trusting the CA.
+    let status = crate::ctl_at(
+        &plain_address,
+        &t,
+        &["--ca", &ca, "status", "-o", "json"],
+        None,
+    )
+    .await
+    .ok()
+    .json();
+    assert_eq!(status["node"], "test-node");
+    // https:// with --tls and no CA: the system's roots do not know the lab CA.
+    let refused = crate::ctl_at(&d.grpc_url(), &t, &["--tls", "status"], None).await;
+    assert_eq!(refused.code, 6, "{refused:?}");
+    assert!(
+        refused.stderr.to_lowercase().contains("certificate"),
+        "{refused:?}"
+    );
+    // http:// with --ca is a contradiction, said as such.
+    let wrong = crate::ctl_at(
+        &format!("http://{plain_address}"),
+        &t,
+        &["--ca", &ca, "status"],
+        None,
+    )
+    .await;
+    assert_eq!(wrong.code, 1, "{wrong:?}");
+    assert!(wrong.stderr.contains("https://"), "{wrong:?}");
+}
