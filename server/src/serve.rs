@@ -17,11 +17,21 @@ use std::sync::Arc;
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+/// How often the daemon reads revocations made by other processes (`director token revoke`).
+const REVOCATION_POLL: std::time::Duration = std::time::Duration::from_millis(500);
+
 pub async fn run(global: GlobalOpts, opts: ServeOpts) -> anyhow::Result<()> {
     let (dataplane_info, dataplane) = select_dataplane(opts.dataplane)?;
-    let service = Arc::new(global.open_service(opts.session_ttl).await?);
+    let service = Arc::new(
+        global
+            .open_service(opts.session_ttl)
+            .await?
+            .with_login_limits(opts.login_limits()),
+    );
     bootstrap_admin(&service, &global.data_dir).await?;
     let shutdown = CancellationToken::new();
+    // Revocations made by `director token revoke` (another process) reach this one within the poll.
+    let _revocations = service.watch_revocations(REVOCATION_POLL, shutdown.clone());
     let reconciler = dataplane.map(|dp| {
         Reconciler::new(
             service.clone(),
@@ -169,10 +179,14 @@ pub async fn run(global: GlobalOpts, opts: ServeOpts) -> anyhow::Result<()> {
                 tracing::debug!(error = %e, "TCP_NODELAY on an HTTP connection");
             }
         });
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-            .await
-            .context("HTTP server")
+        // The client's address (ConnectInfo) limits failed logins and is written in the login audit entries.
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+        .await
+        .context("HTTP server")
     };
     let grpc = crate::grpc::serve(
         grpc_listener,

@@ -128,6 +128,11 @@ fn routes() -> Vec<Route> {
             Role::Admin,
         ),
         r(M::DELETE, "/api/v1/users/absent", None, Role::Admin),
+        r(M::GET, "/api/v1/tokens", None, Role::Admin),
+        r(M::GET, "/api/v1/tokens/absent", None, Role::Admin),
+        r(M::DELETE, "/api/v1/tokens/absent", None, Role::Admin),
+        // Last: it revokes the token of each role that calls it.
+        r(M::POST, "/api/v1/auth/logout", None, Role::Viewer),
     ]
 }
 
@@ -203,6 +208,7 @@ async fn every_route_checks_the_token_and_the_role() {
         iat: now - 7200,
         exp,
         jti: "t".into(),
+        epoch: String::new(),
     };
     let expired = tokens.sign(&claims(now - 3600));
     let forged = Tokens::new(b"not-the-secret-not-the-secret-not!").sign(&claims(now + 3600));

@@ -9,5 +9,6 @@ mod crud;
 mod dataplane;
 mod durability;
 mod health;
+mod logins;
 mod logs;
 mod metrics;
