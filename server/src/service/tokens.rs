@@ -147,7 +147,7 @@ impl Service {
     /// Reads the revocations made since the last read (by this process or another one on the same data
     /// directory, such as `director token revoke`). Cheap: an indexed query that finds nothing most of the time.
     pub async fn refresh_revocations(&self) -> Result<usize> {
-        let seq = self.revoked.read().map(|r| r.seq).unwrap_or(0);
+        let seq = self.revoked.read().unwrap_or_else(|p| p.into_inner()).seq;
         let now = unix_now();
         let new = self.store.revocations_after(seq, now).await?;
         if new.is_empty() {

@@ -152,3 +152,134 @@ impl Store {
         .rows_affected())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: &str, expires_unix: i64) -> TokenRow {
+        TokenRow {
+            id: id.into(),
+            subject: "alice".into(),
+            kind: "user".into(),
+            role: "viewer".into(),
+            created_at: "2026-12-01T00:00:00Z".into(),
+            expires_at: "later".into(),
+            expires_unix,
+            revoked_at: None,
+            revoked_by: None,
+        }
+    }
+
+    fn entry(action: &str) -> NewAuditEntry {
+        NewAuditEntry {
+            at: "2026-12-01T00:00:00Z".into(),
+            actor: "admin".into(),
+            via: "rest".into(),
+            node: "n1".into(),
+            action: action.into(),
+            kind: "token".into(),
+            object: "t".into(),
+            fields: Vec::new(),
+            before: None,
+            after: None,
+            summary: String::new(),
+        }
+    }
+
+    /// Revocations are numbered in order, once per token (a second revocation writes nothing), a token without
+    /// a row gets one, and pruning never lets a number be handed out again (a poller would miss it).
+    #[tokio::test]
+    async fn revocations_are_numbered_once_and_numbers_are_never_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db")).await.unwrap();
+        store
+            .record_token(&row("a", 100), &entry("create"))
+            .await
+            .unwrap();
+        store
+            .record_token(&row("b", 5000), &entry("create"))
+            .await
+            .unwrap();
+        let (a, done) = store
+            .revoke_token(&row("a", 100), "t1", "admin", &entry("revoke"))
+            .await
+            .unwrap();
+        assert!(done);
+        assert_eq!(
+            (a.revoked_at.as_deref(), a.revoked_by.as_deref()),
+            (Some("t1"), Some("admin"))
+        );
+        let (_, again) = store
+            .revoke_token(&row("a", 100), "t2", "bob", &entry("revoke"))
+            .await
+            .unwrap();
+        assert!(!again, "revoked once");
+        assert_eq!(
+            store
+                .token("a")
+                .await
+                .unwrap()
+                .unwrap()
+                .revoked_at
+                .as_deref(),
+            Some("t1")
+        );
+        // Issued before tokens were recorded: the revocation records it.
+        store
+            .revoke_token(&row("unrecorded", 5000), "t3", "admin", &entry("logout"))
+            .await
+            .unwrap();
+        let seen: Vec<(String, i64)> = store
+            .revocations_after(0, 0)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.id, r.seq))
+            .collect();
+        assert_eq!(seen, [("a".to_string(), 1), ("unrecorded".to_string(), 2)]);
+        assert_eq!(store.revocations_after(1, 0).await.unwrap().len(), 1);
+        assert_eq!(
+            store.revocations_after(0, 1000).await.unwrap().len(),
+            1,
+            "expired ones are left out"
+        );
+
+        // Pruning the expired: the last revocation's row stays, so the next number is still new.
+        store
+            .revoke_token(&row("b", 5000), "t4", "admin", &entry("revoke"))
+            .await
+            .unwrap();
+        store
+            .record_token(&row("c", 200), &entry("create"))
+            .await
+            .unwrap();
+        assert_eq!(store.prune_tokens(1000).await.unwrap(), 2, "a and c");
+        assert_eq!(store.last_revocation().await.unwrap(), 3);
+        store
+            .record_token(&row("d", 5000), &entry("create"))
+            .await
+            .unwrap();
+        store
+            .revoke_token(&row("d", 5000), "t5", "admin", &entry("revoke"))
+            .await
+            .unwrap();
+        let after: Vec<i64> = store
+            .revocations_after(3, 0)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.seq)
+            .collect();
+        assert_eq!(after, [4]);
+        let listed: Vec<String> = store
+            .tokens(1000, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.id)
+            .collect();
+        assert_eq!(listed.len(), 3, "b, d and unrecorded: {listed:?}");
+        store.close().await;
+    }
+}
