@@ -140,10 +140,6 @@ impl Service {
         &self.store
     }
 
-    pub fn tokens(&self) -> &Tokens {
-        &self.tokens
-    }
-
     /// The current desired state. Cheap: an `Arc` clone.
     pub fn snapshot(&self) -> Arc<DesiredState> {
         self.state
@@ -274,21 +270,6 @@ impl Service {
             None
         };
         Ok((entries, next))
-    }
-
-    /// Records an event that is not a change of a stored object, such as a service token being issued.
-    pub async fn record_event(
-        &self,
-        actor: &Actor,
-        action: &str,
-        kind: &str,
-        object: &str,
-        summary: String,
-    ) -> Result<()> {
-        let mut e = self.audit_entry(actor, action, kind, object.to_string());
-        e.summary = summary;
-        self.store.record(&e).await?;
-        Ok(())
     }
 }
 
