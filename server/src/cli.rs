@@ -73,7 +73,7 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
-    /// Issue service tokens for pipelines.
+    /// Issue, list and revoke tokens.
     #[command(subcommand)]
     Token(TokenCommand),
     /// Print what the next reconcile pass of the running daemon would change.
@@ -208,6 +208,13 @@ pub struct ServeOpts {
     /// Lifetime of a login session, e.g. 12h, 30m.
     #[arg(long, env = "DIRECTOR_SESSION_TTL", default_value = "12h", value_parser = parse_duration)]
     pub session_ttl: Duration,
+    /// The first lockout after too many failed logins (it doubles with each further failure, up to
+    /// --login-lockout-max).
+    #[arg(long, env = "DIRECTOR_LOGIN_LOCKOUT_BASE", default_value = "1s", value_parser = parse_duration)]
+    pub login_lockout_base: Duration,
+    /// The longest lockout after failed logins.
+    #[arg(long, env = "DIRECTOR_LOGIN_LOCKOUT_MAX", default_value = "5m", value_parser = parse_duration)]
+    pub login_lockout_max: Duration,
     /// Requests that take longer are answered 408.
     #[arg(long, env = "DIRECTOR_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     pub request_timeout: Duration,
@@ -280,6 +287,16 @@ pub enum Switch {
 }
 
 impl ServeOpts {
+    /// The limits of failed logins (the defaults, with the lockouts of the flags).
+    pub fn login_limits(&self) -> crate::auth::LimiterConfig {
+        let base = self.login_lockout_base.max(Duration::from_millis(10));
+        crate::auth::LimiterConfig {
+            lockout_base: base,
+            lockout_max: self.login_lockout_max.max(base),
+            ..Default::default()
+        }
+    }
+
     /// The peers other than `node` and how to reach them. `None` without peers: sync is off.
     pub fn sync_settings(&self, node: &str) -> anyhow::Result<Option<crate::sync::SyncSettings>> {
         for gone in ["DIRECTOR_CLUSTER_SECRET", "DIRECTOR_CLUSTER_SECRET_FILE"] {
@@ -393,6 +410,15 @@ pub enum TokenCommand {
         #[arg(long, default_value = "pipeline")]
         name: String,
     },
+    /// List the tokens that have not expired (login sessions and service tokens), revoked ones included.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token by its id (from `token list` or GET /api/v1/tokens). A running daemon refuses it within
+    /// a second.
+    Revoke { id: String },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -565,29 +591,55 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             director_core::model::validate_name("name", &name)
                 .map_err(|e| anyhow::anyhow!("--{e}"))?;
             let service = cli.global.open_service(Duration::from_secs(3600)).await?;
-            let role: Role = role.into();
-            let now = chrono::Utc::now().timestamp();
-            let token = service.tokens().issue(
-                &format!("token:{name}"),
-                role,
-                TokenKind::Service,
-                now,
-                ttl.as_secs() as i64,
-            );
-            service
-                .record_event(
-                    &cli_actor(),
-                    "create",
-                    "token",
-                    &format!("token:{name}"),
-                    format!(
-                        "issued service token {name} with role {role} for {}s",
-                        ttl.as_secs()
-                    ),
-                )
-                .await?;
+            let issued = service
+                .create_service_token(&cli_actor(), &name, role.into(), ttl)
+                .await;
             service.store().close().await;
+            let (token, view) = issued?;
+            eprintln!("token id {} (director token revoke {0})", view.id);
             println!("{token}");
+            Ok(())
+        }
+        Command::Token(TokenCommand::List { json }) => {
+            let service = cli.global.open_service(Duration::from_secs(3600)).await?;
+            let tokens = service.list_tokens(&cli_actor()).await;
+            service.store().close().await;
+            let tokens = tokens?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&tokens)?);
+                return Ok(());
+            }
+            println!(
+                "{:<24}  {:<7}  {:<24}  {:<8}  {:<20}  {:<20}  REVOKED",
+                "ID", "KIND", "SUBJECT", "ROLE", "CREATED", "EXPIRES"
+            );
+            for t in tokens {
+                let revoked = match (&t.revoked_at, &t.revoked_by) {
+                    (Some(at), Some(by)) => format!("{at} by {by}"),
+                    (Some(at), None) => at.clone(),
+                    _ => "-".to_string(),
+                };
+                println!(
+                    "{:<24}  {:<7}  {:<24}  {:<8}  {:<20}  {:<20}  {revoked}",
+                    t.id,
+                    t.kind,
+                    t.subject,
+                    t.role.to_string(),
+                    t.created_at.get(..19).unwrap_or(&t.created_at),
+                    t.expires_at.get(..19).unwrap_or(&t.expires_at),
+                );
+            }
+            Ok(())
+        }
+        Command::Token(TokenCommand::Revoke { id }) => {
+            let service = cli.global.open_service(Duration::from_secs(3600)).await?;
+            let revoked = service.revoke_token(&cli_actor(), &id).await;
+            service.store().close().await;
+            let t = revoked?;
+            println!(
+                "revoked token {} ({} {}, role {})",
+                t.id, t.kind, t.subject, t.role
+            );
             Ok(())
         }
     }

@@ -17,6 +17,9 @@ use std::sync::Arc;
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+/// How often the daemon reads revocations made by other processes (`director token revoke`).
+const REVOCATION_POLL: std::time::Duration = std::time::Duration::from_millis(500);
+
 pub async fn run(global: GlobalOpts, opts: ServeOpts) -> anyhow::Result<()> {
     // Settings that can be wrong are checked before anything starts.
     let tls_files = opts.tls_files()?;
@@ -34,9 +37,16 @@ pub async fn run(global: GlobalOpts, opts: ServeOpts) -> anyhow::Result<()> {
         None => None,
     };
     let (dataplane_info, dataplane) = select_dataplane(opts.dataplane)?;
-    let service = Arc::new(global.open_service(opts.session_ttl).await?);
+    let service = Arc::new(
+        global
+            .open_service(opts.session_ttl)
+            .await?
+            .with_login_limits(opts.login_limits()),
+    );
     bootstrap_admin(&service, &global.data_dir).await?;
     let shutdown = CancellationToken::new();
+    // Revocations made by `director token revoke` (another process) reach this one within the poll.
+    let _revocations = service.watch_revocations(REVOCATION_POLL, shutdown.clone());
     let reconciler = dataplane.map(|dp| {
         Reconciler::new(
             service.clone(),
@@ -200,6 +210,7 @@ pub async fn run(global: GlobalOpts, opts: ServeOpts) -> anyhow::Result<()> {
         .map(|c| crate::tls::server_config(c.clone(), &[b"h2"]))
         .transpose()?;
     let http = async {
+        // The client's address (ConnectInfo) limits failed logins and is written in the login audit entries.
         let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
         let stop = shutdown.clone().cancelled_owned();
         match http_tls {

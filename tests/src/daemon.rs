@@ -288,8 +288,8 @@ impl Daemon {
         body
     }
 
-    /// The global revision, the number of audit entries and the declared objects (without the run-time
-    /// health): what a rejected request must not change, and what a restart must keep.
+    /// The global revision, the number of audit entries (but logins) and the declared objects (without the
+    /// run-time health): what a rejected request must not change, and what a restart must keep.
     pub async fn fingerprint(&self) -> Fingerprint {
         let status = self.get("/api/v1/status").await;
         let audit = self.get("/api/v1/audit?limit=1000").await;
@@ -304,7 +304,10 @@ impl Daemon {
         let groups = self.get("/api/v1/vrrp-groups").await["items"].clone();
         Fingerprint {
             revision: status["revision"].as_u64().unwrap_or(0),
-            audit_entries: audit["items"].as_array().map_or(0, Vec::len),
+            // Logins and logouts are audited too, but change nothing.
+            audit_entries: audit["items"].as_array().map_or(0, |items| {
+                items.iter().filter(|e| e["kind"] != "login").count()
+            }),
             objects: serde_json::json!({"virtual_servers": objects, "vrrp_groups": groups}),
         }
     }

@@ -1,9 +1,9 @@
 //! The OpenAPI document (generated from the handlers and models) and its interactive page.
 
-use super::{audit, dataplane, error, status, users, views, virtual_servers, vrrp_groups};
+use super::{audit, dataplane, error, status, tokens, users, views, virtual_servers, vrrp_groups};
 use crate::reconciler::{PassReport, ReconcileStatus};
 use crate::runtime::DataplaneInfo;
-use crate::service::{LoginResult, UserView};
+use crate::service::{LoginResult, TokenView, UserView};
 use crate::store::AuditEntry;
 use director_core::model;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -17,7 +17,7 @@ use utoipa::{Modify, OpenApi};
         license(name = "Apache-2.0")
     ),
     paths(
-        users::login,
+        users::login, users::logout,
         status::status,
         dataplane::observed, dataplane::plan,
         virtual_servers::list, virtual_servers::create, virtual_servers::get, virtual_servers::replace,
@@ -28,6 +28,7 @@ use utoipa::{Modify, OpenApi};
         vrrp_groups::delete,
         audit::list,
         users::list, users::create, users::get, users::patch, users::delete,
+        tokens::list, tokens::get, tokens::revoke,
     ),
     components(schemas(
         error::ErrorBody, error::ErrorDetail,
@@ -39,15 +40,17 @@ use utoipa::{Modify, OpenApi};
         AuditEntry, audit::AuditPage, status::Status, status::Counts, status::HealthSummary, status::DownServer, DataplaneInfo,
         dataplane::DataplaneView, dataplane::PlanView, ReconcileStatus, PassReport,
         users::LoginRequest, users::NewUser, users::UserPatch, users::UserList, UserView, LoginResult,
+        tokens::TokenList, TokenView,
     )),
     modifiers(&BearerAuth),
     tags(
-        (name = "auth", description = "Log in for a bearer token"),
+        (name = "auth", description = "Log in for a bearer token; log out to revoke it"),
         (name = "virtual-servers", description = "IPVS services"),
         (name = "real-servers", description = "Backends of a virtual server"),
         (name = "vrrp-groups", description = "VRRP failover of virtual addresses"),
         (name = "audit", description = "Who changed what"),
         (name = "users", description = "Accounts and roles (admin)"),
+        (name = "tokens", description = "Issued tokens and their revocation (admin)"),
         (name = "status", description = "The node and its dataplane"),
     )
 )]

@@ -19,19 +19,52 @@ impl FromRequestParts<AppState> for Auth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
-            return Err(unauthenticated(
-                "a bearer token is required (POST /api/v1/auth/login gives one)",
-            ));
-        };
-        let token = bearer_token(value.as_bytes())
-            .ok_or_else(|| unauthenticated("the Authorization header must be `Bearer <token>`"))?;
+        let token = raw_token(parts)?;
         Ok(Auth(state.service.authenticate(token, Via::Rest).await?))
     }
 }
 
 fn unauthenticated(message: &str) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", message).with_field("Authorization")
+}
+
+/// The client's address, from the connection (`ConnectInfo`, which `serve` provides); `None` for a router
+/// served without it (tests).
+pub struct ClientAddr(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}
+
+/// The bearer token of the request, unchecked (for logout, which revokes it).
+pub fn raw_token(parts: &Parts) -> Result<&str, ApiError> {
+    let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+        return Err(unauthenticated(
+            "a bearer token is required (POST /api/v1/auth/login gives one)",
+        ));
+    };
+    bearer_token(value.as_bytes())
+        .ok_or_else(|| unauthenticated("the Authorization header must be `Bearer <token>`"))
+}
+
+/// The bearer token of a request (not checked yet).
+pub struct BearerToken(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for BearerToken {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        raw_token(parts).map(|t| BearerToken(t.to_string()))
+    }
 }
 
 /// The revision named by `If-Match`, if any (`*` matches anything).

@@ -8,12 +8,14 @@ pub mod docs;
 mod error;
 mod extract;
 mod status;
+mod tokens;
 mod users;
 pub mod views;
 mod virtual_servers;
 mod vrrp_groups;
 
 pub use error::{ApiError, ApiResult};
+pub use extract::ClientAddr;
 
 use crate::reconciler::Reconciler;
 use crate::runtime::Runtime;
@@ -39,7 +41,7 @@ pub struct AppState {
     pub health: Arc<director_health::Engine>,
     /// This node's VRRP instances (a disabled handle with `--vrrp off`).
     pub vrrp: crate::vrrp::VrrpHandle,
-    /// The web UI's own state (counter history for the charts, logged-out sessions).
+    /// The web UI's own state (counter history for the charts).
     pub web: crate::web::WebContext,
     /// `/metrics`: access setting, HTTP request counters, peer-lag source.
     pub metrics: Arc<crate::metrics::Metrics>,
@@ -59,6 +61,7 @@ pub fn router(state: AppState, limits: Limits) -> Router {
     let metrics = state.metrics.clone();
     let api = Router::new()
         .route("/auth/login", post(users::login))
+        .route("/auth/logout", post(users::logout))
         .route("/status", get(status::status))
         .route(
             "/virtual-servers",
@@ -101,6 +104,8 @@ pub fn router(state: AppState, limits: Limits) -> Router {
             "/users/{name}",
             get(users::get).patch(users::patch).delete(users::delete),
         )
+        .route("/tokens", get(tokens::list))
+        .route("/tokens/{id}", get(tokens::get).delete(tokens::revoke))
         .route("/openapi.json", get(|| async { Json(docs::openapi()) }))
         .merge(
             utoipa_swagger_ui::SwaggerUi::new("/docs").url("/api/v1/openapi.json", docs::openapi()),

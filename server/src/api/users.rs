@@ -1,9 +1,9 @@
-//! `/api/v1/users` (admin) and `/api/v1/auth/login`.
+//! `/api/v1/users` (admin), `/api/v1/auth/login` and `/api/v1/auth/logout`.
 
 use super::error::{ApiResult, ErrorBody};
-use super::extract::{Auth, IfMatch, JsonBody};
+use super::extract::{Auth, BearerToken, ClientAddr, IfMatch, JsonBody};
 use super::{created, with_etag, AppState};
-use crate::service::{LoginResult, UserView};
+use crate::service::{LoginResult, UserView, Via};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -39,11 +39,38 @@ pub struct UserList {
     pub items: Vec<UserView>,
 }
 
+/// Failed logins are limited per client address and per user name: beyond the limit the answer is 429 with
+/// `Retry-After` until the lockout (which grows with further failures, up to a few minutes) ends. When too
+/// many logins run at once the answer is 503 with `Retry-After`.
 #[utoipa::path(post, operation_id = "login", path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = LoginResult), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn login(State(app): State<AppState>, body: JsonBody) -> ApiResult<Json<LoginResult>> {
+    responses((status = 200, body = LoginResult), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds until the lockout ends"))),
+        (status = 503, body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait before trying again")))))]
+pub async fn login(
+    State(app): State<AppState>,
+    ClientAddr(address): ClientAddr,
+    body: JsonBody,
+) -> ApiResult<Json<LoginResult>> {
     let req: LoginRequest = body.parse()?;
-    Ok(Json(app.service.login(&req.username, &req.password).await?))
+    Ok(Json(
+        app.service
+            .login(&req.username, &req.password, Via::Rest, address)
+            .await?,
+    ))
+}
+
+/// Revokes the caller's own token (for REST, gRPC and the UI alike).
+#[utoipa::path(post, operation_id = "logout", path = "/api/v1/auth/logout", tag = "auth",
+    responses((status = 204, description = "The token is revoked"), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn logout(
+    State(app): State<AppState>,
+    ClientAddr(address): ClientAddr,
+    BearerToken(token): BearerToken,
+) -> ApiResult<StatusCode> {
+    app.service.logout(&token, Via::Rest, address).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(get, operation_id = "listUsers", path = "/api/v1/users", tag = "users",

@@ -26,7 +26,34 @@ pub struct Claims {
     pub kind: TokenKind,
     pub iat: i64,
     pub exp: i64,
+    /// The token's id: what `GET /api/v1/tokens` lists and a revocation names.
     pub jti: String,
+    /// A user session's epoch: the session ends when the user's changes (password change, deletion).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub epoch: String,
+}
+
+impl Claims {
+    /// Claims with a new random id (`jti`) and no epoch.
+    pub fn new(sub: &str, role: Role, kind: TokenKind, now: i64, ttl_s: i64) -> Claims {
+        Claims {
+            sub: sub.to_string(),
+            role,
+            kind,
+            iat: now,
+            exp: now + ttl_s,
+            jti: random_hex(12),
+            epoch: String::new(),
+        }
+    }
+}
+
+/// `bytes` random bytes in hex.
+pub fn random_hex(bytes: usize) -> String {
+    use rand::RngCore;
+    let mut b = vec![0u8; bytes];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    b.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -87,19 +114,9 @@ impl Tokens {
         Ok(Tokens::new(secret.as_bytes()))
     }
 
+    /// A signed token of fresh claims (a new random id, no epoch).
     pub fn issue(&self, sub: &str, role: Role, kind: TokenKind, now: i64, ttl_s: i64) -> String {
-        use rand::RngCore;
-        let mut jti = [0u8; 12];
-        rand::rngs::OsRng.fill_bytes(&mut jti);
-        let claims = Claims {
-            sub: sub.to_string(),
-            role,
-            kind,
-            iat: now,
-            exp: now + ttl_s,
-            jti: jti.iter().map(|b| format!("{b:02x}")).collect(),
-        };
-        self.sign(&claims)
+        self.sign(&Claims::new(sub, role, kind, now, ttl_s))
     }
 
     pub fn sign(&self, claims: &Claims) -> String {
@@ -134,6 +151,10 @@ mod tests {
             (c.sub.as_str(), c.role, c.kind),
             ("alice", Role::Operator, TokenKind::User)
         );
+        assert_eq!(c.jti.len(), 24);
+        let mut with_epoch = Claims::new("bob", Role::Viewer, TokenKind::User, now, 60);
+        with_epoch.epoch = "e1".into();
+        assert_eq!(t.verify(&t.sign(&with_epoch)).unwrap(), with_epoch);
     }
 
     #[test]

@@ -136,6 +136,30 @@ fn non_empty(s: String) -> Option<String> {
 
 #[tonic::async_trait]
 impl pb::director_server::Director for DirectorApi {
+    async fn login(&self, request: Request<pb::LoginRequest>) -> Reply<pb::LoginResponse> {
+        let address = request.remote_addr().map(|a| a.ip());
+        let req = request.into_inner();
+        let login = self
+            .service
+            .login(&req.username, &req.password, service::Via::Grpc, address)
+            .await
+            .map_err(errors::status)?;
+        Ok(Response::new(pb::LoginResponse {
+            token: login.token,
+            expires_at: login.expires_at,
+            role: login.role.to_string(),
+        }))
+    }
+
+    async fn logout(&self, request: Request<pb::LogoutRequest>) -> Reply<pb::LogoutResponse> {
+        let address = request.remote_addr().map(|a| a.ip());
+        self.service
+            .logout(auth::token(&request)?, service::Via::Grpc, address)
+            .await
+            .map_err(errors::status)?;
+        Ok(Response::new(pb::LogoutResponse {}))
+    }
+
     async fn status(&self, request: Request<pb::StatusRequest>) -> Reply<pb::StatusResponse> {
         let actor = auth::actor(&self.service, &request).await?;
         service::require(&actor, Role::Viewer).map_err(errors::status)?;

@@ -33,6 +33,8 @@ pub fn status_of(e: ServiceError, conflict: Conflict) -> Status {
         ServiceError::Stale { .. } => Code::FailedPrecondition,
         ServiceError::Unauthenticated(_) => Code::Unauthenticated,
         ServiceError::Forbidden(_) => Code::PermissionDenied,
+        ServiceError::TooManyAttempts { .. } => Code::ResourceExhausted,
+        ServiceError::Busy { .. } => Code::Unavailable,
         ServiceError::Store(_) | ServiceError::Internal(_) => Code::Internal,
     };
     if code == Code::Internal {
@@ -46,6 +48,9 @@ pub fn status_of(e: ServiceError, conflict: Conflict) -> Status {
         if code == Code::InvalidArgument {
             details.add_bad_request_violation(field.clone(), describe(&e));
         }
+    }
+    if let Some(seconds) = e.retry_after() {
+        details.set_retry_info(Some(std::time::Duration::from_secs(seconds)));
     }
     details.set_error_info(e.code().to_ascii_uppercase(), DOMAIN, metadata);
     Status::with_error_details(code, e.to_string(), details)

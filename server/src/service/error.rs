@@ -2,6 +2,7 @@
 
 use crate::store::StoreError;
 use director_core::{ErrorKind, ModelError};
+use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -23,10 +24,24 @@ pub enum ServiceError {
     Unauthenticated(String),
     #[error("{0}")]
     Forbidden(String),
+    /// Too many failed logins from this address or for this user name (429).
+    #[error("too many failed logins: try again in {} s", seconds(retry_after))]
+    TooManyAttempts { retry_after: Duration },
+    /// Too many password checks at once (503).
+    #[error(
+        "the server is busy checking other logins: try again in {} s",
+        seconds(retry_after)
+    )]
+    Busy { retry_after: Duration },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("{0}")]
     Internal(String),
+}
+
+/// Whole seconds, rounded up, at least 1 (as `Retry-After` gives them).
+pub fn seconds(d: &Duration) -> u64 {
+    (d.as_secs() + u64::from(d.subsec_nanos() > 0)).max(1)
 }
 
 fn describe(field: &str, message: &str) -> String {
@@ -64,6 +79,16 @@ impl ServiceError {
         }
     }
 
+    /// When to try again (whole seconds), for the refusals that say so.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            ServiceError::TooManyAttempts { retry_after } | ServiceError::Busy { retry_after } => {
+                Some(seconds(retry_after))
+            }
+            _ => None,
+        }
+    }
+
     /// A stable machine-readable code.
     pub fn code(&self) -> &'static str {
         match self {
@@ -74,6 +99,8 @@ impl ServiceError {
             ServiceError::Stale { .. } => "stale_revision",
             ServiceError::Unauthenticated(_) => "unauthenticated",
             ServiceError::Forbidden(_) => "forbidden",
+            ServiceError::TooManyAttempts { .. } => "too_many_requests",
+            ServiceError::Busy { .. } => "unavailable",
             ServiceError::Store(_) | ServiceError::Internal(_) => "internal",
         }
     }

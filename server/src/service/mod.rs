@@ -15,6 +15,7 @@ mod health_events;
 pub mod parse;
 mod replica;
 mod sync;
+mod tokens;
 mod users;
 mod virtual_servers;
 mod vrrp_groups;
@@ -24,9 +25,10 @@ pub use batch::{Batch, BatchReport, Outcome};
 pub use error::{Result, ServiceError};
 pub use replica::{now_ms, Change};
 pub use sync::{Applied, SyncSnapshot};
+pub use tokens::TokenView;
 pub use users::{LoginResult, UserView};
 
-use crate::auth::Tokens;
+use crate::auth::{HashGate, LimiterConfig, LoginLimiter, Tokens};
 use crate::store::{AuditEntry, AuditFilter, NewAuditEntry, Store};
 use chrono::{SecondsFormat, Utc};
 use director_core::model::Role;
@@ -51,8 +53,14 @@ pub struct Service {
     staged: std::sync::Mutex<Arc<DesiredState>>,
     committer: commit::Committer,
     revision: watch::Sender<u64>,
-    /// Role of each user, to check sessions without a query per request.
-    users: RwLock<HashMap<String, Role>>,
+    /// Role and session epoch of each user, to check sessions without a query per request.
+    users: RwLock<HashMap<String, users::UserAuth>>,
+    /// The revoked tokens that have not expired yet, consulted on every authentication.
+    revoked: RwLock<tokens::Revoked>,
+    /// Failed logins per address and user name.
+    limiter: std::sync::Mutex<LoginLimiter>,
+    /// At most a few password hashes at once.
+    hashing: HashGate,
     /// The desired-state revision the kernel has reached (set by the reconciler; None without dataplane).
     applied: watch::Sender<Option<u64>>,
     /// The kernel table as last observed, with counters (set by the reconciler).
@@ -78,8 +86,9 @@ impl Service {
             .users()
             .await?
             .into_iter()
-            .filter_map(|u| u.role.parse().ok().map(|r| (u.name, r)))
+            .filter_map(|u| users::UserAuth::of(&u).map(|a| (u.name, a)))
             .collect();
+        let revoked = tokens::Revoked::load(&store).await?;
         let (revision, _) = watch::channel(state.revision);
         let replica = replica::Replica::load(&store, &node).await?;
         let state = Arc::new(state);
@@ -96,6 +105,9 @@ impl Service {
             committer,
             revision,
             users: RwLock::new(users),
+            revoked: RwLock::new(revoked),
+            limiter: std::sync::Mutex::new(LoginLimiter::new(LimiterConfig::default())),
+            hashing: users::hash_gate(),
             applied: watch::channel(None).0,
             observed: RwLock::new(None),
             replica: std::sync::Mutex::new(replica),
@@ -104,6 +116,14 @@ impl Service {
         };
         service.bootstrap_registers(&service.snapshot()).await?;
         Ok(service)
+    }
+
+    /// Limits failed logins with `config` instead of the defaults.
+    pub fn with_login_limits(self, config: LimiterConfig) -> Self {
+        Service {
+            limiter: std::sync::Mutex::new(LoginLimiter::new(config)),
+            ..self
+        }
     }
 
     fn replica(&self) -> std::sync::MutexGuard<'_, replica::Replica> {
@@ -118,10 +138,6 @@ impl Service {
 
     pub fn store(&self) -> &Store {
         &self.store
-    }
-
-    pub fn tokens(&self) -> &Tokens {
-        &self.tokens
     }
 
     /// The current desired state. Cheap: an `Arc` clone.
@@ -254,21 +270,6 @@ impl Service {
             None
         };
         Ok((entries, next))
-    }
-
-    /// Records an event that is not a change of a stored object, such as a service token being issued.
-    pub async fn record_event(
-        &self,
-        actor: &Actor,
-        action: &str,
-        kind: &str,
-        object: &str,
-        summary: String,
-    ) -> Result<()> {
-        let mut e = self.audit_entry(actor, action, kind, object.to_string());
-        e.summary = summary;
-        self.store.record(&e).await?;
-        Ok(())
     }
 }
 

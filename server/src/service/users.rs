@@ -1,12 +1,62 @@
 //! Users, logins and token checks.
 
+use super::tokens::{from_address, rfc3339, token_row, unix_now};
 use super::{check_revision, now, require, Actor, Result, Service, ServiceError, Via};
-use crate::auth::{hash_password, verify_password, TokenError, TokenKind, MIN_PASSWORD_LEN};
+use crate::auth::{
+    hash_password, random_hex, verify_password, Claims, GateError, HashGate, TokenError, TokenKind,
+    MIN_PASSWORD_LEN,
+};
 use crate::store::UserRow;
 use director_core::model::{validate_name, Role};
 use serde::Serialize;
 use serde_json::json;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
 use utoipa::ToSchema;
+
+/// What authenticating a session needs of its user, kept in memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct UserAuth {
+    pub role: Role,
+    /// Sessions carrying another epoch have ended.
+    pub epoch: String,
+}
+
+impl UserAuth {
+    pub fn of(u: &UserRow) -> Option<UserAuth> {
+        Some(UserAuth {
+            role: u.role.parse().ok()?,
+            epoch: u.session_epoch.clone(),
+        })
+    }
+}
+
+/// Password hashes (logins, the decoy of unknown users, new passwords) running at once, how many more may
+/// wait, and how long.
+pub const HASHES_AT_ONCE: usize = 2;
+pub const HASH_QUEUE: usize = 16;
+pub const HASH_WAIT: Duration = Duration::from_millis(1500);
+
+pub(super) fn hash_gate() -> HashGate {
+    HashGate::new(HASHES_AT_ONCE, HASH_QUEUE, HASH_WAIT)
+}
+
+fn gate_error(e: GateError) -> ServiceError {
+    match e {
+        GateError::Busy { retry_after } => ServiceError::Busy { retry_after },
+        GateError::Failed(m) => ServiceError::Internal(m),
+    }
+}
+
+/// A user name as the audit log and the log may show it: printable, at most 64 characters.
+fn shown_name(name: &str) -> String {
+    let s: String = name.chars().filter(|c| !c.is_control()).take(64).collect();
+    if s.is_empty() {
+        "(empty)".to_string()
+    } else {
+        s
+    }
+}
 
 /// A user as the API shows it (never the password hash).
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -50,13 +100,6 @@ fn decoy_hash() -> &'static str {
     })
 }
 
-async fn hash(password: String) -> Result<String> {
-    tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(|e| ServiceError::Internal(e.to_string()))?
-        .map_err(|e| ServiceError::Internal(e.to_string()))
-}
-
 fn check_password(password: &str) -> Result<()> {
     if password.chars().count() < MIN_PASSWORD_LEN {
         return Err(ServiceError::invalid(
@@ -68,6 +111,14 @@ fn check_password(password: &str) -> Result<()> {
 }
 
 impl Service {
+    async fn hash(&self, password: String) -> Result<String> {
+        self.hashing
+            .run(move || hash_password(&password))
+            .await
+            .map_err(gate_error)?
+            .map_err(|e| ServiceError::Internal(e.to_string()))
+    }
+
     pub async fn list_users(&self, actor: &Actor) -> Result<Vec<UserView>> {
         require(actor, Role::Admin)?;
         Ok(self
@@ -98,7 +149,7 @@ impl Service {
         require(actor, Role::Admin)?;
         validate_name("name", name)?;
         check_password(password)?;
-        let password_hash = hash(password.to_string()).await?;
+        let password_hash = self.hash(password.to_string()).await?;
         let _w = self.lock_writer().await;
         if self.store.user(name).await?.is_some() {
             return Err(ServiceError::Conflict {
@@ -114,12 +165,13 @@ impl Service {
             revision: 1,
             created_at: at.clone(),
             updated_at: at,
+            session_epoch: random_hex(16),
         };
         let mut e = self.audit_entry(actor, "create", "user", name.to_string());
         e.summary = format!("created user {name} with role {role}");
         e.after = Some(json!({"name": name, "role": role}));
         self.store.write_user(name, Some(&row), &e).await?;
-        self.cache_user(name, Some(role));
+        self.cache_user(name, UserAuth::of(&row));
         Ok(row.into())
     }
 
@@ -136,7 +188,7 @@ impl Service {
         let new_hash = match password {
             Some(p) => {
                 check_password(p)?;
-                Some(hash(p.to_string()).await?)
+                Some(self.hash(p.to_string()).await?)
             }
             None => None,
         };
@@ -160,8 +212,10 @@ impl Service {
             row.role = r.to_string();
         }
         if let Some(h) = new_hash {
-            summary.push("password changed".to_string());
+            summary.push("password changed (sessions ended)".to_string());
             row.password_hash = h;
+            // Every session of the user ends: its tokens carry the old epoch.
+            row.session_epoch = random_hex(16);
         }
         if summary.is_empty() {
             return Ok(row.into());
@@ -178,7 +232,7 @@ impl Service {
         e.before = Some(before.into());
         e.after = Some(after.into());
         self.store.write_user(name, Some(&row), &e).await?;
-        self.cache_user(name, row.role.parse().ok());
+        self.cache_user(name, UserAuth::of(&row));
         Ok(row.into())
     }
 
@@ -213,7 +267,7 @@ impl Service {
             .read()
             .map(|u| {
                 u.iter()
-                    .filter(|(n, r)| **r == Role::Admin && *n != name)
+                    .filter(|(n, a)| a.role == Role::Admin && *n != name)
                     .count()
             })
             .unwrap_or(0);
@@ -226,51 +280,109 @@ impl Service {
         Ok(())
     }
 
-    fn cache_user(&self, name: &str, role: Option<Role>) {
+    fn cache_user(&self, name: &str, auth: Option<UserAuth>) {
         if let Ok(mut users) = self.users.write() {
-            match role {
-                Some(r) => users.insert(name.to_string(), r),
+            match auth {
+                Some(a) => users.insert(name.to_string(), a),
                 None => users.remove(name),
             };
         }
     }
 
-    /// Checks a user's password and issues a session token.
-    pub async fn login(&self, username: &str, password: &str) -> Result<LoginResult> {
+    /// Checks a user's password and issues a session token, recorded (so that it can be listed and revoked).
+    ///
+    /// Failed attempts are limited per client address and per user name (429 beyond the limit, neither
+    /// audited nor counted); the password check waits for one of a few places (503 when none frees up soon).
+    /// Both outcomes of a check are audited (`kind: login`).
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        via: Via,
+        address: Option<IpAddr>,
+    ) -> Result<LoginResult> {
+        let shown = shown_name(username);
+        let refused = self
+            .limiter
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .check(username, address, Instant::now());
+        if let Err(r) = refused {
+            tracing::warn!(user = %shown, address = ?address, via = %via, limit = ?r.limit,
+                retry_after_s = r.retry_after.as_secs_f32(), "login refused: too many failed attempts");
+            return Err(ServiceError::TooManyAttempts {
+                retry_after: r.retry_after,
+            });
+        }
         let user = self.store.user(username).await?;
-        let hash = user
-            .as_ref()
-            .map_or_else(|| decoy_hash().to_string(), |u| u.password_hash.clone());
+        let hash = user.as_ref().map(|u| u.password_hash.clone());
         let password = password.to_string();
-        let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        let ok = self
+            .hashing
+            .run(move || match hash {
+                Some(h) => verify_password(&password, &h),
+                None => verify_password(&password, decoy_hash()),
+            })
             .await
-            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+            .map_err(|e| {
+                tracing::warn!(user = %shown, address = ?address, via = %via, "login refused: {e}");
+                gate_error(e)
+            })?;
+        let who = Actor::new(shown.clone(), Role::Viewer, via);
         let user = match (user, ok) {
             (Some(u), true) => u,
             _ => {
-                tracing::warn!(user = username, "failed login");
+                self.limiter
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .failed(username, address, Instant::now());
+                tracing::warn!(user = %shown, address = ?address, via = %via, "failed login");
+                let mut e = self.audit_entry(&who, "login_failed", "login", shown.clone());
+                e.summary = format!(
+                    "failed login as {shown}{} via {via}: wrong user name or password",
+                    from_address(address)
+                );
+                self.store.record(&e).await?;
                 return Err(ServiceError::Unauthenticated(
                     "invalid username or password".into(),
                 ));
             }
         };
-        let role: Role = user.role.parse().map_err(ServiceError::Internal)?;
-        self.cache_user(&user.name, Some(role));
-        let now = chrono::Utc::now().timestamp();
-        let token = self
-            .tokens
-            .issue(&user.name, role, TokenKind::User, now, self.session_ttl_s);
-        let expires_at = chrono::DateTime::from_timestamp(now + self.session_ttl_s, 0)
-            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-            .unwrap_or_default();
+        let auth = UserAuth::of(&user).ok_or_else(|| {
+            ServiceError::Internal(format!("user {} has an unknown role", user.name))
+        })?;
+        self.limiter
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .succeeded(username, address, Instant::now());
+        let mut claims = Claims::new(
+            &user.name,
+            auth.role,
+            TokenKind::User,
+            unix_now(),
+            self.session_ttl_s,
+        );
+        claims.epoch = auth.epoch.clone();
+        let row = token_row(&claims);
+        let mut e = self.audit_entry(&who, "login", "login", user.name.clone());
+        e.summary = format!(
+            "{} logged in{} via {via} (token {})",
+            user.name,
+            from_address(address),
+            claims.jti
+        );
+        self.store.record_token(&row, &e).await?;
+        self.cache_user(&user.name, Some(auth.clone()));
+        tracing::info!(user = %user.name, address = ?address, via = %via, "logged in");
         Ok(LoginResult {
-            token,
-            expires_at,
-            role,
+            token: self.tokens.sign(&claims),
+            expires_at: rfc3339(claims.exp),
+            role: auth.role,
         })
     }
 
-    /// The actor a bearer token stands for. Sessions follow the user's current role and end with the user.
+    /// The actor a bearer token stands for. Revoked tokens are refused; sessions follow the user's current
+    /// role and end with the user, or when the user's password changes.
     pub async fn authenticate(&self, token: &str, via: Via) -> Result<Actor> {
         let claims = self.tokens.verify(token).map_err(|e| match e {
             TokenError::Expired => {
@@ -280,6 +392,7 @@ impl Service {
                 ServiceError::Unauthenticated("the token is not valid".into())
             }
         })?;
+        self.check_not_revoked(&claims)?;
         let role = match claims.kind {
             TokenKind::Service => claims.role,
             TokenKind::User => {
@@ -287,22 +400,29 @@ impl Service {
                     .users
                     .read()
                     .ok()
-                    .and_then(|u| u.get(&claims.sub).copied());
-                match cached {
-                    Some(r) => r,
+                    .and_then(|u| u.get(&claims.sub).cloned());
+                let user = match cached {
+                    Some(a) => a,
                     None => {
                         // A user added by `director user add` while the daemon runs.
                         let row = self.store.user(&claims.sub).await?;
-                        let role = row.and_then(|u| u.role.parse().ok()).ok_or_else(|| {
+                        let auth = row.as_ref().and_then(UserAuth::of).ok_or_else(|| {
                             ServiceError::Unauthenticated(format!(
                                 "user {} no longer exists",
                                 claims.sub
                             ))
                         })?;
-                        self.cache_user(&claims.sub, Some(role));
-                        role
+                        self.cache_user(&claims.sub, Some(auth.clone()));
+                        auth
                     }
+                };
+                if user.epoch != claims.epoch {
+                    return Err(ServiceError::Unauthenticated(
+                        "the session has ended (the password was changed or the user replaced): log in again"
+                            .into(),
+                    ));
                 }
+                user.role
             }
         };
         Ok(Actor::new(claims.sub, role, via))

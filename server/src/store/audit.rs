@@ -34,9 +34,9 @@ pub struct AuditEntry {
     pub via: String,
     /// The node the change was made on.
     pub node: String,
-    /// create, update, delete, conflict, transition, login...
+    /// create, update, delete, conflict, transition, revoke, login, login_failed, logout...
     pub action: String,
-    /// virtual_server, real_server, vrrp_group, user, token.
+    /// virtual_server, real_server, vrrp_group, user, token, login.
     pub kind: String,
     /// `web`, `web/192.168.10.120:80`, `vi-1`...
     pub object: String,
@@ -55,7 +55,7 @@ pub struct AuditEntry {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct AuditFilter {
-    /// virtual_server, real_server, vrrp_group, user, token.
+    /// virtual_server, real_server, vrrp_group, user, token, login.
     pub kind: Option<String>,
     /// An object name: matches the object and, for a virtual server, its real servers (`web/...`).
     pub name: Option<String>,

@@ -6,10 +6,12 @@
 mod audit;
 mod load;
 mod sync;
+mod tokens;
 mod write;
 
 pub use audit::{AuditEntry, AuditFilter, NewAuditEntry};
 pub use sync::Cursor;
+pub use tokens::{Revocation, TokenRow};
 pub use write::{RealServerRow, StateChange};
 
 use sqlx::pool::PoolConnection;
@@ -43,6 +45,8 @@ pub struct UserRow {
     pub revision: i64,
     pub created_at: String,
     pub updated_at: String,
+    /// Carried in the user's session tokens; a new value ends the sessions issued before.
+    pub session_epoch: String,
 }
 
 #[derive(Clone)]
@@ -97,8 +101,8 @@ impl Store {
     }
 
     pub async fn users(&self) -> Result<Vec<UserRow>> {
-        let rows: Vec<(String, String, String, i64, String, String)> = sqlx::query_as(
-            "SELECT name, role, password_hash, revision, created_at, updated_at FROM users ORDER BY name",
+        let rows: Vec<UserTuple> = sqlx::query_as(
+            "SELECT name, role, password_hash, revision, created_at, updated_at, session_epoch FROM users ORDER BY name",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -106,8 +110,8 @@ impl Store {
     }
 
     pub async fn user(&self, name: &str) -> Result<Option<UserRow>> {
-        let row: Option<(String, String, String, i64, String, String)> = sqlx::query_as(
-            "SELECT name, role, password_hash, revision, created_at, updated_at FROM users WHERE name = ?",
+        let row: Option<UserTuple> = sqlx::query_as(
+            "SELECT name, role, password_hash, revision, created_at, updated_at, session_epoch FROM users WHERE name = ?",
         )
         .bind(name)
         .fetch_optional(&self.pool)
@@ -126,10 +130,11 @@ impl Store {
         match user {
             Some(u) => {
                 sqlx::query(
-                    "INSERT INTO users (name, role, password_hash, revision, created_at, updated_at)
-                     VALUES (?, ?, ?, ?, ?, ?)
+                    "INSERT INTO users (name, role, password_hash, revision, created_at, updated_at, session_epoch)
+                     VALUES (?, ?, ?, ?, ?, ?, ?)
                      ON CONFLICT (name) DO UPDATE SET role = excluded.role, password_hash = excluded.password_hash,
-                       revision = excluded.revision, updated_at = excluded.updated_at",
+                       revision = excluded.revision, updated_at = excluded.updated_at,
+                       session_epoch = excluded.session_epoch",
                 )
                 .bind(&u.name)
                 .bind(&u.role)
@@ -137,6 +142,7 @@ impl Store {
                 .bind(u.revision)
                 .bind(&u.created_at)
                 .bind(&u.updated_at)
+                .bind(&u.session_epoch)
                 .execute(&mut *tx)
                 .await?;
             }
@@ -225,15 +231,11 @@ where
     Ok(last)
 }
 
+/// The columns of a user as read.
+type UserTuple = (String, String, String, i64, String, String, String);
+
 fn user_row(
-    (name, role, password_hash, revision, created_at, updated_at): (
-        String,
-        String,
-        String,
-        i64,
-        String,
-        String,
-    ),
+    (name, role, password_hash, revision, created_at, updated_at, session_epoch): UserTuple,
 ) -> UserRow {
     UserRow {
         name,
@@ -242,5 +244,6 @@ fn user_row(
         revision,
         created_at,
         updated_at,
+        session_epoch,
     }
 }

@@ -26,6 +26,13 @@ pub enum UiError {
     Conflict(String),
     #[error("{0}")]
     Internal(String),
+    /// Refused for now (too many failed logins: 429; too busy: 503); try again after `retry_after` seconds.
+    #[error("{message}")]
+    TryLater {
+        status: StatusCode,
+        message: String,
+        retry_after: u64,
+    },
 }
 
 pub type UiResult<T> = Result<T, UiError>;
@@ -42,6 +49,15 @@ impl From<ServiceError> for UiError {
             ServiceError::Invalid { .. } | ServiceError::BadRequest { .. } => {
                 UiError::BadRequest(e.to_string())
             }
+            ServiceError::TooManyAttempts { .. } | ServiceError::Busy { .. } => UiError::TryLater {
+                status: if matches!(e, ServiceError::Busy { .. }) {
+                    StatusCode::SERVICE_UNAVAILABLE
+                } else {
+                    StatusCode::TOO_MANY_REQUESTS
+                },
+                retry_after: e.retry_after().unwrap_or(1),
+                message: e.to_string(),
+            },
             ServiceError::Store(_) | ServiceError::Internal(_) => {
                 tracing::error!(error = %e, "UI request failed");
                 UiError::Internal(
@@ -79,6 +95,7 @@ impl UiError {
             UiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "Bad request"),
             UiError::Conflict(_) => (StatusCode::CONFLICT, "Conflict"),
             UiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "Server error"),
+            UiError::TryLater { status, .. } => (*status, "Try again later"),
         }
     }
 }
@@ -110,6 +127,11 @@ impl IntoResponse for UiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/html; charset=utf-8"),
         );
+        if let UiError::TryLater { retry_after, .. } = &self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, (*retry_after).into());
+        }
         response
     }
 }

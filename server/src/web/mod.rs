@@ -7,7 +7,7 @@
 //! nothing is decided twice) and render. Kernel counters for the charts come from a [`CounterHistory`] fed
 //! by a sampler task ([`spawn_sampler`]).
 //!
-//! Layout: [`session`] (cookies, logged-out tokens), [`csrf`], [`ui`] (extractors, page chrome, rendering),
+//! Layout: [`session`] (cookies), [`csrf`], [`ui`] (extractors, page chrome, rendering),
 //! [`form`] and [`vs_form`] (forms and the placement of validation errors), [`chart`] (SVG), [`history`]
 //! (counter rings), [`kernel`] (finding a service in the kernel table), [`pages`] (one module per page).
 
@@ -38,8 +38,6 @@ use tokio_util::sync::CancellationToken;
 pub struct WebContext {
     /// Connection counters of the last minutes, for the charts.
     pub history: Arc<CounterHistory>,
-    /// Logged-out session tokens.
-    pub revoked: Arc<session::Revoked>,
 }
 
 impl WebContext {

@@ -1,11 +1,8 @@
 //! The browser session: the session token (the JWT `service.login` issues) in an HttpOnly, SameSite=Strict
 //! cookie; a pre-login nonce cookie that keys the login form's CSRF token; a flash-message cookie for
-//! POST-redirect-GET; and the set of logged-out tokens, refused until they expire.
+//! POST-redirect-GET. Logging out revokes the token in the service (`Service::logout`), as REST and gRPC do.
 
 use axum::http::{header, HeaderMap, HeaderValue};
-use sha2::{Digest, Sha256};
-use std::collections::HashMap;
-use std::sync::Mutex;
 
 pub const SESSION_COOKIE: &str = "director_session";
 pub const LOGIN_COOKIE: &str = "director_login";
@@ -134,33 +131,6 @@ impl Flash {
     }
 }
 
-/// Session tokens that were logged out, refused until they expire (kept in memory: a restart forgets them,
-/// and the tokens expire with the session TTL anyway).
-#[derive(Debug, Default)]
-pub struct Revoked {
-    tokens: Mutex<HashMap<[u8; 32], i64>>,
-}
-
-fn digest(token: &str) -> [u8; 32] {
-    Sha256::digest(token.as_bytes()).into()
-}
-
-impl Revoked {
-    /// Refuses `token` until `expires` (unix seconds); forgets the tokens that have expired by `now`.
-    pub fn revoke(&self, token: &str, expires: i64, now: i64) {
-        let mut tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
-        tokens.retain(|_, exp| *exp > now);
-        tokens.insert(digest(token), expires);
-    }
-
-    pub fn contains(&self, token: &str) -> bool {
-        self.tokens
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .contains_key(&digest(token))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,15 +175,5 @@ mod tests {
         let value = set.to_str().unwrap().split(';').next().unwrap().to_string();
         assert_eq!(Flash::read(&headers(&value)), Some(f));
         assert_eq!(Flash::read(&headers("director_flash=garbage")), None);
-    }
-
-    #[test]
-    fn revoked_tokens_are_refused_until_they_expire() {
-        let r = Revoked::default();
-        r.revoke("t1", 100, 0);
-        assert!(r.contains("t1") && !r.contains("t2"));
-        r.revoke("t2", 300, 200);
-        assert!(!r.contains("t1"), "expired entries are forgotten");
-        assert!(r.contains("t2"));
     }
 }

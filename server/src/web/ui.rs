@@ -92,9 +92,6 @@ fn here(parts: &Parts) -> String {
 async fn session(parts: &Parts, app: &AppState) -> UiResult<Session> {
     let login = || UiError::LoginRequired { next: here(parts) };
     let token = session::cookie(&parts.headers, SESSION_COOKIE).ok_or_else(login)?;
-    if app.web.revoked.contains(&token) {
-        return Err(login());
-    }
     let actor = match app.service.authenticate(&token, Via::Ui).await {
         Ok(a) => a,
         Err(ServiceError::Unauthenticated(_)) => return Err(login()),

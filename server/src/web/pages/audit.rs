@@ -13,14 +13,24 @@ use axum::response::Response;
 /// Entries per page.
 const PAGE: u32 = 50;
 
-pub const KINDS: [&str; 5] = [
+pub const KINDS: [&str; 6] = [
     "virtual_server",
     "real_server",
     "vrrp_group",
     "user",
     "token",
+    "login",
 ];
-pub const ACTIONS: [&str; 4] = ["create", "update", "delete", "transition"];
+pub const ACTIONS: [&str; 8] = [
+    "create",
+    "update",
+    "delete",
+    "transition",
+    "revoke",
+    "login",
+    "login_failed",
+    "logout",
+];
 const FILTERS: [&str; 6] = ["name", "actor", "kind", "action", "since", "until"];
 
 #[derive(Template)]

@@ -1,8 +1,8 @@
 //! `/login` and `/logout`. The login form's CSRF token is keyed with a random nonce in a short-lived cookie
 //! (there is no session yet); a successful login sets the session cookie and goes where the user was going.
 
-use crate::api::AppState;
-use crate::service::ServiceError;
+use crate::api::{AppState, ClientAddr};
+use crate::service::{ServiceError, Via};
 use crate::web::error::{UiError, UiResult};
 use crate::web::form::Fields;
 use crate::web::session::{self, Flash, LOGIN_COOKIE, SESSION_COOKIE};
@@ -91,12 +91,11 @@ pub async fn form(
 ) -> UiResult<Response> {
     let next = safe_next(q.next.as_deref());
     if let Some(token) = session::cookie(&headers, SESSION_COOKIE) {
-        if !app.web.revoked.contains(&token)
-            && app
-                .service
-                .authenticate(&token, crate::service::Via::Ui)
-                .await
-                .is_ok()
+        if app
+            .service
+            .authenticate(&token, crate::service::Via::Ui)
+            .await
+            .is_ok()
         {
             return Ok(Redirect::to(&next).into_response());
         }
@@ -126,6 +125,7 @@ pub async fn form(
 /// `POST /login`.
 pub async fn submit(
     State(app): State<AppState>,
+    ClientAddr(address): ClientAddr,
     headers: HeaderMap,
     body: Bytes,
 ) -> UiResult<Response> {
@@ -138,7 +138,7 @@ pub async fn submit(
     let username = f.text("username");
     match app
         .service
-        .login(username, f.get("password").unwrap_or(""))
+        .login(username, f.get("password").unwrap_or(""), Via::Ui, address)
         .await
     {
         Ok(login) => {
@@ -152,7 +152,6 @@ pub async fn submit(
                 session::set_cookie(SESSION_COOKIE, &login.token, ttl),
             );
             h.append(header::SET_COOKIE, session::clear_cookie(LOGIN_COOKIE));
-            tracing::info!(user = username, "logged in to the UI");
             Ok(r)
         }
         Err(ServiceError::Unauthenticated(_)) => login_page(
@@ -164,8 +163,34 @@ pub async fn submit(
             Some("Wrong user name or password.".into()),
             None,
         ),
+        Err(e @ (ServiceError::TooManyAttempts { .. } | ServiceError::Busy { .. })) => {
+            let status = if matches!(e, ServiceError::Busy { .. }) {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                StatusCode::TOO_MANY_REQUESTS
+            };
+            let mut r = login_page(
+                status,
+                &app,
+                &nonce,
+                username,
+                &next,
+                Some(format!("{}.", capitalized(&e.to_string()))),
+                None,
+            )?;
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, e.retry_after().unwrap_or(1).into());
+            Ok(r)
+        }
         Err(e) => Err(e.into()),
     }
+}
+
+fn capitalized(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 /// `GET /logout`: a page with the logout button (logging out is a POST).
@@ -175,20 +200,13 @@ pub async fn logout_page(ui: Ui) -> UiResult<Response> {
     })
 }
 
-/// `POST /logout`: forgets the session, here and in the browser.
-pub async fn logout(posted: Posted) -> UiResult<Response> {
+/// `POST /logout`: revokes the session's token (as `POST /api/v1/auth/logout` does) and forgets the cookie.
+pub async fn logout(ClientAddr(address): ClientAddr, posted: Posted) -> UiResult<Response> {
     let ui = posted.ui;
-    let token = ui.session.token().to_string();
-    let now = chrono::Utc::now().timestamp();
-    let expires = ui
-        .app
+    ui.app
         .service
-        .tokens()
-        .verify(&token)
-        .map(|c| c.exp)
-        .unwrap_or(now + 86400);
-    ui.app.web.revoked.revoke(&token, expires, now);
-    tracing::info!(user = %ui.session.actor.name, "logged out of the UI");
+        .logout(ui.session.token(), Via::Ui, address)
+        .await?;
     let mut r = ui::redirect("/login", Flash::ok("You are logged out."));
     r.headers_mut()
         .append(header::SET_COOKIE, session::clear_cookie(SESSION_COOKIE));
