@@ -165,10 +165,18 @@ async fn health_drives_the_table() {
     })
     .await;
 
-    // Every transition is in the audit log, by the node, via health.
-    let audit = d
-        .get(&format!("/api/v1/audit?via=health&object=web/{a}"))
-        .await;
+    // Every transition is in the audit log, by the node, via health. The audit entry of a transition is
+    // written beside the reconciler's pass, not before it: wait for the third.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let audit = loop {
+        let audit = d
+            .get(&format!("/api/v1/audit?via=health&object=web/{a}"))
+            .await;
+        if audit["items"].as_array().map_or(0, Vec::len) >= 3 || Instant::now() > deadline {
+            break audit;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     let summaries: Vec<&str> = audit["items"]
         .as_array()
         .unwrap()

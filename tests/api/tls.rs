@@ -34,10 +34,30 @@ async fn the_api_and_the_ui_are_served_over_https_only() {
     let cert = pki.node("test-node", &["127.0.0.1", "localhost"]);
     let d = Daemon::start_with(DaemonOptions {
         tls: Some(tls_of(&pki, &cert)),
+        dataplane: Some("memory".into()),
         ..Default::default()
     })
     .await;
     assert!(d.base.starts_with("https://"));
+    // `director plan --ca` asks over HTTPS, as the README shows.
+    let out = Command::new(director_bin())
+        .args([
+            "plan",
+            "--http-listen",
+            &format!("127.0.0.1:{}", d.port),
+            "--ca",
+        ])
+        .arg(pki.ca())
+        .arg("--data-dir")
+        .arg(d.data_path())
+        .output()
+        .expect("director plan");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("plan at revision"));
     // The harness logged in over HTTPS; the token works there.
     let status = d.get("/api/v1/status").await;
     assert_eq!(status["node"], "test-node");
