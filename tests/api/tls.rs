@@ -8,14 +8,6 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn tls_of(pki: &Pki, cert: &NodeCert) -> Tls {
-    Tls {
-        cert: cert.cert.clone(),
-        key: cert.key.clone(),
-        ca: pki.ca(),
-    }
-}
-
 /// A client that trusts only `ca`.
 fn client(ca: &Path) -> reqwest::Client {
     let pem = std::fs::read(ca).expect("read CA");
@@ -31,9 +23,8 @@ fn client(ca: &Path) -> reqwest::Client {
 #[tokio::test]
 async fn the_api_and_the_ui_are_served_over_https_only() {
     let pki = Pki::new();
-    let cert = pki.node("test-node", &["127.0.0.1", "localhost"]);
     let d = Daemon::start_with(DaemonOptions {
-        tls: Some(tls_of(&pki, &cert)),
+        tls: Some(pki.tls("test-node", &["127.0.0.1", "localhost"])),
         dataplane: Some("memory".into()),
         ..Default::default()
     })

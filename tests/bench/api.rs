@@ -1,8 +1,11 @@
 //! API benchmark (not a test): loads 1,000 virtual servers x 10 real servers into a release daemon, then with
 //! 32 concurrent clients on loopback measures PATCH of a real-server weight and GET of the virtual-server
-//! list, and the daemon's memory.
+//! list, the daemon's memory, and 256 concurrent logins (wrong passwords: the bound on password hashing).
+//! Each run does this once over plain HTTP and once over HTTPS (a lab CA from `director cert`), in
+//! alternating order; the medians of the runs are printed side by side.
 //!
-//! cargo build --release -p director -p director-tests && target/release/bench-api
+//! cargo build --release -p director -p director-tests && target/release/bench-api [--runs 3]
+//!     [--virtual-servers 1000] [--logins 256]
 
 use director_tests::{Daemon, DaemonOptions};
 use reqwest::Method;
@@ -10,7 +13,6 @@ use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const VIRTUAL_SERVERS: usize = 1000;
 const REAL_SERVERS: usize = 10;
 const CLIENTS: usize = 32;
 
@@ -68,86 +70,187 @@ where
     (all, wall)
 }
 
-#[tokio::main]
-async fn main() {
+/// What one run of one mode measured.
+#[derive(Debug, Default, Clone)]
+struct Figures {
+    patch_p50: f64,
+    patch_p99: f64,
+    patch_rps: f64,
+    list_p50: f64,
+    list_p99: f64,
+    login_p99: f64,
+    login_rss_peak_mb: u64,
+    login_statuses: String,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn flag(args: &[String], name: &str, default: usize) -> usize {
+    args.windows(2)
+        .find(|w| w[0] == name)
+        .map(|w| {
+            w[1].parse()
+                .unwrap_or_else(|_| panic!("{name} takes a number"))
+        })
+        .unwrap_or(default)
+}
+
+async fn one_run(
+    tls: Option<&director_tests::daemon::Tls>,
+    virtual_servers: usize,
+    logins: usize,
+) -> Figures {
     let d = Daemon::start_with(DaemonOptions {
         dataplane: Some("none".into()),
+        tls: tls.cloned(),
         ..Default::default()
     })
     .await;
     let token = d.admin_token.clone();
     let base = d.base.clone();
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(CLIENTS)
-        .build()
-        .expect("client");
-    println!("loading {VIRTUAL_SERVERS} virtual servers x {REAL_SERVERS} real servers...");
+    let mut client = reqwest::Client::builder().pool_max_idle_per_host(CLIENTS);
+    if let Some(tls) = tls {
+        let pem = std::fs::read(&tls.ca).expect("CA");
+        client = client.add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("CA"));
+    }
+    let client = client.build().expect("client");
+    let mode = if tls.is_some() { "https" } else { "http " };
     let (c, t, b) = (client.clone(), token.clone(), base.clone());
-    let (_, load) = run(&d, VIRTUAL_SERVERS, move |i| {
+    let (_, load) = run(&d, virtual_servers, move |i| {
         let rs: Vec<_> = (0..REAL_SERVERS)
             .map(|j| json!({"address": format!("10.{}.{}.{}", 128 + i / 250, i % 250, j + 1), "port": 80}))
             .collect();
         c.post(format!("{b}/api/v1/virtual-servers")).bearer_auth(&t).json(&json!({
-            "name": format!("svc-{i:04}"), "protocol": "tcp", "address": format!("10.100.{}.{}", i / 250, i % 250 + 1),
+            "name": format!("svc-{i:05}"), "protocol": "tcp", "address": format!("10.{}.{}.{}", 64 + i / 62500, (i / 250) % 250, i % 250 + 1),
             "port": 80, "scheduler": "wrr", "real_servers": rs}))
     })
     .await;
     let pid = d.pid();
     println!(
-        "loaded in {:.1} s ({:.0} creates/s), RSS {} MB",
+        "{mode}: loaded {virtual_servers} x {REAL_SERVERS} in {:.1} s ({:.0} creates/s), RSS {} MB",
         load.as_secs_f64(),
-        VIRTUAL_SERVERS as f64 / load.as_secs_f64(),
+        virtual_servers as f64 / load.as_secs_f64(),
         rss_kb(pid, "VmRSS") / 1024
     );
+    let mut f = Figures::default();
 
     let (c, t, b) = (client.clone(), token.clone(), base.clone());
     let patches = 5000;
     let (lat, wall) = run(&d, patches, move |i| {
-        let vs = (i * 7919) % VIRTUAL_SERVERS;
+        let vs = (i * 7919) % virtual_servers;
         let j = i % REAL_SERVERS;
         let rs = format!("10.{}.{}.{}:80", 128 + vs / 250, vs % 250, j + 1);
         c.request(
             Method::PATCH,
-            format!("{b}/api/v1/virtual-servers/svc-{vs:04}/real-servers/{rs}"),
+            format!("{b}/api/v1/virtual-servers/svc-{vs:05}/real-servers/{rs}"),
         )
         .bearer_auth(&t)
         .header("content-type", "application/merge-patch+json")
         .body(json!({"weight": 1 + i % 100}).to_string())
     })
     .await;
-    println!(
-        "BENCH PATCH real-server weight: {patches} requests, {CLIENTS} clients: p50 {:.2} ms, p99 {:.2} ms, {:.0} requests/s",
+    (f.patch_p50, f.patch_p99, f.patch_rps) = (
         percentile(&lat, 0.5),
         percentile(&lat, 0.99),
-        patches as f64 / wall.as_secs_f64()
+        patches as f64 / wall.as_secs_f64(),
     );
     println!(
-        "after the PATCH run: RSS {} MB",
-        rss_kb(pid, "VmRSS") / 1024
+        "{mode}: PATCH real-server weight: {patches} requests, {CLIENTS} clients: p50 {:.2} ms, p99 {:.2} ms, {:.0} requests/s; RSS {} MB",
+        f.patch_p50, f.patch_p99, f.patch_rps, rss_kb(pid, "VmRSS") / 1024
     );
 
-    for (label, query) in [
-        ("default page (100)", ""),
-        ("all 1,000 in one page", "?limit=1000"),
-    ] {
-        let (c, t, b) = (client.clone(), token.clone(), base.clone());
-        let gets = if query.is_empty() { 2000 } else { 400 };
-        let q = query.to_string();
-        let (lat, wall) = run(&d, gets, move |_| {
-            c.get(format!("{b}/api/v1/virtual-servers{q}"))
-                .bearer_auth(&t)
-        })
-        .await;
-        println!(
-            "BENCH GET virtual-server list, {label}: {gets} requests, {CLIENTS} clients: p50 {:.2} ms, p99 {:.2} ms, {:.0} requests/s",
-            percentile(&lat, 0.5),
-            percentile(&lat, 0.99),
-            gets as f64 / wall.as_secs_f64()
-        );
-    }
+    let (c, t, b) = (client.clone(), token.clone(), base.clone());
+    let gets = 2000;
+    let (lat, _) = run(&d, gets, move |_| {
+        c.get(format!("{b}/api/v1/virtual-servers")).bearer_auth(&t)
+    })
+    .await;
+    (f.list_p50, f.list_p99) = (percentile(&lat, 0.5), percentile(&lat, 0.99));
     println!(
-        "BENCH daemon memory: RSS {} MB now, peak {} MB",
-        rss_kb(pid, "VmRSS") / 1024,
-        rss_kb(pid, "VmHWM") / 1024
+        "{mode}: GET virtual-server list (default page of 100): {gets} requests: p50 {:.2} ms, p99 {:.2} ms",
+        f.list_p50, f.list_p99
     );
+
+    // `logins` wrong passwords at once, each on its own connection, from one address: the hash gate and the
+    // login limits answer most of them at once; what counts is the daemon's memory and the slowest answer.
+    let mut tasks = Vec::new();
+    for i in 0..logins {
+        let (c, b) = (client.clone(), base.clone());
+        tasks.push(tokio::spawn(async move {
+            let t = Instant::now();
+            let r = c
+                .post(format!("{b}/api/v1/auth/login"))
+                .json(
+                    &json!({"username": format!("user-{}", i % 16), "password": "wrong-password"}),
+                )
+                .send()
+                .await
+                .expect("login");
+            (t.elapsed(), r.status().as_u16())
+        }));
+    }
+    let mut lat = Vec::new();
+    let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+    for t in tasks {
+        let (l, s) = t.await.expect("login task");
+        lat.push(l);
+        *statuses.entry(s).or_default() += 1;
+    }
+    lat.sort();
+    f.login_p99 = percentile(&lat, 0.99);
+    f.login_rss_peak_mb = rss_kb(pid, "VmHWM") / 1024;
+    f.login_statuses = statuses
+        .iter()
+        .map(|(s, n)| format!("{n} x {s}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    println!(
+        "{mode}: {logins} concurrent logins: p99 {:.0} ms ({}), daemon RSS peak {} MB",
+        f.login_p99, f.login_statuses, f.login_rss_peak_mb
+    );
+    f
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let runs = flag(&args, "--runs", 3).max(1);
+    let virtual_servers = flag(&args, "--virtual-servers", 1000).max(1);
+    let logins = flag(&args, "--logins", 256).max(1);
+    let pki = director_tests::pki::Pki::new();
+    let tls = pki.tls("test-node", &["127.0.0.1"]);
+    let (mut plain, mut secure) = (Vec::new(), Vec::new());
+    for r in 0..runs {
+        println!("run {} of {runs}", r + 1);
+        // Alternate which goes first, so that neither always meets a warmer (or busier) machine.
+        if r % 2 == 0 {
+            plain.push(one_run(None, virtual_servers, logins).await);
+            secure.push(one_run(Some(&tls), virtual_servers, logins).await);
+        } else {
+            secure.push(one_run(Some(&tls), virtual_servers, logins).await);
+            plain.push(one_run(None, virtual_servers, logins).await);
+        }
+    }
+    let m = |v: &[Figures], f: fn(&Figures) -> f64| median(v.iter().map(f).collect());
+    println!("medians of {runs} runs, {virtual_servers} x {REAL_SERVERS}, {CLIENTS} clients:       http     https   https/http");
+    for (label, f) in [
+        (
+            "BENCH PATCH p50 (ms)",
+            (|x: &Figures| x.patch_p50) as fn(&Figures) -> f64,
+        ),
+        ("BENCH PATCH p99 (ms)", |x| x.patch_p99),
+        ("BENCH PATCH requests/s", |x| x.patch_rps),
+        ("BENCH GET list p50 (ms)", |x| x.list_p50),
+        ("BENCH GET list p99 (ms)", |x| x.list_p99),
+        ("BENCH login p99 under load (ms)", |x| x.login_p99),
+        ("BENCH RSS peak after the logins (MB)", |x| {
+            x.login_rss_peak_mb as f64
+        }),
+    ] {
+        let (a, b) = (m(&plain, f), m(&secure, f));
+        println!("{label:<42} {a:>9.2} {b:>9.2} {:>9.2}", b / a);
+    }
 }

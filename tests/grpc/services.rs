@@ -112,13 +112,8 @@ async fn health_is_serving() {
 #[tokio::test]
 async fn the_api_is_served_over_tls() {
     let pki = director_tests::pki::Pki::new();
-    let cert = pki.node("test-node", &["127.0.0.1"]);
     let d = Daemon::start_with(director_tests::DaemonOptions {
-        tls: Some(director_tests::daemon::Tls {
-            cert: cert.cert,
-            key: cert.key,
-            ca: pki.ca(),
-        }),
+        tls: Some(pki.tls("test-node", &["127.0.0.1"])),
         ..Default::default()
     })
     .await;

@@ -134,11 +134,18 @@ impl Daemon {
             cmd.arg("--peer-listen")
                 .arg(std::net::SocketAddr::new(host, p).to_string());
         }
-        if let Some(tls) = &opts.tls {
-            cmd.arg("--tls-cert")
-                .arg(&tls.cert)
-                .arg("--tls-key")
-                .arg(&tls.key);
+        match &opts.tls {
+            Some(tls) => {
+                cmd.arg("--tls-cert")
+                    .arg(&tls.cert)
+                    .arg("--tls-key")
+                    .arg(&tls.key);
+            }
+            // A namespace's LAN is the test's own, between namespaces it made: plain text is allowed there.
+            None if opts.netns.is_some() => {
+                cmd.arg("--allow-plaintext");
+            }
+            None => {}
         }
         for (k, v) in &opts.env {
             cmd.env(k, v);

@@ -65,6 +65,16 @@ impl Pki {
         files
     }
 
+    /// A daemon's HTTP and gRPC certificate for `name` (with `sans`), and this CA for its clients.
+    pub fn tls(&self, name: &str, sans: &[&str]) -> crate::daemon::Tls {
+        let n = self.node(name, sans);
+        crate::daemon::Tls {
+            cert: n.cert,
+            key: n.key,
+            ca: self.ca(),
+        }
+    }
+
     /// The flags of a node that syncs with peers through this CA.
     pub fn peer_args(&self, name: &str) -> Vec<String> {
         let n = self.node(name, &[]);

@@ -218,6 +218,15 @@ async fn a_recorded_session_replayed_is_refused() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // ... and went on to follow a's log (the full copy comes first, the pull after it).
+    while !c
+        .node(0)
+        .log_text()
+        .contains("peer follows this node's changes")
+    {
+        assert!(Instant::now() < deadline, "b never followed a's log");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     drop(b);
     let served = c
         .node(0)

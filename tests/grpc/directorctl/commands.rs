@@ -243,13 +243,8 @@ async fn watch_prints_changes_as_they_happen() {
 #[tokio::test]
 async fn tls_with_the_cluster_ca() {
     let pki = director_tests::pki::Pki::new();
-    let cert = pki.node("test-node", &["127.0.0.1"]);
     let d = Daemon::start_with(director_tests::DaemonOptions {
-        tls: Some(director_tests::daemon::Tls {
-            cert: cert.cert,
-            key: cert.key,
-            ca: pki.ca(),
-        }),
+        tls: Some(pki.tls("test-node", &["127.0.0.1"])),
         ..Default::default()
     })
     .await;
