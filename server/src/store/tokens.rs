@@ -35,19 +35,7 @@ impl Store {
     /// Records an issued token with its audit entry, in one transaction.
     pub async fn record_token(&self, token: &TokenRow, entry: &NewAuditEntry) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO tokens (id, subject, kind, role, created_at, expires_at, expires_unix)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&token.id)
-        .bind(&token.subject)
-        .bind(&token.kind)
-        .bind(&token.role)
-        .bind(&token.created_at)
-        .bind(&token.expires_at)
-        .bind(token.expires_unix)
-        .execute(&mut *tx)
-        .await?;
+        insert_token(&mut tx, token, "").await?;
         audit::insert(&mut tx, entry, None).await?;
         tx.commit().await?;
         Ok(())
@@ -64,19 +52,7 @@ impl Store {
         entry: &NewAuditEntry,
     ) -> Result<(TokenRow, bool)> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO tokens (id, subject, kind, role, created_at, expires_at, expires_unix)
-             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(&token.id)
-        .bind(&token.subject)
-        .bind(&token.kind)
-        .bind(&token.role)
-        .bind(&token.created_at)
-        .bind(&token.expires_at)
-        .bind(token.expires_unix)
-        .execute(&mut *tx)
-        .await?;
+        insert_token(&mut tx, token, " ON CONFLICT (id) DO NOTHING").await?;
         let done = sqlx::query(
             "UPDATE tokens SET revoked_at = ?, revoked_by = ?,
                revoked_seq = (SELECT COALESCE(MAX(revoked_seq), 0) + 1 FROM tokens)
@@ -151,6 +127,28 @@ impl Store {
         .await?
         .rows_affected())
     }
+}
+
+/// Writes a token's row; `conflict` is the statement's ON CONFLICT clause, if any.
+async fn insert_token(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    token: &TokenRow,
+    conflict: &str,
+) -> Result<()> {
+    sqlx::query(&format!(
+        "INSERT INTO tokens (id, subject, kind, role, created_at, expires_at, expires_unix)
+         VALUES (?, ?, ?, ?, ?, ?, ?){conflict}"
+    ))
+    .bind(&token.id)
+    .bind(&token.subject)
+    .bind(&token.kind)
+    .bind(&token.role)
+    .bind(&token.created_at)
+    .bind(&token.expires_at)
+    .bind(token.expires_unix)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 #[cfg(test)]
