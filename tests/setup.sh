@@ -24,6 +24,13 @@ if [ "${#need[@]}" -gt 0 ]; then
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+# The contract suite's fuzzer, schemathesis, from PyPI into tests/.venv (pinned: a new release may add checks).
+SCHEMATHESIS_VERSION=4.32.5
+if ! tests/.venv/bin/st --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
+    echo "installing schemathesis $SCHEMATHESIS_VERSION into tests/.venv"
+    python3 -m venv tests/.venv
+    tests/.venv/bin/pip install -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+fi
 # The kernel the VM suites boot (cached after the first download).
 tests/vm/build.sh >/dev/null
 echo "prerequisites present"

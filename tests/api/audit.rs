@@ -129,7 +129,7 @@ async fn every_change_is_recorded_and_weight_changes_are_one_query_away() {
     let (s, e) = d
         .call(Method::GET, "/api/v1/audit?since=yesterday", None)
         .await;
-    assert_eq!((s, e["error"]["field"].as_str()), (422, Some("since")));
+    assert_eq!((s, e["error"]["field"].as_str()), (400, Some("since")));
 
     // Reordering the real servers is a change too: a revision, and an entry that says so.
     let reordered = json!({"name": "web", "protocol": "tcp", "address": "192.168.10.180", "port": 80, "scheduler": "rr",

@@ -415,3 +415,234 @@ async fn rejected_requests_name_the_field_and_change_nothing() {
         );
     }
 }
+
+/// Sends `body` as it is (no re-encoding, so a repeated key survives) with the given headers.
+async fn send_raw(
+    d: &Daemon,
+    token: &str,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, Value) {
+    let content_type = if method == Method::PATCH {
+        "application/merge-patch+json"
+    } else {
+        "application/json"
+    };
+    let mut b = d
+        .req(method, path, token)
+        .header("content-type", content_type)
+        .body(body.to_string());
+    for (name, value) in headers {
+        b = b.header(*name, *value);
+    }
+    director_tests::daemon::decode(b.send().await.unwrap()).await
+}
+
+/// What is tried, by whom (token), how (method, path, headers, body), and the status and field expected.
+type Attempt<'a> = (
+    &'a str,
+    &'a str,
+    Method,
+    &'a str,
+    Vec<(&'a str, &'a str)>,
+    String,
+    u16,
+    &'a str,
+);
+
+#[tokio::test]
+async fn bodies_json_reads_loosely_are_refused_and_roles_are_judged_first() {
+    let d = Daemon::start().await;
+    let operator = d.token_for("operator").await;
+    let rs = "/api/v1/virtual-servers/web/real-servers/10.0.1.1:80";
+    assert_eq!(
+        d.call(
+            Method::POST,
+            "/api/v1/virtual-servers",
+            Some(vs("web", json!({})))
+        )
+        .await
+        .0,
+        201
+    );
+    // The server is drained: the `null` below must not bring it back.
+    assert_eq!(
+        d.call(Method::PATCH, rs, Some(json!({"weight": 0})))
+            .await
+            .0,
+        200
+    );
+    let before = d.fingerprint().await;
+    let admin = d.admin_token.clone();
+
+    let cases: Vec<Attempt> = vec![
+        (
+            "a key written twice",
+            admin.as_str(),
+            Method::PATCH,
+            rs,
+            vec![],
+            r#"{"weight": 5, "weight": 0}"#.into(),
+            400,
+            "",
+        ),
+        (
+            "a key written twice, nested",
+            admin.as_str(),
+            Method::POST,
+            "/api/v1/virtual-servers",
+            vec![],
+            r#"{"name": "x", "protocol": "tcp", "address": "10.0.0.2", "port": 80,
+                "persistence": {"timeout_s": 60, "timeout_s": 90}}"#
+                .into(),
+            400,
+            "",
+        ),
+        (
+            "null on weight (a default) in a merge patch",
+            admin.as_str(),
+            Method::PATCH,
+            rs,
+            vec![],
+            r#"{"weight": null}"#.into(),
+            422,
+            "weight",
+        ),
+        (
+            "null on enabled in a merge patch of the virtual server",
+            admin.as_str(),
+            Method::PATCH,
+            "/api/v1/virtual-servers/web",
+            vec![],
+            r#"{"enabled": null}"#.into(),
+            422,
+            "enabled",
+        ),
+        (
+            "an array for the whole merge patch",
+            admin.as_str(),
+            Method::PATCH,
+            rs,
+            vec![],
+            r#"[{"weight": 5}]"#.into(),
+            422,
+            "",
+        ),
+        (
+            "an array where the model has an object",
+            admin.as_str(),
+            Method::POST,
+            "/api/v1/virtual-servers",
+            vec![],
+            r#"{"name": "x", "protocol": "tcp", "address": "10.0.0.2", "port": 80,
+                "persistence": [60, "255.255.255.255"]}"#
+                .into(),
+            422,
+            "persistence",
+        ),
+        (
+            "an array for a real server",
+            admin.as_str(),
+            Method::POST,
+            "/api/v1/virtual-servers/web/real-servers",
+            vec![],
+            r#"["10.0.1.2", 80]"#.into(),
+            422,
+            "",
+        ),
+        (
+            "an empty If-Match",
+            admin.as_str(),
+            Method::PATCH,
+            rs,
+            vec![("if-match", "")],
+            r#"{"weight": 5}"#.into(),
+            400,
+            "If-Match",
+        ),
+        (
+            "an If-Match that is no ETag",
+            admin.as_str(),
+            Method::PATCH,
+            rs,
+            vec![("if-match", "\"03\"")],
+            r#"{"weight": 5}"#.into(),
+            400,
+            "If-Match",
+        ),
+        (
+            "an operator's invalid health check (not theirs to set at all)",
+            operator.as_str(),
+            Method::PATCH,
+            "/api/v1/virtual-servers/web",
+            vec![],
+            r#"{"health_check": {"type": "tcp", "interval_ms": 1000, "timeout_ms": 5000}}"#.into(),
+            403,
+            "",
+        ),
+        (
+            "an operator's virtual server with a bad address, by PUT",
+            operator.as_str(),
+            Method::PUT,
+            "/api/v1/virtual-servers/web",
+            vec![],
+            vs("web", json!({"address": "10.0.0.300"})).to_string(),
+            403,
+            "",
+        ),
+        (
+            "an operator's new virtual server with bad JSON in it",
+            operator.as_str(),
+            Method::POST,
+            "/api/v1/virtual-servers",
+            vec![],
+            r#"{"name": "Not A Name"}"#.into(),
+            403,
+            "",
+        ),
+        (
+            "an operator's weight out of range (theirs to set: validated)",
+            operator.as_str(),
+            Method::PATCH,
+            rs,
+            vec![],
+            r#"{"weight": 70000}"#.into(),
+            422,
+            "weight",
+        ),
+    ];
+    for (what, token, method, path, headers, body, status, field) in cases {
+        let (got, answer) = send_raw(&d, token, method, path, &headers, &body).await;
+        assert_eq!(got, status, "{what}: {answer}");
+        if !field.is_empty() {
+            assert_eq!(answer["error"]["field"], field, "{what}: {answer}");
+        }
+        assert!(
+            answer["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{what}: no message in {answer}"
+        );
+        assert_eq!(d.fingerprint().await, before, "{what} changed something");
+    }
+    let (_, server) = d.call(Method::GET, rs, None).await;
+    assert_eq!(server["weight"], 0, "the drained server stayed drained");
+
+    // What these refusals leave room for still works: a number written with a zero fraction, and the
+    // conditional write a hand-typed curl sends.
+    let (_, current) = d.call(Method::GET, rs, None).await;
+    let etag = current["revision"].to_string();
+    let (status, answer) = send_raw(
+        &d,
+        &admin,
+        Method::PATCH,
+        rs,
+        &[("if-match", etag.as_str())],
+        r#"{"weight": 5.0}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["weight"], 5);
+}

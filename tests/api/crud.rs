@@ -555,6 +555,21 @@ async fn status_docs_and_probes() {
     let r = d.http.get(d.url("/api/v1/docs/")).send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.text().await.unwrap().contains("swagger"));
+    // Without the trailing slash, the docs answer too: a redirect to the page above.
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = no_redirects
+        .get(d.url("/api/v1/docs"))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_redirection(), "{}", r.status());
+    assert_eq!(r.headers()["location"], "/api/v1/docs/");
+    let r = d.http.get(d.url("/api/v1/docs")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("swagger"));
     assert_eq!(
         d.http.get(d.url("/healthz")).send().await.unwrap().status(),
         200

@@ -18,8 +18,7 @@ pub struct AuditPage {
 }
 
 #[utoipa::path(get, operation_id = "listAudit", path = "/api/v1/audit", tag = "audit", params(AuditFilter),
-    responses((status = 200, body = AuditPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 422, body = ErrorBody)),
+    responses((status = 200, body = AuditPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn list(
     State(app): State<AppState>,

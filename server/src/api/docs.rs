@@ -73,17 +73,23 @@ impl Modify for BearerAuth {
     }
 }
 
-/// The document as YAML, exactly as `openapi.yaml` at the repository root holds it.
-pub fn yaml() -> String {
-    let mut doc = ApiDoc::openapi();
-    doc.info.version = env!("CARGO_PKG_VERSION").to_string();
-    doc.to_yaml().unwrap_or_default()
-}
-
-pub fn openapi() -> utoipa::openapi::OpenApi {
+/// The document as the derives generate it, before [`contract::tighten`].
+pub fn generated() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
     doc
+}
+
+/// The document the server serves at `/api/v1/openapi.json`: the generated one with the contract applied.
+pub fn openapi() -> serde_json::Value {
+    let mut doc = serde_json::to_value(generated()).unwrap_or_default();
+    super::contract::tighten(&mut doc);
+    doc
+}
+
+/// The document as YAML, exactly as `openapi.yaml` at the repository root holds it.
+pub fn yaml() -> String {
+    serde_norway::to_string(&openapi()).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use super::error::ApiError;
 use super::AppState;
-use crate::service::{bearer_token, parse, Actor, Via};
+use crate::service::{bearer_token, parse, Actor, Scope, Via};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -86,11 +86,24 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
             .with_field("If-Match")
         };
         let text = value.to_str().map_err(|_| bad())?.trim();
+        // `*` is any current revision; an empty header is a mistake (a script's unset variable), refused
+        // rather than read as no condition.
         if text == "*" {
             return Ok(IfMatch(None));
         }
-        let text = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
-        text.parse::<u64>()
+        // `"3"` or `W/"3"`, the revision written as the ETag writes it (no sign, no leading zero); a bare
+        // `3` too, as a hand-typed curl sends it.
+        let etag = text.strip_prefix("W/").unwrap_or(text);
+        let digits = match etag.strip_prefix('"') {
+            Some(quoted) => quoted.strip_suffix('"'),
+            None => Some(etag),
+        };
+        let digits = digits
+            .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+            .filter(|d| *d == "0" || !d.starts_with('0'))
+            .ok_or_else(bad)?;
+        digits
+            .parse::<u64>()
             .map(|r| IfMatch(Some(r)))
             .map_err(|_| bad())
     }
@@ -142,10 +155,23 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
 
 impl JsonBody {
     /// The body as a model object, without the read-only fields a client may have copied from a GET.
-    pub fn parse<T: serde::de::DeserializeOwned>(self) -> Result<T, ApiError> {
+    pub fn parse<T: serde::de::DeserializeOwned + serde::Serialize>(self) -> Result<T, ApiError> {
         let mut value = self.0;
         parse::strip_read_only(&mut value);
         Ok(parse::from_json(value)?)
+    }
+
+    /// [`JsonBody::parse`] for a write of `scope` by `actor`: the role is judged first, so a caller who may
+    /// not make the change gets 403 whatever the body holds (see [`crate::service::screen`]).
+    pub fn parse_for<T: serde::de::DeserializeOwned + serde::Serialize>(
+        self,
+        actor: &Actor,
+        scope: Scope,
+    ) -> Result<T, ApiError> {
+        crate::service::require(actor, scope.role())?;
+        let mut value = self.0;
+        parse::strip_read_only(&mut value);
+        Ok(parse::from_json(value).map_err(|e| crate::service::screen(actor, scope, e))?)
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod audit;
 mod chunks;
+mod contract;
 mod dataplane;
 pub mod docs;
 mod error;
@@ -106,10 +107,6 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         )
         .route("/tokens", get(tokens::list))
         .route("/tokens/{id}", get(tokens::get).delete(tokens::revoke))
-        .route("/openapi.json", get(|| async { Json(docs::openapi()) }))
-        .merge(
-            utoipa_swagger_ui::SwaggerUi::new("/docs").url("/api/v1/openapi.json", docs::openapi()),
-        )
         .fallback(|| async { ApiError::not_found("no such API route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -123,6 +120,12 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         .route("/healthz", get(status::healthz))
         .route("/readyz", get(status::readyz))
         .route("/metrics", get(crate::metrics::handler))
+        // At the top level, so that `/api/v1/docs` redirects to `/api/v1/docs/` (nested, it would point to
+        // `/docs/`). It also serves the document at `/api/v1/openapi.json`.
+        .merge(
+            utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs")
+                .external_url_unchecked("/api/v1/openapi.json", docs::openapi()),
+        )
         .merge(crate::web::router())
         .with_state(state)
         .layer(DefaultBodyLimit::max(limits.body_bytes))

@@ -12,13 +12,13 @@ use director_core::model::Role;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, serde::Serialize, ToSchema)]
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, serde::Serialize, ToSchema)]
 pub struct NewUser {
     pub name: String,
     /// At least 8 characters.
@@ -26,7 +26,7 @@ pub struct NewUser {
     pub role: Role,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, serde::Serialize, ToSchema)]
 pub struct UserPatch {
     #[serde(default)]
     pub role: Option<Role>,
@@ -91,7 +91,7 @@ pub async fn create(
     Auth(actor): Auth,
     body: JsonBody,
 ) -> ApiResult<Response> {
-    let new: NewUser = body.parse()?;
+    let new: NewUser = body.parse_for(&actor, crate::service::Scope::AdminOnly)?;
     let user = app
         .service
         .create_user(&actor, &new.name, &new.password, new.role)
@@ -127,7 +127,7 @@ pub async fn patch(
     IfMatch(if_match): IfMatch,
     body: JsonBody,
 ) -> ApiResult<Response> {
-    let p: UserPatch = body.parse()?;
+    let p: UserPatch = body.parse_for(&actor, crate::service::Scope::AdminOnly)?;
     let user = app
         .service
         .update_user(&actor, &name, p.role, p.password.as_deref(), if_match)

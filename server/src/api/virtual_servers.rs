@@ -7,6 +7,7 @@ use super::views::{
     RealServerList, RealServerView, ViewCache, VirtualServerList, VirtualServerView,
 };
 use super::{created, with_etag, AppState};
+use crate::service::Scope;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -53,6 +54,14 @@ pub async fn list(
             "limit must be between 1 and 1000",
         )
         .with_field("limit"));
+    }
+    if q.port.is_some_and(|p| p > 65535) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "port must be between 0 and 65535",
+        )
+        .with_field("port"));
     }
     let address = q
         .address
@@ -186,7 +195,7 @@ pub async fn create(
     Auth(actor): Auth,
     body: JsonBody,
 ) -> ApiResult<Response> {
-    let vs: VirtualServer = body.parse()?;
+    let vs: VirtualServer = body.parse_for(&actor, Scope::AdminOnly)?;
     let record = app.service.create_virtual_server(&actor, vs).await?;
     let location = format!("/api/v1/virtual-servers/{}", record.spec.name);
     Ok(created(
@@ -228,7 +237,7 @@ pub async fn replace(
     IfMatch(if_match): IfMatch,
     body: JsonBody,
 ) -> ApiResult<Response> {
-    let vs: VirtualServer = body.parse()?;
+    let vs: VirtualServer = body.parse_for(&actor, Scope::VirtualServer)?;
     let record = app
         .service
         .replace_virtual_server(&actor, &name, vs, if_match)
@@ -341,7 +350,7 @@ pub async fn create_real(
     Path(name): Path<String>,
     body: JsonBody,
 ) -> ApiResult<Response> {
-    let rs: RealServer = body.parse()?;
+    let rs: RealServer = body.parse_for(&actor, Scope::AdminOnly)?;
     let key = rs.key();
     let record = app.service.create_real_server(&actor, &name, rs).await?;
     let rs = record
@@ -386,8 +395,9 @@ pub async fn replace_real(
     IfMatch(if_match): IfMatch,
     body: JsonBody,
 ) -> ApiResult<Response> {
+    crate::service::require(&actor, Scope::RealServer.role())?;
     let key = endpoint(&ep)?;
-    let rs: RealServer = body.parse()?;
+    let rs: RealServer = body.parse_for(&actor, Scope::RealServer)?;
     let record = app
         .service
         .replace_real_server(&actor, &name, &key, rs, if_match)

@@ -38,7 +38,7 @@ pub async fn create(
     Auth(actor): Auth,
     body: JsonBody,
 ) -> ApiResult<Response> {
-    let group: VrrpGroup = body.parse()?;
+    let group: VrrpGroup = body.parse_for(&actor, crate::service::Scope::AdminOnly)?;
     let record = app.service.create_vrrp_group(&actor, group).await?;
     let location = format!("/api/v1/vrrp-groups/{}", record.spec.name);
     Ok(created(
@@ -75,7 +75,7 @@ pub async fn replace(
     IfMatch(if_match): IfMatch,
     body: JsonBody,
 ) -> ApiResult<Response> {
-    let group: VrrpGroup = body.parse()?;
+    let group: VrrpGroup = body.parse_for(&actor, crate::service::Scope::AdminOnly)?;
     let record = app
         .service
         .replace_vrrp_group(&actor, &name, group, if_match)

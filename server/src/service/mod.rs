@@ -232,22 +232,22 @@ impl Service {
         require(actor, Role::Viewer)?;
         let limit = filter.limit.unwrap_or(DEFAULT_PAGE);
         if !(1..=MAX_PAGE).contains(&limit) {
-            return Err(ServiceError::invalid(
+            return Err(ServiceError::bad_request(
                 "limit",
                 format!("must be between 1 and {MAX_PAGE}"),
             ));
         }
-        let cursor = match &filter.cursor {
-            Some(c) => Some(
-                c.parse::<i64>()
-                    .map_err(|_| ServiceError::invalid("cursor", "not a cursor from this API"))?,
-            ),
-            None => None,
-        };
+        let cursor =
+            match &filter.cursor {
+                Some(c) => Some(c.parse::<i64>().map_err(|_| {
+                    ServiceError::bad_request("cursor", "not a cursor from this API")
+                })?),
+                None => None,
+            };
         for (field, value) in [("since", &filter.since), ("until", &filter.until)] {
             if let Some(v) = value {
                 chrono::DateTime::parse_from_rfc3339(v).map_err(|_| {
-                    ServiceError::invalid(field, format!("{v:?} is not an RFC 3339 time"))
+                    ServiceError::bad_request(field, format!("{v:?} is not an RFC 3339 time"))
                 })?;
             }
         }
@@ -287,6 +287,67 @@ pub fn require(actor: &Actor, role: Role) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// What a write changes, for judging the caller before the body: operators may change the weight and the
+/// enabled state of real servers (of a virtual server, or one real server) and nothing else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// A virtual server's whole object (its real servers at `real_servers[N]`).
+    VirtualServer,
+    /// One real server's object.
+    RealServer,
+    /// Anything else: admins only.
+    AdminOnly,
+}
+
+impl Scope {
+    /// The role a caller needs to send this kind of write at all.
+    pub fn role(self) -> Role {
+        match self {
+            Scope::VirtualServer | Scope::RealServer => Role::Operator,
+            Scope::AdminOnly => Role::Admin,
+        }
+    }
+
+    /// Whether a non-admin may set `field` (a JSON path as errors name it).
+    fn operator_may_set(self, field: &str) -> bool {
+        let own = match self {
+            Scope::RealServer => field,
+            Scope::VirtualServer => match field
+                .strip_prefix("real_servers[")
+                .and_then(|rest| rest.split_once("]."))
+            {
+                Some((index, rest)) if index.parse::<usize>().is_ok() => rest,
+                _ => return false,
+            },
+            Scope::AdminOnly => return false,
+        };
+        own == "weight" || own == "enabled"
+    }
+}
+
+/// The role is judged before the body: a caller below the scope's role is refused whatever it sent, and a
+/// non-admin's invalid body is a 403 unless the invalid field is one the caller may change (an operator
+/// sending an invalid health check is told it may not change health checks, not how to fix one).
+pub fn screen(actor: &Actor, scope: Scope, error: ServiceError) -> ServiceError {
+    if let Err(e) = require(actor, scope.role()) {
+        return e;
+    }
+    if actor.role >= Role::Admin {
+        return error;
+    }
+    match &error {
+        ServiceError::Invalid { field, .. } | ServiceError::BadRequest { field, .. }
+            if !scope.operator_may_set(field) =>
+        {
+            ServiceError::Forbidden(format!(
+                "{} is an operator: operators may change only the weight and enabled state of real servers",
+                actor.name
+            ))
+        }
+        _ => error,
+    }
 }
 
 /// Checks an `If-Match` revision against the object's.

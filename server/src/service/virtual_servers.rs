@@ -74,7 +74,8 @@ impl Service {
             .cloned()
             .ok_or_else(|| not_found(name))?;
         check_revision(if_match, current.revision)?;
-        let vs: VirtualServer = apply_patch(&current.spec, patch)?;
+        let vs: VirtualServer = apply_patch(&current.spec, patch)
+            .map_err(|e| super::screen(actor, super::Scope::VirtualServer, e))?;
         self.put_virtual_server_locked(actor, name, vs, None).await
     }
 
@@ -199,7 +200,8 @@ impl Service {
             .real_server(key)
             .ok_or_else(|| rs_not_found(vs, key))?;
         check_revision(if_match, record.real_server_revision(key))?;
-        let rs: RealServer = apply_patch(current, patch)?;
+        let rs: RealServer = apply_patch(current, patch)
+            .map_err(|e| super::screen(actor, super::Scope::RealServer, e))?;
         self.put_real_server_locked(actor, vs, key, rs, None).await
     }
 
