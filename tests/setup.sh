@@ -13,6 +13,8 @@ want chromedriver chromium-driver
 want cpio cpio
 want depmod kmod
 want ip iproute2
+want python3 python3
+python3 -c 'import ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 
 if [ "${#need[@]}" -gt 0 ]; then
     if [ "$(id -u)" != 0 ]; then
