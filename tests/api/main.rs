@@ -12,4 +12,5 @@ mod health;
 mod logins;
 mod logs;
 mod metrics;
+mod secrets;
 mod tls;

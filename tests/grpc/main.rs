@@ -7,6 +7,7 @@ mod auth;
 mod crud;
 mod errors;
 mod operations;
+mod secrets;
 mod services;
 mod wait;
 mod watch;

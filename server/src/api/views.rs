@@ -1,6 +1,8 @@
-//! What the API returns: the declared objects plus their read-only parts (revision, health, status).
+//! What the API returns: the declared objects plus their read-only parts (revision, health, status). Every
+//! view is made for a caller's [`Visibility`]: secrets withheld below admin (`director_core::secrets`).
 
 use director_core::model::{CheckKind, RealServer, VirtualServer, VrrpGroup};
+use director_core::secrets::{Visibility, Withhold};
 use director_core::state::{VirtualServerRecord, VrrpGroupRecord};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -77,11 +79,11 @@ impl VirtualServerView {
         self
     }
 
-    pub fn new(record: &VirtualServerRecord, started_at: &str) -> Self {
-        let mut spec = record.spec.clone();
+    pub fn new(record: &VirtualServerRecord, started_at: &str, visibility: Visibility) -> Self {
+        let mut spec = record.spec.visible(visibility).into_owned();
         let real_servers = std::mem::take(&mut spec.real_servers)
             .into_iter()
-            .map(|rs| RealServerView::new(record, &spec, rs, started_at))
+            .map(|rs| RealServerView::new(record, &spec, rs, started_at, Visibility::Full))
             .collect();
         VirtualServerView {
             spec,
@@ -92,12 +94,17 @@ impl VirtualServerView {
 }
 
 impl RealServerView {
+    /// `rs` of `vs`, as a caller with `visibility` may see it (`Full` for a real server already withheld).
     pub fn new(
         record: &VirtualServerRecord,
         vs: &VirtualServer,
-        rs: RealServer,
+        mut rs: RealServer,
         started_at: &str,
+        visibility: Visibility,
     ) -> Self {
+        if visibility == Visibility::Redacted {
+            rs.withhold();
+        }
         let kind = rs
             .health_check
             .as_ref()
@@ -151,10 +158,10 @@ pub struct VrrpGroupView {
     pub status: Option<crate::vrrp::GroupStatus>,
 }
 
-impl From<&VrrpGroupRecord> for VrrpGroupView {
-    fn from(r: &VrrpGroupRecord) -> Self {
+impl VrrpGroupView {
+    pub fn new(r: &VrrpGroupRecord, visibility: Visibility) -> Self {
         VrrpGroupView {
-            spec: r.spec.clone(),
+            spec: r.spec.visible(visibility).into_owned(),
             revision: r.revision,
             status: crate::vrrp::status::current(&r.spec.name),
         }
@@ -193,7 +200,8 @@ pub struct VrrpGroupList {
 /// time (the `since` of real servers not checked yet) and equal health states of each of its real servers.
 #[derive(Default)]
 pub struct ViewCache {
-    entries: std::sync::RwLock<std::collections::HashMap<String, CachedView>>,
+    /// By name and by whether secrets are shown: admins and the other roles read different bytes.
+    entries: std::sync::RwLock<std::collections::HashMap<(String, Visibility), CachedView>>,
 }
 
 struct CachedView {
@@ -231,12 +239,13 @@ fn health_of<'a>(
 }
 
 impl ViewCache {
-    /// The JSON of `VirtualServerView::new(record, started_at).with_health(health)`.
+    /// The JSON of `VirtualServerView::new(record, started_at, visibility).with_health(health)`.
     pub fn json(
         &self,
         record: &std::sync::Arc<VirtualServerRecord>,
         started_at: &str,
         health: &crate::health::HealthSnapshot,
+        visibility: Visibility,
     ) -> Result<std::sync::Arc<[u8]>, serde_json::Error> {
         let current = health_of(record, health);
         let valid = |e: &CachedView| {
@@ -245,17 +254,19 @@ impl ViewCache {
                 && e.health.len() == current.len()
                 && e.health.iter().zip(&current).all(|(a, b)| a.as_ref() == *b)
         };
+        let key = (record.spec.name.clone(), visibility);
         if let Ok(entries) = self.entries.read() {
-            if let Some(e) = entries.get(&record.spec.name).filter(|e| valid(e)) {
+            if let Some(e) = entries.get(&key).filter(|e| valid(e)) {
                 return Ok(e.json.clone());
             }
         }
-        let json: std::sync::Arc<[u8]> =
-            serde_json::to_vec(&VirtualServerView::new(record, started_at).with_health(health))?
-                .into();
+        let json: std::sync::Arc<[u8]> = serde_json::to_vec(
+            &VirtualServerView::new(record, started_at, visibility).with_health(health),
+        )?
+        .into();
         if let Ok(mut entries) = self.entries.write() {
             entries.insert(
-                record.spec.name.clone(),
+                key,
                 CachedView {
                     record: record.clone(),
                     started_at: started_at.to_string(),
@@ -268,18 +279,19 @@ impl ViewCache {
     }
 
     /// Drops the entries of virtual servers that are gone or changed in `state`, once the cache holds more
-    /// entries than `state` has virtual servers (deleted ones would otherwise stay forever).
+    /// entries than `state` has virtual servers for both visibilities (deleted ones would otherwise stay
+    /// forever).
     pub fn prune(&self, state: &director_core::DesiredState) {
         let over = self
             .entries
             .read()
-            .map(|e| e.len() > state.virtual_servers.len())
+            .map(|e| e.len() > 2 * state.virtual_servers.len())
             .unwrap_or(false);
         if !over {
             return;
         }
         if let Ok(mut entries) = self.entries.write() {
-            entries.retain(|name, e| {
+            entries.retain(|(name, _), e| {
                 state
                     .virtual_servers
                     .get(name)

@@ -122,7 +122,7 @@ pub async fn list(
         }
         items.push(
             VIEWS
-                .json(record, &app.runtime.started_at, &health)
+                .json(record, &app.runtime.started_at, &health, actor.visibility())
                 .map_err(serialize_error)?,
         );
         last = Some(&vs.name);
@@ -201,7 +201,7 @@ pub async fn create(
     Ok(created(
         &location,
         record.revision,
-        &VirtualServerView::new(&record, &app.runtime.started_at)
+        &VirtualServerView::new(&record, &app.runtime.started_at, actor.visibility())
             .with_health(&app.health.snapshot()),
     ))
 }
@@ -219,7 +219,7 @@ pub async fn get(
     let record = app.service.get_virtual_server(&actor, &name)?;
     Ok(with_etag(
         record.revision,
-        &VirtualServerView::new(&record, &app.runtime.started_at)
+        &VirtualServerView::new(&record, &app.runtime.started_at, actor.visibility())
             .with_health(&app.health.snapshot()),
     ))
 }
@@ -244,7 +244,7 @@ pub async fn replace(
         .await?;
     Ok(with_etag(
         record.revision,
-        &VirtualServerView::new(&record, &app.runtime.started_at)
+        &VirtualServerView::new(&record, &app.runtime.started_at, actor.visibility())
             .with_health(&app.health.snapshot()),
     ))
 }
@@ -269,7 +269,7 @@ pub async fn patch(
         .await?;
     Ok(with_etag(
         record.revision,
-        &VirtualServerView::new(&record, &app.runtime.started_at)
+        &VirtualServerView::new(&record, &app.runtime.started_at, actor.visibility())
             .with_health(&app.health.snapshot()),
     ))
 }
@@ -299,14 +299,21 @@ fn endpoint(text: &str) -> ApiResult<RealServerKey> {
 
 fn rs_view(
     app: &AppState,
+    actor: &crate::service::Actor,
     record: &director_core::state::VirtualServerRecord,
     key: &RealServerKey,
 ) -> ApiResult<Response> {
     let rs = record.spec.real_server(key).cloned().ok_or_else(|| {
         ApiError::not_found(format!("real server {}/{key} not found", record.spec.name))
     })?;
-    let view = RealServerView::new(record, &record.spec, rs, &app.runtime.started_at)
-        .with_health(&record.spec.name, &app.health.snapshot());
+    let view = RealServerView::new(
+        record,
+        &record.spec,
+        rs,
+        &app.runtime.started_at,
+        actor.visibility(),
+    )
+    .with_health(&record.spec.name, &app.health.snapshot());
     Ok(with_etag(view.revision, &view))
 }
 
@@ -325,8 +332,14 @@ pub async fn list_real(
         .real_servers
         .iter()
         .map(|rs| {
-            RealServerView::new(&record, &record.spec, rs.clone(), &app.runtime.started_at)
-                .with_health(&record.spec.name, &app.health.snapshot())
+            RealServerView::new(
+                &record,
+                &record.spec,
+                rs.clone(),
+                &app.runtime.started_at,
+                actor.visibility(),
+            )
+            .with_health(&record.spec.name, &app.health.snapshot())
         })
         .collect();
     Ok(with_etag(
@@ -358,8 +371,14 @@ pub async fn create_real(
         .real_server(&key)
         .cloned()
         .ok_or_else(|| ApiError::not_found("real server vanished"))?;
-    let view = RealServerView::new(&record, &record.spec, rs, &app.runtime.started_at)
-        .with_health(&record.spec.name, &app.health.snapshot());
+    let view = RealServerView::new(
+        &record,
+        &record.spec,
+        rs,
+        &app.runtime.started_at,
+        actor.visibility(),
+    )
+    .with_health(&record.spec.name, &app.health.snapshot());
     Ok(created(
         &format!("/api/v1/virtual-servers/{name}/real-servers/{key}"),
         view.revision,
@@ -379,7 +398,7 @@ pub async fn get_real(
 ) -> ApiResult<Response> {
     let key = endpoint(&ep)?;
     let (record, _) = app.service.get_real_server(&actor, &name, &key)?;
-    rs_view(&app, &record, &key)
+    rs_view(&app, &actor, &record, &key)
 }
 
 #[utoipa::path(put, operation_id = "replaceRealServer", path = "/api/v1/virtual-servers/{name}/real-servers/{endpoint}", tag = "real-servers",
@@ -402,7 +421,7 @@ pub async fn replace_real(
         .service
         .replace_real_server(&actor, &name, &key, rs, if_match)
         .await?;
-    rs_view(&app, &record, &key)
+    rs_view(&app, &actor, &record, &key)
 }
 
 #[utoipa::path(patch, operation_id = "patchRealServer", path = "/api/v1/virtual-servers/{name}/real-servers/{endpoint}", tag = "real-servers",
@@ -423,7 +442,7 @@ pub async fn patch_real(
         .service
         .patch_real_server(&actor, &name, &key, &patch, if_match)
         .await?;
-    rs_view(&app, &record, &key)
+    rs_view(&app, &actor, &record, &key)
 }
 
 #[utoipa::path(delete, operation_id = "deleteRealServer", path = "/api/v1/virtual-servers/{name}/real-servers/{endpoint}", tag = "real-servers",

@@ -17,7 +17,7 @@ pub async fn list(State(app): State<AppState>, Auth(actor): Auth) -> ApiResult<R
     let items = state
         .vrrp_groups
         .values()
-        .map(|g| VrrpGroupView::from(g.as_ref()))
+        .map(|g| VrrpGroupView::new(g, actor.visibility()))
         .collect();
     Ok(with_etag(
         state.revision,
@@ -44,7 +44,7 @@ pub async fn create(
     Ok(created(
         &location,
         record.revision,
-        &VrrpGroupView::from(record.as_ref()),
+        &VrrpGroupView::new(&record, actor.visibility()),
     ))
 }
 
@@ -59,7 +59,7 @@ pub async fn get(
     let record = app.service.get_vrrp_group(&actor, &name)?;
     Ok(with_etag(
         record.revision,
-        &VrrpGroupView::from(record.as_ref()),
+        &VrrpGroupView::new(&record, actor.visibility()),
     ))
 }
 
@@ -82,7 +82,7 @@ pub async fn replace(
         .await?;
     Ok(with_etag(
         record.revision,
-        &VrrpGroupView::from(record.as_ref()),
+        &VrrpGroupView::new(&record, actor.visibility()),
     ))
 }
 
@@ -105,7 +105,7 @@ pub async fn patch(
         .await?;
     Ok(with_etag(
         record.revision,
-        &VrrpGroupView::from(record.as_ref()),
+        &VrrpGroupView::new(&record, actor.visibility()),
     ))
 }
 

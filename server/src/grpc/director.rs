@@ -6,7 +6,7 @@ use super::proto as pb;
 use super::{auth, from_proto, to_proto, wait, watch};
 use crate::api::views::{RealServerView, VirtualServerView, VrrpGroupView};
 use crate::runtime::Runtime;
-use crate::service::{self, parse, Service, ServiceError};
+use crate::service::{self, parse, Actor, Service, ServiceError};
 use crate::store::AuditFilter;
 use director_core::model::{RealServer, RealServerKey, Role, VirtualServer, VrrpGroup};
 use director_core::state::VirtualServerRecord;
@@ -32,15 +32,17 @@ pub struct DirectorApi {
 type Reply<T> = Result<Response<T>, Status>;
 
 impl DirectorApi {
-    fn vs_view(&self, record: &VirtualServerRecord) -> pb::VirtualServer {
+    /// A virtual server as `actor` may see it (secrets withheld below admin).
+    fn vs_view(&self, actor: &Actor, record: &VirtualServerRecord) -> pb::VirtualServer {
         to_proto::virtual_server(
-            &VirtualServerView::new(record, &self.runtime.started_at)
+            &VirtualServerView::new(record, &self.runtime.started_at, actor.visibility())
                 .with_health(&self.health.snapshot()),
         )
     }
 
     fn rs_view(
         &self,
+        actor: &Actor,
         record: &VirtualServerRecord,
         key: &RealServerKey,
     ) -> Result<pb::RealServer, Status> {
@@ -51,8 +53,14 @@ impl DirectorApi {
             })
         })?;
         Ok(to_proto::real_server(
-            &RealServerView::new(record, &record.spec, rs, &self.runtime.started_at)
-                .with_health(&record.spec.name, &self.health.snapshot()),
+            &RealServerView::new(
+                record,
+                &record.spec,
+                rs,
+                &self.runtime.started_at,
+                actor.visibility(),
+            )
+            .with_health(&record.spec.name, &self.health.snapshot()),
         ))
     }
 
@@ -208,7 +216,7 @@ impl pb::director_server::Director for DirectorApi {
                     .unwrap_or_else(|| name.clone());
                 break;
             }
-            items.push(self.vs_view(record));
+            items.push(self.vs_view(&actor, record));
         }
         Ok(Response::new(pb::ListVirtualServersResponse {
             items,
@@ -226,7 +234,7 @@ impl pb::director_server::Director for DirectorApi {
             .service
             .get_virtual_server(&actor, &request.get_ref().name)
             .map_err(errors::status)?;
-        Ok(Response::new(self.vs_view(&record)))
+        Ok(Response::new(self.vs_view(&actor, &record)))
     }
 
     async fn create_virtual_server(
@@ -243,7 +251,7 @@ impl pb::director_server::Director for DirectorApi {
             .create_virtual_server(&actor, vs)
             .await
             .map_err(errors::status)?;
-        Ok(Response::new(self.vs_view(&record)))
+        Ok(Response::new(self.vs_view(&actor, &record)))
     }
 
     async fn update_virtual_server(
@@ -259,7 +267,7 @@ impl pb::director_server::Director for DirectorApi {
             .replace_virtual_server(&actor, &name, vs, req.expected_revision)
             .await
             .map_err(errors::status)?;
-        Ok(Response::new(self.vs_view(&record)))
+        Ok(Response::new(self.vs_view(&actor, &record)))
     }
 
     async fn delete_virtual_server(
@@ -286,7 +294,7 @@ impl pb::director_server::Director for DirectorApi {
             .service
             .get_virtual_server(&actor, &request.get_ref().virtual_server)
             .map_err(errors::status)?;
-        let view = self.vs_view(&record);
+        let view = self.vs_view(&actor, &record);
         Ok(Response::new(pb::ListRealServersResponse {
             items: view.real_servers,
             revision: record.revision,
@@ -304,7 +312,7 @@ impl pb::director_server::Director for DirectorApi {
             .service
             .get_real_server(&actor, &req.virtual_server, &key)
             .map_err(errors::status)?;
-        Ok(Response::new(self.rs_view(&record, &key)?))
+        Ok(Response::new(self.rs_view(&actor, &record, &key)?))
     }
 
     async fn create_real_server(
@@ -320,7 +328,7 @@ impl pb::director_server::Director for DirectorApi {
             .create_real_server(&actor, &req.virtual_server, rs)
             .await
             .map_err(errors::status)?;
-        Ok(Response::new(self.rs_view(&record, &key)?))
+        Ok(Response::new(self.rs_view(&actor, &record, &key)?))
     }
 
     async fn update_real_server(
@@ -336,7 +344,7 @@ impl pb::director_server::Director for DirectorApi {
             .replace_real_server(&actor, &req.virtual_server, &key, rs, req.expected_revision)
             .await
             .map_err(errors::status)?;
-        Ok(Response::new(self.rs_view(&record, &key)?))
+        Ok(Response::new(self.rs_view(&actor, &record, &key)?))
     }
 
     async fn delete_real_server(
@@ -370,7 +378,7 @@ impl pb::director_server::Director for DirectorApi {
             )
             .await
             .map_err(errors::status)?;
-        Ok(Response::new(self.rs_view(&record, &key)?))
+        Ok(Response::new(self.rs_view(&actor, &record, &key)?))
     }
 
     async fn drain(&self, request: Request<pb::DrainRequest>) -> Reply<pb::DrainResponse> {
@@ -387,7 +395,7 @@ impl pb::director_server::Director for DirectorApi {
             .set_real_server_weight(&actor, &req.virtual_server, &key, 0, None)
             .await
             .map_err(errors::status)?;
-        let real_server = Some(self.rs_view(&record, &key)?);
+        let real_server = Some(self.rs_view(&actor, &record, &key)?);
         if !req.wait {
             return Ok(Response::new(pb::DrainResponse {
                 real_server,
@@ -430,7 +438,7 @@ impl pb::director_server::Director for DirectorApi {
             items: state
                 .vrrp_groups
                 .values()
-                .map(|r| to_proto::vrrp_group(&VrrpGroupView::from(r.as_ref())))
+                .map(|r| to_proto::vrrp_group(&VrrpGroupView::new(r, actor.visibility())))
                 .collect(),
             revision: state.revision,
         }))
@@ -445,8 +453,9 @@ impl pb::director_server::Director for DirectorApi {
             .service
             .get_vrrp_group(&actor, &request.get_ref().name)
             .map_err(errors::status)?;
-        Ok(Response::new(to_proto::vrrp_group(&VrrpGroupView::from(
-            record.as_ref(),
+        Ok(Response::new(to_proto::vrrp_group(&VrrpGroupView::new(
+            &record,
+            actor.visibility(),
         ))))
     }
 
@@ -461,8 +470,9 @@ impl pb::director_server::Director for DirectorApi {
             .create_vrrp_group(&actor, group)
             .await
             .map_err(errors::status)?;
-        Ok(Response::new(to_proto::vrrp_group(&VrrpGroupView::from(
-            record.as_ref(),
+        Ok(Response::new(to_proto::vrrp_group(&VrrpGroupView::new(
+            &record,
+            actor.visibility(),
         ))))
     }
 
@@ -479,8 +489,9 @@ impl pb::director_server::Director for DirectorApi {
             .replace_vrrp_group(&actor, &name, group, req.expected_revision)
             .await
             .map_err(errors::status)?;
-        Ok(Response::new(to_proto::vrrp_group(&VrrpGroupView::from(
-            record.as_ref(),
+        Ok(Response::new(to_proto::vrrp_group(&VrrpGroupView::new(
+            &record,
+            actor.visibility(),
         ))))
     }
 
@@ -575,6 +586,6 @@ impl DirectorApi {
             .set_enabled(&actor, &req.virtual_server, key.as_ref(), enabled, None)
             .await
             .map_err(errors::status)?;
-        Ok(Response::new(self.vs_view(&record)))
+        Ok(Response::new(self.vs_view(&actor, &record)))
     }
 }

@@ -1,6 +1,7 @@
 //! Who makes a change, and through what.
 
 use director_core::model::Role;
+use director_core::secrets::Visibility;
 use std::fmt;
 
 /// The token of an `Authorization` value (HTTP header or gRPC metadata) of the form `Bearer <token>`;
@@ -63,6 +64,11 @@ impl Actor {
             role,
             via,
         }
+    }
+
+    /// Whether this caller sees secrets (admins) or has them withheld (`director_core::secrets`).
+    pub fn visibility(&self) -> Visibility {
+        Visibility::of(self.role)
     }
 }
 

@@ -269,13 +269,42 @@ impl Service {
         } else {
             None
         };
-        Ok((entries, next))
+        Ok((visible_entries(actor, entries), next))
     }
 }
 
 /// The time as the audit log writes it: RFC 3339, UTC, milliseconds.
 pub fn now() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Refuses a `"***"` left where a secret goes once what the caller was shown has been restored
+/// (`director_core::secrets`): the placeholder is never stored.
+fn refuse_withheld(field: Option<String>) -> Result<()> {
+    match field {
+        None => Ok(()),
+        Some(field) => Err(ServiceError::invalid(
+            field,
+            format!(
+                "{:?} stands for a secret withheld from readers, and there is no stored value here for it \
+                 to keep: send the value itself",
+                director_core::secrets::WITHHELD
+            ),
+        )),
+    }
+}
+
+/// Audit entries as `actor` may read them: secrets in `before` and `after` withheld below admin. The stored
+/// entries stay whole (admins, and peers, read them as written).
+fn visible_entries(actor: &Actor, mut entries: Vec<AuditEntry>) -> Vec<AuditEntry> {
+    if actor.visibility() == director_core::secrets::Visibility::Redacted {
+        for e in &mut entries {
+            for v in [&mut e.before, &mut e.after].into_iter().flatten() {
+                director_core::secrets::withhold_audit(&e.kind, v);
+            }
+        }
+    }
+    entries
 }
 
 /// Refuses actors below `role`.

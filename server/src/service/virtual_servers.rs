@@ -1,7 +1,7 @@
 //! Virtual servers and their real servers.
 
 use super::parse::{apply_patch, to_json};
-use super::{check_revision, now, require, Actor, Result, Service, ServiceError};
+use super::{check_revision, now, refuse_withheld, require, Actor, Result, Service, ServiceError};
 use crate::store::{RealServerRow, StateChange};
 use director_core::audit::diff;
 use director_core::model::{RealServer, RealServerKey, Role, VirtualServer};
@@ -36,6 +36,7 @@ impl Service {
                 message: format!("a virtual server named {:?} already exists", vs.name),
             });
         }
+        refuse_withheld(vs.withheld_field())?;
         state.check_virtual_server(&vs)?;
         self.commit_virtual_server(actor, &vs.name.clone(), None, Some(vs))
             .await
@@ -96,7 +97,10 @@ impl Service {
         let state = self.current();
         let old = record(&state, name)?;
         check_revision(if_match, old.revision)?;
+        // Written back as read with its secrets withheld, it keeps them (an operator's PUT of a weight).
+        vs.restore_withheld(&old.spec);
         authorize_change(actor, &old.spec, &vs)?;
+        refuse_withheld(vs.withheld_field())?;
         state.check_virtual_server(&vs)?;
         Ok(self
             .commit_virtual_server(actor, name, Some(old.clone()), Some(vs))
@@ -152,6 +156,7 @@ impl Service {
                 message: format!("{} is already a real server of {vs:?}", rs.key()),
             });
         }
+        refuse_withheld(rs.withheld_field())?;
         old.spec.validate_real_server(&rs)?;
         let mut new = old.spec.clone();
         new.real_servers.push(rs);
@@ -210,7 +215,7 @@ impl Service {
         actor: &Actor,
         vs: &str,
         key: &RealServerKey,
-        rs: RealServer,
+        mut rs: RealServer,
         if_match: Option<u64>,
     ) -> Result<Arc<VirtualServerRecord>> {
         if rs.key() != *key {
@@ -237,10 +242,13 @@ impl Service {
             .position(|r| r.key() == *key)
             .ok_or_else(|| rs_not_found(vs, key))?;
         check_revision(if_match, old.real_server_revision(key))?;
+        rs.restore_withheld(&old.spec.real_servers[index]);
         old.spec.validate_real_server(&rs)?;
+        let withheld = rs.withheld_field();
         let mut new = old.spec.clone();
         new.real_servers[index] = rs;
         authorize_change(actor, &old.spec, &new)?;
+        refuse_withheld(withheld)?;
         state
             .check_virtual_server(&new)
             .map_err(|e| strip_prefix(e, index))?;

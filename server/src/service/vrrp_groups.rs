@@ -1,7 +1,7 @@
 //! VRRP groups.
 
 use super::parse::{apply_patch, to_json};
-use super::{check_revision, now, require, Actor, Result, Service, ServiceError};
+use super::{check_revision, now, refuse_withheld, require, Actor, Result, Service, ServiceError};
 use crate::store::StateChange;
 use director_core::audit::diff;
 use director_core::model::{Role, VrrpGroup};
@@ -33,6 +33,8 @@ impl Service {
                 message: format!("a VRRP group named {:?} already exists", group.name),
             });
         }
+        // Nothing is stored for a "***" to stand for.
+        refuse_withheld(group.withheld_field())?;
         state.check_vrrp_group(&group)?;
         group.normalize();
         let name = group.name.clone();
@@ -99,6 +101,9 @@ impl Service {
             .cloned()
             .ok_or_else(|| not_found(name))?;
         check_revision(if_match, old.revision)?;
+        // A group written back as it was read with its secrets withheld keeps them.
+        group.restore_withheld(&old.spec);
+        refuse_withheld(group.withheld_field())?;
         state.check_vrrp_group(&group)?;
         group.normalize();
         Ok(self

@@ -55,7 +55,11 @@ impl TrackSpec {
     fn describe(&self) -> String {
         let what = match &self.probe {
             Probe::Interface(i) => format!("interface {i}"),
-            Probe::Script(cmd) => format!("script {}", cmd.join(" ")),
+            // Status, faults and transition summaries are read by every role: no arguments (secrets).
+            Probe::Script(cmd) => format!(
+                "script {}",
+                director_core::secrets::withheld_command(cmd).join(" ")
+            ),
             Probe::VirtualServer(vs) => format!("virtual_server {vs}"),
         };
         format!("{what} ({:+})", self.weight)
@@ -324,7 +328,10 @@ mod tests {
         let tracks = vec![
             t(Probe::VirtualServer("web".into()), -20),
             t(Probe::Interface("eth1".into()), -30),
-            t(Probe::Script(vec!["/bin/check".into()]), 10),
+            t(
+                Probe::Script(vec!["/bin/check".into(), "--token".into(), "t0ken".into()]),
+                10,
+            ),
             t(Probe::Interface("eth2".into()), 0),
         ];
         let o = evaluate(&tracks, &[false; 4], "eth0", Some(true));
@@ -338,7 +345,7 @@ mod tests {
             [
                 "virtual_server web (-20)",
                 "interface eth1 (-30)",
-                "script /bin/check (+10)"
+                "script /bin/check *** *** (+10)"
             ]
         );
 

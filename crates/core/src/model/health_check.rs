@@ -92,7 +92,8 @@ pub struct HealthCheck {
     /// https: verify the server's certificate (default false, as keepalived).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verify_tls: Option<bool>,
-    /// script: the program and its arguments.
+    /// script: the program and its arguments. Below admin the arguments read `"***"` each (they may carry
+    /// credentials); a command written back as it was read keeps the stored arguments.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<Vec<String>>,
     /// script: exits 2..255 set the weight to exit - 2 (keepalived's `misc_dynamic`).

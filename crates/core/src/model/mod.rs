@@ -19,7 +19,7 @@ pub use virtual_server::{
     Family, Forwarding, Persistence, Protocol, Scheduler, SchedulerFlag, ServiceKey, SorryServer,
     VirtualServer,
 };
-pub use vrrp_group::{Auth, AuthType, Member, Track, VrrpGroup};
+pub use vrrp_group::{Auth, AuthType, Member, Notify, Track, VrrpGroup};
 
 pub(crate) fn default_true() -> bool {
     true

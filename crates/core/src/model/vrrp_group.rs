@@ -23,6 +23,8 @@ pub struct Auth {
     #[serde(rename = "type")]
     pub kind: AuthType,
     /// 1 to 8 characters (longer passwords are cut to 8 on the wire by keepalived; director refuses them).
+    /// Write-only below admin: viewers and operators read `"***"`. Writing `"***"` back keeps the stored
+    /// password (so `"***"` itself cannot be one; with no password stored it is refused with 422).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
 }
@@ -59,7 +61,8 @@ pub struct Track {
     /// Failed while the interface is down.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interface: Option<String>,
-    /// Failed while the command exits non-zero.
+    /// Failed while the command exits non-zero. Below admin its arguments read `"***"` each (they may
+    /// carry credentials); a script written back as it was read keeps the stored arguments.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub script: Option<Vec<String>>,
     /// -254..254, added to the priority while the tracked thing has failed.
@@ -114,11 +117,14 @@ pub struct VrrpGroup {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Notify {
-    /// `http://` or `https://` URL that receives a JSON POST on every transition.
+    /// `http://` or `https://` URL that receives a JSON POST on every transition. Below admin it reads
+    /// `scheme://host/***` when it has user information, a path or a query (a webhook's path is often its
+    /// key); written back as read, the stored URL is kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook: Option<String>,
     /// Command run on every transition with the arguments `GROUP <name> <STATE> <priority>` appended
-    /// (STATE: MASTER, BACKUP, FAULT or STOP), as keepalived's notify script.
+    /// (STATE: MASTER, BACKUP, FAULT or STOP), as keepalived's notify script. Below admin its arguments read
+    /// `"***"` each; written back as read, the stored command is kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub script: Option<Vec<String>>,
 }

@@ -57,8 +57,15 @@ impl Healths {
         vs: &VirtualServer,
         rs: &RealServer,
     ) -> HealthCell {
-        let view = RealServerView::new(record, vs, rs.clone(), &self.started_at)
-            .with_health(&vs.name, &self.snapshot);
+        // Only the health is read; the spec is withheld all the same.
+        let view = RealServerView::new(
+            record,
+            vs,
+            rs.clone(),
+            &self.started_at,
+            director_core::secrets::Visibility::Redacted,
+        )
+        .with_health(&vs.name, &self.snapshot);
         cell(
             serde_json::to_value(&view.health).unwrap_or(Value::Null),
             self.now,

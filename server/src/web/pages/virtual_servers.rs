@@ -18,6 +18,7 @@ use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::Response;
 use director_core::model::{RealServerKey, Role, Scheduler, VirtualServer};
+use director_core::secrets::Withhold;
 use director_core::state::VirtualServerRecord;
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -334,7 +335,8 @@ pub fn build(
 ) -> (Detail, RsTable) {
     let now = chrono::Utc::now();
     let vs = &record.spec;
-    let mut d = describe(vs, record.revision);
+    // The description shows the health check's command: its arguments are withheld below admin.
+    let mut d = describe(&vs.visible(ui.actor().visibility()), record.revision);
     let latest = app.web.history.latest();
     let kernel_service = latest
         .as_ref()

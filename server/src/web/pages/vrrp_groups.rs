@@ -8,6 +8,7 @@ use askama::Template;
 use axum::extract::Path;
 use axum::response::Response;
 use director_core::model::VrrpGroup;
+use director_core::secrets::{withheld_command, Withhold};
 
 #[derive(Debug, Clone)]
 pub struct GroupRow {
@@ -150,7 +151,8 @@ struct DetailPage {
 /// `GET /vrrp-groups/{name}`.
 pub async fn detail(ui: Ui, Path(name): Path<String>) -> UiResult<Response> {
     let record = ui.app.service.get_vrrp_group(ui.actor(), &name)?;
-    let g = record.spec.clone();
+    // Secrets (track and notify scripts' arguments) withheld below admin; the password is never shown.
+    let g = record.spec.visible(ui.actor().visibility()).into_owned();
     let node = ui.app.runtime.node.clone();
     let status = ui.app.vrrp.group_status(&name);
     let failed: Vec<String> = status
@@ -181,7 +183,6 @@ pub async fn detail(ui: Ui, Path(name): Path<String>) -> UiResult<Response> {
         .track
         .iter()
         .map(|t| {
-            // Named as the VRRP instance names failed tracks.
             let what = if let Some(v) = &t.virtual_server {
                 format!("virtual_server {v}")
             } else if let Some(i) = &t.interface {
@@ -191,7 +192,12 @@ pub async fn detail(ui: Ui, Path(name): Path<String>) -> UiResult<Response> {
             } else {
                 "?".to_string()
             };
-            let failing = failed.iter().any(|f| f.starts_with(&what));
+            // The VRRP instance names a failed script track with its arguments withheld.
+            let named = match &t.script {
+                Some(s) => format!("script {}", withheld_command(s).join(" ")),
+                None => what.clone(),
+            };
+            let failing = failed.iter().any(|f| f.starts_with(&named));
             TrackRow {
                 what,
                 weight: t.weight,
