@@ -417,7 +417,7 @@ pub enum TokenCommand {
         json: bool,
     },
     /// Revoke a token by its id (from `token list` or GET /api/v1/tokens). A running daemon refuses it within
-    /// a second.
+    /// a second and sends the revocation to its peers (a stopped one does both when it starts).
     Revoke { id: String },
 }
 

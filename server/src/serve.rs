@@ -45,7 +45,8 @@ pub async fn run(global: GlobalOpts, opts: ServeOpts) -> anyhow::Result<()> {
     );
     bootstrap_admin(&service, &global.data_dir).await?;
     let shutdown = CancellationToken::new();
-    // Revocations made by `director token revoke` (another process) reach this one within the poll.
+    // Revocations made by `director token revoke` (another process) reach this one within the poll; every
+    // revocation made here or there goes to the peers through the sync log; expired ones are dropped.
     let _revocations = service.watch_revocations(REVOCATION_POLL, shutdown.clone());
     let reconciler = dataplane.map(|dp| {
         Reconciler::new(

@@ -19,6 +19,8 @@ pub struct Cluster {
     pub pki: Pki,
     /// The flags of each node's peer certificates (`pki.peer_args`, unless a test swaps them).
     pub peer_args: Vec<Vec<String>>,
+    /// More flags of each node (`Cluster::new`, then set before `start_node`).
+    pub extra_args: Vec<Vec<String>>,
     peer_ports: Vec<u16>,
 }
 
@@ -59,6 +61,7 @@ impl Cluster {
             links,
             data_dirs,
             peer_args: names.iter().map(|n| pki.peer_args(n)).collect(),
+            extra_args: names.iter().map(|_| Vec::new()).collect(),
             pki,
             peer_ports: names.iter().map(|_| crate::free_port()).collect(),
         }
@@ -81,6 +84,7 @@ impl Cluster {
             extra_args: [
                 vec!["--peers".into(), self.peers_of(i)],
                 self.peer_args[i].clone(),
+                self.extra_args[i].clone(),
             ]
             .concat(),
             peer_port: Some(self.peer_ports[i]),
@@ -99,6 +103,11 @@ impl Cluster {
         if let Some(mut d) = self.nodes[i].take() {
             d.stop();
         }
+    }
+
+    /// The data directory of node `i` (running or not).
+    pub fn data_dir(&self, i: usize) -> &std::path::Path {
+        &self.data_dirs[i].1
     }
 
     pub fn node(&self, i: usize) -> &Daemon {

@@ -3,6 +3,7 @@
 mod convergence;
 mod partition;
 mod peers;
+mod tokens;
 
 use director_tests::Daemon;
 use reqwest::Method;

@@ -11,27 +11,39 @@
 //!
 //! Because the merge is commutative, associative and idempotent, every node that has seen the same writes holds
 //! the same registers, whatever the order they arrived in. [`objects`] maps registers to and from director's
-//! model; [`materialize`] rebuilds a virtual server from its registers.
+//! model; [`materialize`] rebuilds a virtual server from its registers. A token revocation is a register too
+//! ([`revocation`]): written once, never undone, dropped once the token has expired.
 
 #![forbid(unsafe_code)]
 
 pub mod clock;
 pub mod objects;
 pub mod register;
+pub mod revocation;
 pub mod version;
 
 pub use clock::{Clock, Stamp};
 pub use objects::{materialize, ObjectKey, RealServerValue, VirtualServerValue, VrrpGroupValue};
 pub use register::{merge, Conflict, Merge, Register};
+pub use revocation::RevocationValue;
 pub use version::{Causality, VersionVector};
 
 /// What a peer sent that cannot be applied.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SyncError {
-    #[error("register key {0:?}: not vs/NAME, rs/NAME/ADDRESS:PORT or group/NAME")]
+    #[error(
+        "register key {0:?}: not vs/NAME, rs/NAME/ADDRESS:PORT, group/NAME or revoked/TOKEN-ID"
+    )]
     Key(String),
     #[error("register {key}: {message}")]
     Value { key: String, message: String },
+    /// One field of a register's value is missing or wrong.
+    #[error("register {key}: {field} {message}")]
+    Field {
+        key: String,
+        field: String,
+        message: String,
+    },
     #[error("register {key}: stamp {stamp} is {ahead_ms} ms ahead of this node's clock")]
     Future {
         key: String,

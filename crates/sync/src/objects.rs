@@ -1,6 +1,6 @@
 //! The objects sync carries, as registers: a virtual server's own fields, each of its real servers, each VRRP
-//! group. Real servers are registers of their own so that two nodes changing the weights of two different real
-//! servers of one virtual server at the same time do not conflict.
+//! group, and each token revocation. Real servers are registers of their own so that two nodes changing the
+//! weights of two different real servers of one virtual server at the same time do not conflict.
 
 use crate::clock::Stamp;
 use crate::SyncError;
@@ -10,12 +10,14 @@ use serde_json::Value;
 use std::fmt;
 use std::str::FromStr;
 
-/// Which object a register holds: `vs/NAME`, `rs/NAME/ADDRESS:PORT` or `group/NAME`.
+/// Which object a register holds: `vs/NAME`, `rs/NAME/ADDRESS:PORT`, `group/NAME` or `revoked/TOKEN-ID`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ObjectKey {
     VirtualServer(String),
     RealServer(String, RealServerKey),
     VrrpGroup(String),
+    /// The revocation of the token whose id (`jti`) this is (see [`crate::revocation`]).
+    Revocation(String),
 }
 
 impl ObjectKey {
@@ -23,10 +25,18 @@ impl ObjectKey {
     pub fn virtual_server(&self) -> Option<&str> {
         match self {
             ObjectKey::VirtualServer(n) | ObjectKey::RealServer(n, _) => Some(n),
-            ObjectKey::VrrpGroup(_) => None,
+            ObjectKey::VrrpGroup(_) | ObjectKey::Revocation(_) => None,
         }
     }
+
+    /// Whether the register is part of the desired state (a revocation is not).
+    pub fn is_desired_state(&self) -> bool {
+        !matches!(self, ObjectKey::Revocation(_))
+    }
 }
+
+/// The prefix of the keys of revocation registers.
+pub const REVOCATION_PREFIX: &str = "revoked/";
 
 impl fmt::Display for ObjectKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -34,6 +44,7 @@ impl fmt::Display for ObjectKey {
             ObjectKey::VirtualServer(n) => write!(f, "vs/{n}"),
             ObjectKey::RealServer(n, k) => write!(f, "rs/{n}/{k}"),
             ObjectKey::VrrpGroup(n) => write!(f, "group/{n}"),
+            ObjectKey::Revocation(id) => write!(f, "{REVOCATION_PREFIX}{id}"),
         }
     }
 }
@@ -52,6 +63,9 @@ impl FromStr for ObjectKey {
         match s.split_once('/') {
             Some(("vs", n)) => Ok(ObjectKey::VirtualServer(slug(n)?)),
             Some(("group", n)) => Ok(ObjectKey::VrrpGroup(slug(n)?)),
+            Some(("revoked", id)) if crate::revocation::valid_token_id(id) => {
+                Ok(ObjectKey::Revocation(id.to_string()))
+            }
             Some(("rs", rest)) => {
                 let (n, endpoint) = rest.split_once('/').ok_or_else(bad)?;
                 let key = endpoint.parse().map_err(|_| bad())?;
@@ -204,6 +218,7 @@ mod tests {
             "rs/web/10.0.0.1:80",
             "rs/web/[2001:db8::1]:443",
             "group/vi-1",
+            "revoked/0123456789abcdef01234567",
         ] {
             assert_eq!(k.parse::<ObjectKey>().expect(k).to_string(), k);
         }
@@ -215,6 +230,10 @@ mod tests {
             "rs/web/10.0.0.1",
             "user/x",
             "vs/a/b",
+            "revoked/",
+            "revoked/a/b",
+            "revoked/id with spaces",
+            &format!("revoked/{}", "a".repeat(65)),
         ] {
             assert!(k.parse::<ObjectKey>().is_err(), "{k} accepted");
         }

@@ -8,4 +8,4 @@ mod token;
 pub use gate::{GateError, HashGate};
 pub use limiter::{LimiterConfig, LoginLimiter};
 pub use password::{hash_password, verify_password, MIN_PASSWORD_LEN};
-pub use token::{random_hex, Claims, TokenError, TokenKind, Tokens};
+pub use token::{random_hex, Claims, TokenError, TokenKind, Tokens, LEEWAY_S};

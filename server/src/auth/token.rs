@@ -56,6 +56,9 @@ pub fn random_hex(bytes: usize) -> String {
     b.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// How long after its expiry a token is still accepted (clock skew between issuer and verifier).
+pub const LEEWAY_S: u64 = 5;
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum TokenError {
     #[error("the token has expired")]
@@ -126,7 +129,7 @@ impl Tokens {
 
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
         let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = 5;
+        validation.leeway = LEEWAY_S;
         validation.set_required_spec_claims(&["exp", "sub"]);
         decode::<Claims>(token, &self.decoding, &validation)
             .map(|d| d.claims)

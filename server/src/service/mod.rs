@@ -57,6 +57,8 @@ pub struct Service {
     users: RwLock<HashMap<String, users::UserAuth>>,
     /// The revoked tokens that have not expired yet, consulted on every authentication.
     revoked: RwLock<tokens::Revoked>,
+    /// Woken by a revocation made in this process: the daemon's watcher sends it to the peers at once.
+    revocations_made: tokio::sync::Notify,
     /// Failed logins per address and user name.
     limiter: std::sync::Mutex<LoginLimiter>,
     /// At most a few password hashes at once.
@@ -106,6 +108,7 @@ impl Service {
             revision,
             users: RwLock::new(users),
             revoked: RwLock::new(revoked),
+            revocations_made: tokio::sync::Notify::new(),
             limiter: std::sync::Mutex::new(LoginLimiter::new(LimiterConfig::default())),
             hashing: users::hash_gate(),
             applied: watch::channel(None).0,

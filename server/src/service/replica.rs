@@ -22,7 +22,7 @@ pub struct Change {
 }
 
 /// Each register with its JSON, as the store keeps it.
-fn encoded(registers: &BTreeMap<String, Register>) -> Vec<(String, String)> {
+pub(super) fn encoded(registers: &BTreeMap<String, Register>) -> Vec<(String, String)> {
     registers
         .iter()
         .map(|(k, r)| (k.clone(), encode(r)))
@@ -237,7 +237,12 @@ impl Service {
     /// A database that holds objects but no registers (made before sync, or by an older director) gets
     /// registers for everything, logged as one change so that peers receive it.
     pub(super) async fn bootstrap_registers(&self, state: &DesiredState) -> Result<()> {
-        if !self.replica().registers.is_empty()
+        let has_object_registers = self
+            .replica()
+            .registers
+            .keys()
+            .any(|k| !k.starts_with(director_sync::objects::REVOCATION_PREFIX));
+        if has_object_registers
             || (state.virtual_servers.is_empty() && state.vrrp_groups.is_empty())
         {
             return Ok(());

@@ -7,10 +7,11 @@ use crate::store::{Cursor, NewAuditEntry, StateChange};
 use director_core::model::{RealServerKey, Role, VirtualServer, VrrpGroup};
 use director_core::state::{VirtualServerRecord, VrrpGroupRecord};
 use director_sync::objects::VrrpGroupValue;
+use director_sync::objects::REVOCATION_PREFIX;
 use director_sync::objects::{
     decode, materialize, vrrp_group, RealServerValue, VirtualServerValue,
 };
-use director_sync::{merge, Conflict, Merge, ObjectKey, Register};
+use director_sync::{merge, Conflict, Merge, ObjectKey, Register, RevocationValue, SyncError};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -30,6 +31,8 @@ pub struct Applied {
     pub conflicts: usize,
     /// Objects created, changed or deleted here.
     pub objects: usize,
+    /// Token revocations taken from the peer (refused here from now on).
+    pub revocations: usize,
 }
 
 /// Everything a new node needs to start from: every register, and how far each log is included.
@@ -55,10 +58,10 @@ impl Service {
         self.replica().cursors.get(origin).cloned()
     }
 
-    /// Nothing synced, nothing written: a node that should start from a full copy.
+    /// Nothing synced, nothing written (but token revocations): a node that should start from a full copy.
     pub fn sync_is_empty(&self) -> bool {
         let r = self.replica();
-        r.registers.is_empty() && r.cursors.is_empty()
+        r.cursors.is_empty() && r.registers.keys().all(|k| k.starts_with(REVOCATION_PREFIX))
     }
 
     /// Up to `limit` entries of this node's log after `after`, decoded.
@@ -208,10 +211,40 @@ impl Service {
         let now = now_ms();
         // Check everything first: nothing is applied from a malformed batch.
         let mut parsed = Vec::with_capacity(incoming.len());
+        let mut revocations_in = Vec::new();
         for (key, reg) in incoming {
             let object: ObjectKey = key.parse().map_err(|e: director_sync::SyncError| {
                 ServiceError::bad_request("registers", e.to_string())
             })?;
+            if let ObjectKey::Revocation(id) = &object {
+                let value = match &reg.value {
+                    Some(text) => RevocationValue::decode(id, text).map_err(|e| {
+                        let field = match &e {
+                            SyncError::Field { field, .. } => format!("registers.{key}.{field}"),
+                            _ => format!("registers.{key}"),
+                        };
+                        ServiceError::bad_request(field, e.to_string())
+                    })?,
+                    None => {
+                        return Err(ServiceError::bad_request(
+                            format!("registers.{key}.value"),
+                            format!("register {key}: a revocation cannot be undone (no value)"),
+                        ))
+                    }
+                };
+                if reg.stamp.wall_ms > now + MAX_CLOCK_AHEAD_MS {
+                    return Err(ServiceError::bad_request(
+                        format!("registers.{key}.stamp"),
+                        format!(
+                            "{} is {} ms ahead of this node's clock",
+                            reg.stamp,
+                            reg.stamp.wall_ms - now
+                        ),
+                    ));
+                }
+                revocations_in.push((id.clone(), key, reg, value));
+                continue;
+            }
             if reg.stamp.wall_ms > now + MAX_CLOCK_AHEAD_MS {
                 return Err(ServiceError::bad_request(
                     format!("registers.{key}.stamp"),
@@ -229,6 +262,7 @@ impl Service {
                     }
                     ObjectKey::RealServer(..) => decode::<RealServerValue>(&object, text).map(drop),
                     ObjectKey::VrrpGroup(_) => decode::<VrrpGroupValue>(&object, text).map(drop),
+                    ObjectKey::Revocation(_) => Ok(()),
                 };
                 checked.map_err(|e| {
                     ServiceError::bad_request(format!("registers.{key}"), e.to_string())
@@ -238,6 +272,7 @@ impl Service {
         }
 
         let mut pending: BTreeMap<String, Register> = BTreeMap::new();
+        let mut revocations: Vec<(String, String, RevocationValue)> = Vec::new();
         let mut conflicts: Vec<NewAuditEntry> = Vec::new();
         let mut vs_touched = BTreeSet::new();
         let mut groups_touched = BTreeSet::new();
@@ -262,7 +297,25 @@ impl Service {
                     ObjectKey::VirtualServer(n) | ObjectKey::RealServer(n, _) => {
                         vs_touched.insert(n.clone())
                     }
+                    ObjectKey::Revocation(_) => false,
                 };
+            }
+            // Revocations: never undone, so any merge is the same refusal. One of a token that has expired
+            // is of no use (it may have been dropped here already) and is not kept.
+            let horizon = super::tokens::horizon();
+            for (id, key, reg, value) in revocations_in {
+                replica.clock.observe(&reg.stamp);
+                if value.expired(horizon) {
+                    continue;
+                }
+                let held = replica.get(&pending, &key).cloned();
+                let merged = match merge(held.as_ref(), &reg) {
+                    Merge::Keep => continue,
+                    Merge::Take(r) => r,
+                    Merge::Join { merged, .. } => merged,
+                };
+                pending.insert(key, merged);
+                revocations.push((id, reg.stamp.node.clone(), value));
             }
         }
 
@@ -347,6 +400,23 @@ impl Service {
         if let Some(entries) = origin_audit {
             change.audit = entries;
         }
+        for (id, origin, value) in &revocations {
+            change
+                .token_revocations
+                .push(super::tokens::revoked_row(id, value));
+            if self.is_revoked(id) {
+                continue;
+            }
+            let mut e = self.audit_entry(&actor, "revoke", "token", id.clone());
+            e.summary = format!(
+                "token {id} ({} {}, role {}) revoked on {origin} by {}: refused here too",
+                value.kind.as_str(),
+                value.subject,
+                value.role,
+                value.revoked_by
+            );
+            change.audit.push(e);
+        }
         let n_conflicts = conflicts.len();
         change.audit.extend(conflicts);
         for (kind, name, why) in refused {
@@ -365,6 +435,7 @@ impl Service {
             revision: (objects > 0).then_some(revision),
             conflicts: n_conflicts,
             objects,
+            revocations: revocations.len(),
         };
         next.revision = revision;
         self.commit(change, (objects > 0).then_some(next), move |replica| {
@@ -374,6 +445,10 @@ impl Service {
             }
         })
         .await?;
+        // Durable: refused from now on (the row is read again by the poll, which changes nothing).
+        for (id, _, value) in &revocations {
+            self.remember_revoked(id, value.expires_at);
+        }
         if objects > 0 {
             tracing::info!(
                 peer,
@@ -381,6 +456,13 @@ impl Service {
                 objects,
                 conflicts = n_conflicts,
                 "synced changes applied"
+            );
+        }
+        if !revocations.is_empty() {
+            tracing::info!(
+                peer,
+                revocations = revocations.len(),
+                "synced token revocations applied"
             );
         }
         Ok(applied)
@@ -433,6 +515,7 @@ impl Service {
             ObjectKey::VirtualServer(n) => ("virtual_server", n.clone()),
             ObjectKey::RealServer(n, k) => ("real_server", format!("{n}/{k}")),
             ObjectKey::VrrpGroup(n) => ("vrrp_group", n.clone()),
+            ObjectKey::Revocation(id) => ("token", id.clone()),
         };
         let actor = Actor::new(c.loser.node.clone(), Role::Admin, Via::Sync);
         let mut e = self.audit_entry(&actor, "conflict", kind, name.clone());
@@ -621,6 +704,216 @@ mod tests {
         }
         // The good one still applies afterwards.
         assert_eq!(pull(&a, &b, 0).await.objects, 1);
+    }
+
+    /// `a` sends its new revocations to the peers, as the daemon's watcher does.
+    async fn send_revocations(a: &Service) -> usize {
+        let new = a.refresh_revocations().await.expect("refresh");
+        a.replicate_revocations(&new).await.expect("replicate")
+    }
+
+    async fn accepted(s: &Service, token: &str) -> bool {
+        s.authenticate(token, Via::Rest).await.is_ok()
+    }
+
+    #[tokio::test]
+    async fn a_revocation_travels_and_the_token_is_refused_on_the_peer_also_after_a_restart() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (a, b) = (node("a", &dir).await, node("b", &dir).await);
+        let (token, view) = a
+            .create_service_token(
+                &admin(),
+                "ci",
+                Role::Viewer,
+                std::time::Duration::from_secs(3600),
+            )
+            .await
+            .expect("token");
+        let (other, _) = a
+            .create_service_token(
+                &admin(),
+                "other",
+                Role::Viewer,
+                std::time::Duration::from_secs(3600),
+            )
+            .await
+            .expect("token");
+        assert!(accepted(&b, &token).await, "one secret: good on b too");
+        a.revoke_token(&admin(), &view.id).await.expect("revoke");
+        assert_eq!(send_revocations(&a).await, 1);
+        assert_eq!(send_revocations(&a).await, 0, "sent once");
+        let applied = pull(&a, &b, 0).await;
+        assert_eq!((applied.revocations, applied.objects), (1, 0));
+        assert!(!accepted(&b, &token).await, "refused on the peer at once");
+        assert!(accepted(&b, &other).await, "only that one");
+        let listed = b.list_tokens(&admin()).await.expect("list");
+        assert_eq!(listed.len(), 1, "{listed:?}");
+        let t = &listed[0];
+        assert_eq!(
+            (t.id.as_str(), t.subject.as_str(), t.kind.as_str(), t.role),
+            (view.id.as_str(), "token:ci", "service", Role::Viewer)
+        );
+        assert_eq!(t.expires_at, view.expires_at);
+        assert!(t.revoked_at.is_some());
+        assert_eq!(t.revoked_by.as_deref(), Some("admin"));
+        // b audits it, and does not send it back (it came from a).
+        let (entries, _) = b
+            .audit(
+                &admin(),
+                &AuditFilter {
+                    kind: Some("token".into()),
+                    ..AuditFilter::default()
+                },
+            )
+            .await
+            .expect("audit");
+        assert_eq!(entries.len(), 1, "{entries:?}");
+        assert!(
+            entries[0].summary.contains("revoked on a"),
+            "{}",
+            entries[0].summary
+        );
+        assert_eq!(send_revocations(&b).await, 0);
+        assert_eq!(pull(&a, &b, 0).await, Applied::default(), "applied once");
+
+        // A logout on b travels back to a.
+        let head_b = *b.sync_log_head().borrow();
+        b.logout(&other, Via::Rest, None).await.expect("logout");
+        assert_eq!(send_revocations(&b).await, 1);
+        assert!(accepted(&a, &other).await);
+        assert_eq!(pull(&b, &a, head_b).await.revocations, 1);
+        assert!(!accepted(&a, &other).await, "logged out on b, refused on a");
+
+        // After a restart b still refuses it (the tokens table), and still holds the register.
+        let b_store = b.store().clone();
+        drop(b);
+        b_store.close().await;
+        let b = node("b", &dir).await;
+        assert!(!accepted(&b, &token).await, "refused after a restart");
+        assert!(!b.sync_is_empty());
+        assert_eq!(send_revocations(&b).await, 0);
+    }
+
+    #[tokio::test]
+    async fn a_malformed_revocation_is_refused_naming_the_field_and_changes_nothing() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (a, b) = (node("a", &dir).await, node("b", &dir).await);
+        let (token, view) = a
+            .create_service_token(
+                &admin(),
+                "ci",
+                Role::Admin,
+                std::time::Duration::from_secs(3600),
+            )
+            .await
+            .expect("token");
+        a.revoke_token(&admin(), &view.id).await.expect("revoke");
+        send_revocations(&a).await;
+        let good = a.sync_log_after(0, 10).await.expect("log");
+        let key = format!("revoked/{}", view.id);
+        assert_eq!(good[0].1.registers[0].0, key);
+        let with_value = |f: &dyn Fn(&mut Value)| {
+            let mut entries = good.clone();
+            let reg = &mut entries[0].1.registers[0].1;
+            let mut v: Value =
+                serde_json::from_str(reg.value.as_deref().expect("value")).expect("json");
+            f(&mut v);
+            reg.value = Some(v.to_string());
+            entries
+        };
+        let mut tombstone = good.clone();
+        tombstone[0].1.registers[0].1.value = None;
+        let mut bad_key = good.clone();
+        bad_key[0].1.registers[0].0 = "revoked/not an id".into();
+        let cases = vec![
+            (
+                with_value(&|v| v["role"] = "root".into()),
+                format!("registers.{key}.role"),
+            ),
+            (
+                with_value(&|v| v["expires_at"] = "soon".into()),
+                format!("registers.{key}.expires_at"),
+            ),
+            (
+                with_value(&|v| {
+                    v.as_object_mut().expect("object").remove("subject");
+                }),
+                format!("registers.{key}.subject"),
+            ),
+            (
+                with_value(&|v| *v = Value::Array(vec![])),
+                format!("registers.{key}"),
+            ),
+            (tombstone, format!("registers.{key}.value")),
+            (bad_key, "registers".to_string()),
+        ];
+        for (entries, field) in cases {
+            let err = b
+                .apply_remote("a", &a.sync_log_id(), entries)
+                .await
+                .expect_err("refused");
+            assert_eq!(err.field(), Some(field.as_str()), "{err}");
+            assert!(accepted(&b, &token).await, "nothing applied: {err}");
+            assert!(b.sync_cursor("a").is_none(), "the cursor did not move");
+            assert!(b.list_tokens(&admin()).await.expect("list").is_empty());
+        }
+        assert_eq!(pull(&a, &b, 0).await.revocations, 1, "the good one applies");
+        assert!(!accepted(&b, &token).await);
+    }
+
+    #[tokio::test]
+    async fn the_revocation_of_an_expired_token_is_dropped_and_not_taken_again() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (a, b) = (node("a", &dir).await, node("b", &dir).await);
+        let (_, view) = a
+            .create_service_token(
+                &admin(),
+                "ci",
+                Role::Viewer,
+                std::time::Duration::from_secs(3600),
+            )
+            .await
+            .expect("token");
+        a.revoke_token(&admin(), &view.id).await.expect("revoke");
+        send_revocations(&a).await;
+        let key = format!("revoked/{}", view.id);
+        // Not expired yet: kept.
+        assert_eq!(
+            a.prune_revocations(super::super::tokens::unix_now())
+                .await
+                .expect("prune"),
+            0
+        );
+        // Past its expiry: the register and the row go.
+        let later = super::super::tokens::unix_now() + 7200;
+        assert_eq!(a.prune_revocations(later).await.expect("prune"), 1);
+        assert!(!a.replica().registers.contains_key(&key));
+        assert!(
+            !a.store()
+                .sync_registers()
+                .await
+                .expect("registers")
+                .iter()
+                .any(|(k, _)| *k == key),
+            "deleted from the store too"
+        );
+        assert_eq!(a.prune_revocations(later).await.expect("prune"), 0);
+        // A copy of an expired one arriving is ignored (no register, no row).
+        let mut old = a.sync_log_after(0, 10).await.expect("log");
+        let reg = &mut old[0].1.registers[0].1;
+        let mut v: Value =
+            serde_json::from_str(reg.value.as_deref().expect("value")).expect("json");
+        v["issued_at"] = 1_000.into();
+        v["expires_at"] = 2_000.into();
+        reg.value = Some(v.to_string());
+        let applied = b
+            .apply_remote("a", &a.sync_log_id(), old)
+            .await
+            .expect("applied");
+        assert_eq!(applied.revocations, 0);
+        assert!(b.sync_cursor("a").is_some(), "the entry is consumed");
+        assert!(!b.replica().registers.contains_key(&key));
+        assert!(b.list_tokens(&admin()).await.expect("list").is_empty());
     }
 
     #[tokio::test]

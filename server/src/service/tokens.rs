@@ -2,18 +2,32 @@
 //! logout, the admin's list and revoke, and the in-memory set of revoked ids every authentication consults.
 //! A revocation made by another process on this data directory (`director token revoke`) reaches the set
 //! through [`Service::refresh_revocations`], which the daemon polls.
+//!
+//! Revocations reach peers through the sync log: the daemon's watcher ([`Service::watch_revocations`]) writes
+//! a `revoked/TOKEN-ID` register and a log entry for every revocation of the tokens table that has none yet
+//! (made here over REST, gRPC or the UI, by the CLI while the daemon runs or while it was stopped), and drops
+//! the registers and rows of tokens that have expired. Peers apply them in `sync.rs`.
 
+use super::replica::encoded;
 use super::{now, require, Actor, Result, Service, ServiceError, Via};
 use crate::auth::{Claims, TokenKind};
-use crate::store::{Store, TokenRow};
+use crate::store::{Revocation, StateChange, Store, TokenRow};
 use director_core::model::Role;
+use director_sync::objects::{encode, REVOCATION_PREFIX};
+use director_sync::revocation::{self, RevocationValue};
+use director_sync::{ObjectKey, Register};
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use utoipa::ToSchema;
+
+/// How long after its token expired a revocation (its register, its row) is kept before it is dropped.
+const PRUNE_AFTER_EXPIRY_S: i64 = 300;
+/// How often expired revocations are dropped.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 /// Most tokens `GET /api/v1/tokens` lists.
 pub const MAX_TOKENS_LISTED: u32 = 1000;
@@ -61,20 +75,19 @@ pub(super) struct Revoked {
 
 impl Revoked {
     pub(super) async fn load(store: &Store) -> Result<Self> {
-        let now = unix_now();
         let seq = store.last_revocation().await?;
         let ids = store
-            .revocations_after(0, now)
+            .revocations_after(0, horizon())
             .await?
             .into_iter()
-            .map(|r| (r.id, r.expires_unix))
+            .map(|r| (r.token.id, r.token.expires_unix))
             .collect();
         Ok(Revoked { ids, seq })
     }
 
-    /// Refuses `id` until `expires` (Unix seconds); forgets the ids that have expired by `now`.
-    fn insert(&mut self, id: String, expires: i64, now: i64) {
-        self.ids.retain(|_, exp| *exp > now);
+    /// Refuses `id` until `expires` (Unix seconds); forgets the ids that expired before `horizon`.
+    fn insert(&mut self, id: String, expires: i64, horizon: i64) {
+        self.ids.retain(|_, exp| *exp > horizon);
         self.ids.insert(id, expires);
     }
 
@@ -85,6 +98,12 @@ impl Revoked {
 
 pub(super) fn unix_now() -> i64 {
     chrono::Utc::now().timestamp()
+}
+
+/// Revocations of tokens that expired before this (Unix seconds) are of no use: the tokens are refused as
+/// expired. Up to then (expiry plus the verifier's leeway) a revocation is kept, sent and applied.
+pub(super) fn horizon() -> i64 {
+    unix_now() - crate::auth::LEEWAY_S as i64 - 1
 }
 
 pub(super) fn rfc3339(unix: i64) -> String {
@@ -112,6 +131,74 @@ pub(super) fn token_row(claims: &Claims) -> TokenRow {
     }
 }
 
+/// `unix_ms` as the audit log writes times (RFC 3339, UTC, milliseconds).
+fn rfc3339_ms(unix_ms: u64) -> String {
+    i64::try_from(unix_ms)
+        .ok()
+        .and_then(chrono::DateTime::from_timestamp_millis)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default()
+}
+
+fn unix_of(rfc3339: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .ok()
+        .map(|t| t.with_timezone(&chrono::Utc))
+}
+
+/// The register value of a revoked token's row; `None` (with a warning) when the row would not pass a peer's
+/// checks: a value a peer refuses would stop its sync with this node.
+pub(super) fn revocation_value(row: &TokenRow) -> Option<RevocationValue> {
+    let value = RevocationValue {
+        subject: row.subject.clone(),
+        kind: match row.kind.as_str() {
+            "service" => revocation::TokenKind::Service,
+            _ => revocation::TokenKind::User,
+        },
+        role: row.role.parse().ok()?,
+        issued_at: unix_of(&row.created_at).map_or(0, |t| t.timestamp()),
+        expires_at: row.expires_unix,
+        revoked_at_ms: row
+            .revoked_at
+            .as_deref()
+            .and_then(unix_of)
+            .map_or_else(super::now_ms, |t| {
+                u64::try_from(t.timestamp_millis()).unwrap_or(0)
+            }),
+        revoked_by: row.revoked_by.clone().unwrap_or_else(|| "unknown".into()),
+    };
+    let checked = if revocation::valid_token_id(&row.id) {
+        RevocationValue::decode(&row.id, &encode(&value)).map(drop)
+    } else {
+        Err(director_sync::SyncError::Key(format!(
+            "{REVOCATION_PREFIX}{}",
+            row.id
+        )))
+    };
+    match checked {
+        Ok(()) => Some(value),
+        Err(e) => {
+            tracing::warn!(token = %row.id, "a revocation that peers would refuse is not sent to them: {e}");
+            None
+        }
+    }
+}
+
+/// The row a revocation synced from a peer leaves in the tokens table.
+pub(super) fn revoked_row(id: &str, v: &RevocationValue) -> TokenRow {
+    TokenRow {
+        id: id.to_string(),
+        subject: v.subject.clone(),
+        kind: v.kind.as_str().to_string(),
+        role: v.role.to_string(),
+        created_at: rfc3339(v.issued_at),
+        expires_at: rfc3339(v.expires_at),
+        expires_unix: v.expires_at,
+        revoked_at: Some(rfc3339_ms(v.revoked_at_ms)),
+        revoked_by: Some(v.revoked_by.clone()),
+    }
+}
+
 fn describe(t: &TokenRow) -> String {
     match t.kind.as_str() {
         "service" => format!("service token {} ({})", t.subject, t.role),
@@ -125,7 +212,7 @@ pub(super) fn from_address(address: Option<IpAddr>) -> String {
 }
 
 impl Service {
-    fn is_revoked(&self, id: &str) -> bool {
+    pub(super) fn is_revoked(&self, id: &str) -> bool {
         self.revoked.read().map(|r| r.contains(id)).unwrap_or(true)
     }
 
@@ -139,30 +226,125 @@ impl Service {
         Ok(())
     }
 
-    fn remember_revoked(&self, id: &str, expires: i64) {
+    pub(super) fn remember_revoked(&self, id: &str, expires: i64) {
         let mut r = self.revoked.write().unwrap_or_else(|p| p.into_inner());
-        r.insert(id.to_string(), expires, unix_now());
+        r.insert(id.to_string(), expires, horizon());
     }
 
     /// Reads the revocations made since the last read (by this process or another one on the same data
-    /// directory, such as `director token revoke`). Cheap: an indexed query that finds nothing most of the time.
-    pub async fn refresh_revocations(&self) -> Result<usize> {
+    /// directory, such as `director token revoke`, or synced from a peer) and refuses them from now on.
+    /// Cheap: an indexed query that finds nothing most of the time. Returns them.
+    pub async fn refresh_revocations(&self) -> Result<Vec<Revocation>> {
         let seq = self.revoked.read().unwrap_or_else(|p| p.into_inner()).seq;
-        let now = unix_now();
+        let now = horizon();
         let new = self.store.revocations_after(seq, now).await?;
         if new.is_empty() {
-            return Ok(0);
+            return Ok(new);
         }
         let mut r = self.revoked.write().unwrap_or_else(|p| p.into_inner());
         for rev in &new {
             r.seq = r.seq.max(rev.seq);
-            r.insert(rev.id.clone(), rev.expires_unix, now);
+            r.insert(rev.token.id.clone(), rev.token.expires_unix, now);
         }
-        Ok(new.len())
+        Ok(new)
+    }
+
+    /// Sends `revocations` to the peers: a `revoked/TOKEN-ID` register and one log entry for those that have
+    /// no register yet (the others were sent already, or came from a peer). Returns how many were sent.
+    pub async fn replicate_revocations(&self, revocations: &[Revocation]) -> Result<usize> {
+        let horizon = horizon();
+        let values: Vec<(String, RevocationValue)> = revocations
+            .iter()
+            .filter(|r| r.token.expires_unix > horizon)
+            .filter_map(|r| revocation_value(&r.token).map(|v| (r.token.id.clone(), v)))
+            .collect();
+        if values.is_empty() {
+            return Ok(0);
+        }
+        let _w = self.lock_writer().await;
+        let mut pending: BTreeMap<String, Register> = BTreeMap::new();
+        {
+            let mut replica = self.replica();
+            for (id, value) in values {
+                let key = ObjectKey::Revocation(id).to_string();
+                if replica.registers.contains_key(&key) || pending.contains_key(&key) {
+                    continue;
+                }
+                let stamp = replica.tick();
+                pending.insert(key, Register::written(None, stamp, Some(encode(&value))));
+            }
+        }
+        if pending.is_empty() {
+            return Ok(0);
+        }
+        let n = pending.len();
+        let change = StateChange {
+            revision: self.current().revision,
+            at: now(),
+            unchanged: true,
+            registers: encoded(&pending),
+            log_origin: Some(self.node.clone()),
+            ..Default::default()
+        };
+        self.commit(change, None, move |replica| {
+            replica.registers.extend(pending)
+        })
+        .await?;
+        Ok(n)
+    }
+
+    /// Every revocation of a token that has not expired, sent to the peers unless it was already (those made
+    /// while the daemon was stopped, or by a version that did not send them).
+    async fn replicate_all_revocations(&self) -> Result<usize> {
+        let all = self.store.revocations_after(0, horizon()).await?;
+        self.replicate_revocations(&all).await
+    }
+
+    /// Drops what is kept of the tokens that expired before `before` (Unix seconds): their revocations'
+    /// registers (a copy arriving later is ignored) and their rows. Returns how many registers went.
+    pub async fn prune_revocations(&self, before: i64) -> Result<usize> {
+        let _w = self.lock_writer().await;
+        let expired: Vec<String> = {
+            let replica = self.replica();
+            replica
+                .registers
+                .range(REVOCATION_PREFIX.to_string()..)
+                .take_while(|(k, _)| k.starts_with(REVOCATION_PREFIX))
+                .filter(|(k, reg)| {
+                    let id = &k[REVOCATION_PREFIX.len()..];
+                    reg.value
+                        .as_deref()
+                        .and_then(|text| RevocationValue::decode(id, text).ok())
+                        .is_some_and(|v| v.expired(before))
+                })
+                .map(|(k, _)| k.clone())
+                .collect()
+        };
+        let n = expired.len();
+        if n > 0 {
+            let change = StateChange {
+                revision: self.current().revision,
+                at: now(),
+                unchanged: true,
+                register_deletes: expired.clone(),
+                ..Default::default()
+            };
+            self.commit(change, None, move |replica| {
+                for k in &expired {
+                    replica.registers.remove(k);
+                }
+            })
+            .await?;
+        } else {
+            drop(_w);
+        }
+        self.store.prune_tokens(before).await?;
+        Ok(n)
     }
 
     /// Polls the store for revocations every `every` until `stop` (the daemon runs this; see
-    /// [`Service::refresh_revocations`]).
+    /// [`Service::refresh_revocations`]), sends them to the peers ([`Service::replicate_revocations`]: at
+    /// once for those made by this process) and drops expired ones now and then.
     pub fn watch_revocations(
         self: &Arc<Self>,
         every: Duration,
@@ -170,19 +352,61 @@ impl Service {
     ) -> tokio::task::JoinHandle<()> {
         let service = self.clone();
         tokio::spawn(async move {
+            // All of them at the start, and again after a failure to send some.
+            let mut sweep = true;
+            let mut pruned: Option<Instant> = None;
             let mut tick = tokio::time::interval(every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
+                if sweep {
+                    match service.replicate_all_revocations().await {
+                        Ok(n) => {
+                            sweep = false;
+                            if n > 0 {
+                                tracing::info!(revocations = n, "token revocations sent to peers");
+                            }
+                        }
+                        Err(e) => tracing::warn!(error = %e, "sending token revocations to peers"),
+                    }
+                }
+                if pruned.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+                    pruned = Some(Instant::now());
+                    let before = unix_now() - PRUNE_AFTER_EXPIRY_S;
+                    match service.prune_revocations(before).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(
+                            revocations = n,
+                            "dropped the revocations of expired tokens"
+                        ),
+                        Err(e) => tracing::warn!(error = %e, "dropping expired token revocations"),
+                    }
+                }
                 tokio::select! {
                     _ = stop.cancelled() => break,
                     _ = tick.tick() => {}
+                    _ = service.revocations_made.notified() => {}
                 }
-                match service.refresh_revocations().await {
-                    Ok(0) => {}
-                    Ok(n) => {
-                        tracing::info!(revocations = n, "read token revocations from the store")
+                let new = match service.refresh_revocations().await {
+                    Ok(new) => new,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "reading token revocations");
+                        continue;
                     }
-                    Err(e) => tracing::warn!(error = %e, "reading token revocations"),
+                };
+                if new.is_empty() {
+                    continue;
+                }
+                tracing::info!(
+                    revocations = new.len(),
+                    "read token revocations from the store"
+                );
+                match service.replicate_revocations(&new).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(revocations = n, "token revocations sent to peers"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "sending token revocations to peers");
+                        sweep = true;
+                    }
                 }
             }
         })
@@ -244,6 +468,8 @@ impl Service {
         let at = now();
         let (row, _) = self.store.revoke_token(&row, &at, &actor.name, &e).await?;
         self.remember_revoked(&row.id, row.expires_unix);
+        // The watcher sends it to the peers (in the daemon; the CLI's revocations the daemon finds itself).
+        self.revocations_made.notify_one();
         Ok(row.into())
     }
 
@@ -268,6 +494,7 @@ impl Service {
             .revoke_token(&row, &now(), &actor.name, &e)
             .await?;
         self.remember_revoked(&row.id, row.expires_unix);
+        self.revocations_made.notify_one();
         tracing::info!(user = %claims.sub, via = %via, address = ?address, "logged out");
         Ok(())
     }

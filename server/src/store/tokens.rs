@@ -22,8 +22,9 @@ pub struct TokenRow {
 /// A revoked token: refused until it expires.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Revocation {
-    pub id: String,
-    pub expires_unix: i64,
+    /// The token's row (`revoked_at` and `revoked_by` set).
+    #[sqlx(flatten)]
+    pub token: TokenRow,
     /// The order of the revocation (see `Store::revocations_after`).
     pub seq: i64,
 }
@@ -52,18 +53,7 @@ impl Store {
         entry: &NewAuditEntry,
     ) -> Result<(TokenRow, bool)> {
         let mut tx = self.pool.begin().await?;
-        insert_token(&mut tx, token, " ON CONFLICT (id) DO NOTHING").await?;
-        let done = sqlx::query(
-            "UPDATE tokens SET revoked_at = ?, revoked_by = ?,
-               revoked_seq = (SELECT COALESCE(MAX(revoked_seq), 0) + 1 FROM tokens)
-             WHERE id = ? AND revoked_at IS NULL",
-        )
-        .bind(at)
-        .bind(by)
-        .bind(&token.id)
-        .execute(&mut *tx)
-        .await?;
-        let revoked = done.rows_affected() == 1;
+        let revoked = revoke_in(&mut tx, token, at, by).await?;
         if revoked {
             audit::insert(&mut tx, entry, None).await?;
         }
@@ -97,10 +87,10 @@ impl Store {
 
     /// The revocations made after the one numbered `seq`, of tokens that expire after `now`, in order.
     pub async fn revocations_after(&self, seq: i64, now: i64) -> Result<Vec<Revocation>> {
-        Ok(sqlx::query_as(
-            "SELECT id, expires_unix, revoked_seq AS seq FROM tokens
-             WHERE revoked_seq > ? AND expires_unix > ? ORDER BY revoked_seq",
-        )
+        Ok(sqlx::query_as(&format!(
+            "SELECT {COLUMNS}, revoked_seq AS seq FROM tokens
+             WHERE revoked_seq > ? AND expires_unix > ? ORDER BY revoked_seq"
+        ))
         .bind(seq)
         .bind(now)
         .fetch_all(&self.pool)
@@ -127,6 +117,28 @@ impl Store {
         .await?
         .rows_affected())
     }
+}
+
+/// Revokes `token` at `at` by `by` in `tx`, recording it first if it has no row (a token issued before tokens
+/// were recorded, or on another node). Returns whether it was revoked here and now (false: it was already).
+pub(super) async fn revoke_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    token: &TokenRow,
+    at: &str,
+    by: &str,
+) -> Result<bool> {
+    insert_token(tx, token, " ON CONFLICT (id) DO NOTHING").await?;
+    let done = sqlx::query(
+        "UPDATE tokens SET revoked_at = ?, revoked_by = ?,
+           revoked_seq = (SELECT COALESCE(MAX(revoked_seq), 0) + 1 FROM tokens)
+         WHERE id = ? AND revoked_at IS NULL",
+    )
+    .bind(at)
+    .bind(by)
+    .bind(&token.id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Writes a token's row; `conflict` is the statement's ON CONFLICT clause, if any.
@@ -233,7 +245,7 @@ mod tests {
             .await
             .unwrap()
             .into_iter()
-            .map(|r| (r.id, r.seq))
+            .map(|r| (r.token.id, r.seq))
             .collect();
         assert_eq!(seen, [("a".to_string(), 1), ("unrecorded".to_string(), 2)]);
         assert_eq!(store.revocations_after(1, 0).await.unwrap().len(), 1);

@@ -41,6 +41,11 @@ pub struct StateChange {
     pub log_origin: Option<String>,
     /// Peers' logs applied here: how far each now is.
     pub cursors: Vec<super::Cursor>,
+    /// Token revocations synced from peers: each token's row (`revoked_at` and `revoked_by` set), recorded
+    /// if this node never saw the token, and revoked unless it is already.
+    pub token_revocations: Vec<super::TokenRow>,
+    /// Sync registers to delete (revocations of tokens that have expired).
+    pub register_deletes: Vec<String>,
 }
 
 impl StateChange {
@@ -49,6 +54,7 @@ impl StateChange {
         !self.virtual_server_deletes.is_empty()
             || !self.real_server_deletes.is_empty()
             || !self.vrrp_group_deletes.is_empty()
+            || !self.register_deletes.is_empty()
     }
 }
 
@@ -130,6 +136,12 @@ async fn apply_run(
     for name in &first.vrrp_group_deletes {
         sqlx::query("DELETE FROM vrrp_groups WHERE name = ?")
             .bind(name)
+            .execute(&mut **tx)
+            .await?;
+    }
+    for key in &first.register_deletes {
+        sqlx::query("DELETE FROM sync_registers WHERE key = ?")
+            .bind(key)
             .execute(&mut **tx)
             .await?;
     }
@@ -230,6 +242,14 @@ async fn apply_run(
             .bind(latest)
             .execute(&mut **tx)
             .await?;
+    }
+
+    // Revocations from peers: few, one at a time (each takes the next revocation number).
+    for token in run.iter().flat_map(|c| c.token_revocations.iter()) {
+        let (Some(at), Some(by)) = (&token.revoked_at, &token.revoked_by) else {
+            continue;
+        };
+        super::tokens::revoke_in(tx, token, at, by).await?;
     }
 
     let registers: Vec<_> = run.iter().flat_map(|c| c.registers.iter()).collect();
