@@ -500,6 +500,10 @@ fn document_errors(path: &str, method: &str, op: &mut Value) {
     if writes && id != "logout" && id != "revokeToken" && id != "login" {
         codes.push(("409", "The change clashes with another object"));
     }
+    codes.push((
+        "500",
+        "The server failed (its store did not answer); the failure is logged and nothing was changed",
+    ));
     let responses = op
         .entry("responses")
         .or_insert_with(|| json!({}))
