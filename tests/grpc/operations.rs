@@ -263,3 +263,70 @@ async fn audit_and_status() {
         (2, 4, 0)
     );
 }
+
+/// The role is judged before the message, as REST does: an operator sending what it may not change is told
+/// so (PERMISSION_DENIED), whatever the message holds; what it may change is validated (INVALID_ARGUMENT).
+#[tokio::test]
+async fn an_operators_write_is_judged_by_role_before_its_contents() {
+    let d = Daemon::start().await;
+    let mut c = admin(&d).await;
+    c.create_virtual_server(pb::CreateVirtualServerRequest {
+        virtual_server: Some(web("web", "192.168.10.180")),
+    })
+    .await
+    .expect("create");
+    let mut op = client_with(&d, &d.token_for("operator").await).await;
+    let before = d.fingerprint().await;
+
+    let mut bad_check = web("web", "192.168.10.180");
+    bad_check.health_check = Some(pb::HealthCheck {
+        r#type: "tcp".into(),
+        interval_ms: Some(1000),
+        timeout_ms: Some(5000),
+        ..Default::default()
+    });
+    let s = expect_code(
+        op.update_virtual_server(pb::UpdateVirtualServerRequest {
+            virtual_server: Some(bad_check.clone()),
+            expected_revision: None,
+        })
+        .await,
+        Code::PermissionDenied,
+    );
+    assert_eq!(reason(&s), "FORBIDDEN", "{}", s.message());
+    // The same message from the admin is invalid, and says where.
+    let s = expect_code(
+        c.update_virtual_server(pb::UpdateVirtualServerRequest {
+            virtual_server: Some(bad_check),
+            expected_revision: None,
+        })
+        .await,
+        Code::InvalidArgument,
+    );
+    assert!(s.message().contains("timeout_ms"), "{}", s.message());
+
+    // Creating is not an operator's to do: refused before the missing or broken object is read.
+    for vs in [None, Some(web("Not A Name", "10.0.0.300"))] {
+        let s = expect_code(
+            op.create_virtual_server(pb::CreateVirtualServerRequest { virtual_server: vs })
+                .await,
+            Code::PermissionDenied,
+        );
+        assert_eq!(reason(&s), "FORBIDDEN", "{}", s.message());
+    }
+
+    // A real server's weight is the operator's to change: out of range, it is invalid and named.
+    let mut heavy = web("web", "192.168.10.180").real_servers[0].clone();
+    heavy.weight = Some(70_000);
+    let s = expect_code(
+        op.update_real_server(pb::UpdateRealServerRequest {
+            virtual_server: "web".into(),
+            real_server: Some(heavy),
+            expected_revision: None,
+        })
+        .await,
+        Code::InvalidArgument,
+    );
+    assert!(s.message().contains("weight"), "{}", s.message());
+    assert_eq!(d.fingerprint().await, before, "nothing changed");
+}

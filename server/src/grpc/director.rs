@@ -6,7 +6,7 @@ use super::proto as pb;
 use super::{auth, from_proto, to_proto, wait, watch};
 use crate::api::views::{RealServerView, VirtualServerView, VrrpGroupView};
 use crate::runtime::Runtime;
-use crate::service::{self, parse, Actor, Service, ServiceError};
+use crate::service::{self, parse, Actor, Scope, Service, ServiceError};
 use crate::store::AuditFilter;
 use director_core::model::{RealServer, RealServerKey, Role, VirtualServer, VrrpGroup};
 use director_core::state::VirtualServerRecord;
@@ -85,26 +85,38 @@ fn required<'a, T>(value: &'a Option<T>, field: &str) -> Result<&'a T, Status> {
         .ok_or_else(|| errors::invalid(field, "required"))
 }
 
-fn parse_virtual_server(msg: &pb::VirtualServer) -> Result<VirtualServer, Status> {
-    let json = from_proto::virtual_server(msg).map_err(errors::status)?;
-    parse::from_json(json).map_err(errors::status)
+fn parse_virtual_server(msg: &pb::VirtualServer) -> Result<VirtualServer, ServiceError> {
+    parse::from_json(from_proto::virtual_server(msg)?)
 }
 
-fn parse_real_server(msg: &pb::RealServer) -> Result<RealServer, Status> {
-    let json = from_proto::real_server(msg).map_err(errors::status)?;
-    let rs: RealServer = parse::from_json(json).map_err(errors::status)?;
+fn parse_real_server(msg: &pb::RealServer) -> Result<RealServer, ServiceError> {
+    let rs: RealServer = parse::from_json(from_proto::real_server(msg)?)?;
     if u16::try_from(rs.port).is_err() {
-        return Err(errors::status(ServiceError::invalid(
+        return Err(ServiceError::invalid(
             "port",
             format!("must be between 0 and 65535, got {}", rs.port),
-        )));
+        ));
     }
     Ok(rs)
 }
 
-fn parse_vrrp_group(msg: &pb::VrrpGroup) -> Result<VrrpGroup, Status> {
-    let json = from_proto::vrrp_group(msg).map_err(errors::status)?;
-    parse::from_json(json).map_err(errors::status)
+fn parse_vrrp_group(msg: &pb::VrrpGroup) -> Result<VrrpGroup, ServiceError> {
+    parse::from_json(from_proto::vrrp_group(msg)?)
+}
+
+/// The object of a write of `scope` by `actor`, read with `read`: the role is judged first, so a caller who
+/// may not make the change is refused (PERMISSION_DENIED) whatever the message holds, as REST answers 403
+/// (see [`service::screen`]).
+fn parse_for<M, T>(
+    actor: &Actor,
+    scope: Scope,
+    msg: &Option<M>,
+    field: &str,
+    read: impl FnOnce(&M) -> Result<T, ServiceError>,
+) -> Result<T, Status> {
+    service::require(actor, scope.role()).map_err(errors::status)?;
+    let msg = required(msg, field)?;
+    read(msg).map_err(|e| errors::status(service::screen(actor, scope, e)))
 }
 
 /// A wait's timeout: the default when absent, refused when negative or longer than the maximum.
@@ -242,10 +254,13 @@ impl pb::director_server::Director for DirectorApi {
         request: Request<pb::CreateVirtualServerRequest>,
     ) -> Reply<pb::VirtualServer> {
         let actor = auth::actor(&self.service, &request).await?;
-        let vs = parse_virtual_server(required(
+        let vs = parse_for(
+            &actor,
+            Scope::AdminOnly,
             &request.get_ref().virtual_server,
             "virtual_server",
-        )?)?;
+            parse_virtual_server,
+        )?;
         let record = self
             .service
             .create_virtual_server(&actor, vs)
@@ -260,7 +275,13 @@ impl pb::director_server::Director for DirectorApi {
     ) -> Reply<pb::VirtualServer> {
         let actor = auth::actor(&self.service, &request).await?;
         let req = request.into_inner();
-        let vs = parse_virtual_server(required(&req.virtual_server, "virtual_server")?)?;
+        let vs = parse_for(
+            &actor,
+            Scope::VirtualServer,
+            &req.virtual_server,
+            "virtual_server",
+            parse_virtual_server,
+        )?;
         let name = vs.name.clone();
         let record = self
             .service
@@ -321,7 +342,13 @@ impl pb::director_server::Director for DirectorApi {
     ) -> Reply<pb::RealServer> {
         let actor = auth::actor(&self.service, &request).await?;
         let req = request.into_inner();
-        let rs = parse_real_server(required(&req.real_server, "real_server")?)?;
+        let rs = parse_for(
+            &actor,
+            Scope::AdminOnly,
+            &req.real_server,
+            "real_server",
+            parse_real_server,
+        )?;
         let key = rs.key();
         let record = self
             .service
@@ -337,7 +364,13 @@ impl pb::director_server::Director for DirectorApi {
     ) -> Reply<pb::RealServer> {
         let actor = auth::actor(&self.service, &request).await?;
         let req = request.into_inner();
-        let rs = parse_real_server(required(&req.real_server, "real_server")?)?;
+        let rs = parse_for(
+            &actor,
+            Scope::RealServer,
+            &req.real_server,
+            "real_server",
+            parse_real_server,
+        )?;
         let key = rs.key();
         let record = self
             .service
@@ -464,7 +497,13 @@ impl pb::director_server::Director for DirectorApi {
         request: Request<pb::CreateVrrpGroupRequest>,
     ) -> Reply<pb::VrrpGroup> {
         let actor = auth::actor(&self.service, &request).await?;
-        let group = parse_vrrp_group(required(&request.get_ref().vrrp_group, "vrrp_group")?)?;
+        let group = parse_for(
+            &actor,
+            Scope::AdminOnly,
+            &request.get_ref().vrrp_group,
+            "vrrp_group",
+            parse_vrrp_group,
+        )?;
         let record = self
             .service
             .create_vrrp_group(&actor, group)
@@ -482,7 +521,13 @@ impl pb::director_server::Director for DirectorApi {
     ) -> Reply<pb::VrrpGroup> {
         let actor = auth::actor(&self.service, &request).await?;
         let req = request.into_inner();
-        let group = parse_vrrp_group(required(&req.vrrp_group, "vrrp_group")?)?;
+        let group = parse_for(
+            &actor,
+            Scope::AdminOnly,
+            &req.vrrp_group,
+            "vrrp_group",
+            parse_vrrp_group,
+        )?;
         let name = group.name.clone();
         let record = self
             .service
