@@ -55,6 +55,46 @@ async fn ipvs_mode_refuses_to_start_without_ipvs_and_auto_says_so() {
         (s, e["error"]["code"].as_str()),
         (409, Some("no_dataplane"))
     );
+    // Alive, but not ready: systemd, Docker or Kubernetes must not count this node as serving.
+    let r = d.http.get(d.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let r = d.http.get(d.url("/readyz")).send().await.unwrap();
+    assert_eq!(r.status(), 503);
+    let why: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(why["ready"], false);
+    assert_eq!(why["reasons"][0]["check"], "dataplane", "{why}");
+    assert!(
+        why["reasons"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("modprobe ip_vs")),
+        "says what to do: {why}"
+    );
+    assert_eq!(why["reasons"].as_array().map(Vec::len), Some(1), "{why}");
+    // The metrics of the dataplane and the reconciler are there, at 0.
+    let metrics = d
+        .http
+        .get(d.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "director_dataplane_up 0",
+        "director_applied_revision 0",
+        "director_reconcile_passes_total 0",
+        "director_reconcile_errors_total 0",
+        "director_reconcile_failing 0",
+        "director_reconcile_operations_total{op=\"set_dest\"} 0",
+        "director_reconcile_pass_duration_seconds_count 0",
+        "director_ipvs_connections_total 0",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "{line} missing from:\n{metrics}"
+        );
+    }
 }
 
 #[tokio::test]

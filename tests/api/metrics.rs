@@ -567,8 +567,23 @@ async fn metrics_can_require_a_token_or_be_turned_off() {
     assert_eq!(r.status(), 200, "a viewer's token");
     let text = r.text().await.unwrap();
     parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
-    // Without a dataplane there are no kernel families, and no reconciler ones.
-    assert!(!text.contains("director_ipvs_backend_weight"), "{text}");
+    // Without a dataplane the kernel and reconciler families have no per-server samples, and their totals
+    // read 0 (an alert sees a value, not an absence).
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.starts_with("director_ipvs_backend_weight{")),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(|l| l == "director_dataplane_up 0"),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l == "director_reconcile_errors_total 0"),
+        "{text}"
+    );
     assert!(text.contains("director_dataplane_info{requested=\"none\",active=\"none\"} 1"));
 
     let off = Daemon::start_with(DaemonOptions {

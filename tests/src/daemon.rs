@@ -193,7 +193,9 @@ impl Daemon {
                     self.log_text()
                 );
             }
-            if let Ok(r) = self.http.get(format!("{}/readyz", self.base)).send().await {
+            // Liveness, not readiness: a daemon may be up and rightly unready (`--dataplane auto` without
+            // IPVS), and the tests look at /readyz themselves.
+            if let Ok(r) = self.http.get(format!("{}/healthz", self.base)).send().await {
                 if r.status().is_success() {
                     return;
                 }

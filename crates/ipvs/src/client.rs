@@ -208,7 +208,7 @@ mod tests {
             Err(Error::Unavailable) => {
                 assert_eq!(
                     Error::Unavailable.to_string(),
-                    "IPVS is not available in this kernel: run `modprobe ip_vs`"
+                    "IPVS is not available in this kernel (no IPVS generic netlink family)"
                 );
             }
             Err(other) => panic!("unexpected error: {other}"),

@@ -62,7 +62,7 @@ pub enum DecodeError {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The kernel has no "IPVS" generic netlink family.
-    #[error("IPVS is not available in this kernel: run `modprobe ip_vs`")]
+    #[error("IPVS is not available in this kernel (no IPVS generic netlink family)")]
     Unavailable,
     /// A request was refused locally, before anything was sent: a field does not fit
     /// what the kernel accepts.

@@ -17,7 +17,7 @@
 //! ```no_run
 //! use director_ipvs::{Destination, Forwarding, IpvsClient, Protocol, Service, ServiceKey, VipBinder};
 //!
-//! let ipvs = IpvsClient::connect()?; // Error::Unavailable without the ip_vs module
+//! let ipvs = IpvsClient::connect()?; // Error::Unavailable without IPVS in the kernel
 //! let key = ServiceKey::Address {
 //!     protocol: Protocol::Tcp,
 //!     address: "192.168.10.180".parse()?,

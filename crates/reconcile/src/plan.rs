@@ -45,6 +45,18 @@ pub enum Op {
 
 impl Op {
     /// The kernel command name, as the operation counters report it.
+    /// Every value [`Op::kind`] gives.
+    pub const KINDS: [&'static str; 8] = [
+        "new_service",
+        "set_service",
+        "del_service",
+        "new_dest",
+        "set_dest",
+        "del_dest",
+        "add_vip",
+        "del_vip",
+    ];
+
     pub fn kind(&self) -> &'static str {
         match self {
             Op::NewService { .. } => "new_service",
@@ -283,6 +295,46 @@ mod tests {
             );
         }
         k
+    }
+
+    #[test]
+    fn kinds_lists_every_operation_once_as_kind_names_it() {
+        let service = Service::new(key(80), "wrr");
+        let vip: IpAddr = "10.0.0.1".parse().unwrap();
+        let every = [
+            Op::NewService {
+                service: service.clone(),
+            },
+            Op::SetService { service },
+            Op::DelService { key: key(80) },
+            Op::NewDest {
+                service: key(80),
+                destination: dest(1, 1),
+            },
+            Op::SetDest {
+                service: key(80),
+                destination: dest(1, 2),
+            },
+            Op::DelDest {
+                service: key(80),
+                address: vip,
+                port: 80,
+            },
+            Op::AddVip {
+                interface: "eth0".into(),
+                address: vip,
+            },
+            Op::DelVip {
+                interface: "eth0".into(),
+                address: vip,
+            },
+        ];
+        let kinds: Vec<&str> = every.iter().map(Op::kind).collect();
+        assert_eq!(kinds, Op::KINDS);
+        for op in &every {
+            let tagged = serde_json::to_value(op).unwrap();
+            assert_eq!(tagged["op"], op.kind(), "the JSON tag is the kind");
+        }
     }
 
     fn owned(k: &DesiredKernel) -> PlanContext {

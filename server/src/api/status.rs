@@ -150,19 +150,69 @@ pub async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// Readiness: the store answers.
-pub async fn readyz(State(app): State<AppState>) -> (axum::http::StatusCode, &'static str) {
-    match sqlx::query("SELECT 1")
-        .execute(app.service.store().pool())
-        .await
-    {
-        Ok(_) => (axum::http::StatusCode::OK, "ready\n"),
-        Err(e) => {
-            tracing::warn!(error = %e, "not ready: the store does not answer");
-            (
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                "store unavailable\n",
-            )
+/// Why this node is not ready, one reason per check that failed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Readiness {
+    pub ready: bool,
+    pub reasons: Vec<NotReady>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotReady {
+    /// `dataplane`, `reconcile` or `store`.
+    pub check: &'static str,
+    pub message: String,
+}
+
+/// How long the store's write lock may take to get for the node to count as ready.
+const STORE_PROBE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Readiness: 200 when this node does its job, 503 with the reasons when it does not: the dataplane is
+/// missing (`--dataplane auto` without IPVS; `none` and `memory` are choices, not failures), the last
+/// reconcile pass failed (the kernel is not at the desired revision), or the store cannot be written.
+/// `/healthz` is liveness only.
+pub async fn readyz(State(app): State<AppState>) -> (axum::http::StatusCode, Json<Readiness>) {
+    let mut reasons = Vec::new();
+    let dp = &app.runtime.dataplane;
+    if dp.requested == "auto" && dp.active == "none" {
+        reasons.push(NotReady {
+            check: "dataplane",
+            message: dp.detail.clone(),
+        });
+    }
+    if let Some(r) = &app.reconciler {
+        let status = r.status();
+        if let Some(failed) = status.last_failure.as_ref().filter(|_| status.failing) {
+            reasons.push(NotReady {
+                check: "reconcile",
+                message: format!(
+                    "the last reconcile pass failed: revision {} is not applied (the kernel is at {}): {}",
+                    failed.revision,
+                    status
+                        .applied_revision
+                        .map_or_else(|| "none".to_string(), |r| r.to_string()),
+                    failed.errors.join("; ")
+                ),
+            });
         }
     }
+    if let Err(e) = app.service.store().writable(STORE_PROBE).await {
+        tracing::warn!(error = %e, "not ready: the store cannot be written");
+        reasons.push(NotReady {
+            check: "store",
+            message: e,
+        });
+    }
+    let status = if reasons.is_empty() {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(Readiness {
+            ready: reasons.is_empty(),
+            reasons,
+        }),
+    )
 }

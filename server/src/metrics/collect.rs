@@ -70,12 +70,23 @@ pub fn collect(s: &Scrape<'_>) -> Vec<Family> {
     daemon(s, &mut out);
     desired(s, &mut out);
     health(s, &mut out);
-    if let Some(k) = &s.kernel {
-        kernel(s.state, k, &mut out);
-    }
-    if let Some(r) = &s.reconcile {
-        reconcile(r, &mut out);
-    }
+    // Without a dataplane the kernel and reconciler families are still there, at 0: an alert on
+    // `director_dataplane_up == 0` or a rate of errors sees a value, not an absence.
+    let empty = Table::default();
+    let none = KernelView {
+        table: &empty,
+        fresh: false,
+        effective: None,
+    };
+    kernel(s.state, s.kernel.as_ref().unwrap_or(&none), &mut out);
+    let idle = ReconcileStatus::default();
+    let no_passes =
+        crate::metrics::Histogram::new(crate::metrics::histogram::PASS_BUCKETS).snapshot();
+    let quiet = ReconcileView {
+        status: &idle,
+        pass_durations: &no_passes,
+    };
+    reconcile(s.reconcile.as_ref().unwrap_or(&quiet), &mut out);
     vrrp(s.vrrp, &mut out);
     http(s.requests, s.request_durations, &mut out);
     sync(s.peers.unwrap_or_default(), &mut out);
@@ -120,14 +131,13 @@ fn daemon(s: &Scrape<'_>, out: &mut Vec<Family>) {
         )
         .with(vec![], s.state.revision as f64),
     );
-    let mut applied = Family::gauge(
-        "director_applied_revision",
-        "The revision of the desired state the kernel has reached (absent while no dataplane applies it).",
+    out.push(
+        Family::gauge(
+            "director_applied_revision",
+            "The revision of the desired state the kernel has reached (0 while nothing applied it).",
+        )
+        .with(vec![], s.applied_revision.unwrap_or(0) as f64),
     );
-    if let Some(r) = s.applied_revision {
-        applied.push(vec![], r as f64);
-    }
-    out.push(applied);
 }
 
 fn rs_labels(vs: &str, rs: &RealServerKey) -> Labels {
@@ -419,8 +429,9 @@ fn reconcile(r: &ReconcileView<'_>, out: &mut Vec<Family>) {
         "Kernel operations applied since the daemon started, by kind (new_service, set_service, \
          del_service, new_dest, set_dest, del_dest, add_vip, del_vip).",
     );
-    for (op, n) in &r.status.operations {
-        ops.push(l(&[("op", op)]), *n as f64);
+    for kind in director_reconcile::Op::KINDS {
+        let n = r.status.operations.get(kind).copied().unwrap_or(0);
+        ops.push(l(&[("op", kind)]), n as f64);
     }
     out.push(ops);
     out.push(
@@ -434,10 +445,17 @@ fn reconcile(r: &ReconcileView<'_>, out: &mut Vec<Family>) {
         "director_reconcile_unmanaged_services",
         "Kernel services director neither owns nor wants, left alone (at the last pass).",
     );
-    if let Some(p) = &r.status.last_pass {
-        unmanaged.push(vec![], p.unmanaged.len() as f64);
-    }
+    let unmanaged_now = r.status.last_pass.as_ref().map_or(0, |p| p.unmanaged.len());
+    unmanaged.push(vec![], unmanaged_now as f64);
     out.push(unmanaged);
+    out.push(
+        Family::gauge(
+            "director_reconcile_failing",
+            "Whether the last reconcile pass failed (1): the kernel is not at the desired revision, and \
+             director_applied_revision stays at the last revision a pass applied in full.",
+        )
+        .with(vec![], bool_value(r.status.failing)),
+    );
 }
 
 fn vrrp(groups: &BTreeMap<String, GroupStatus>, out: &mut Vec<Family>) {

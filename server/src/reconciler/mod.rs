@@ -267,13 +267,19 @@ impl Reconciler {
         })
     }
 
+    /// The set of services director created. A panic elsewhere while it was held leaves it usable (whole
+    /// keys are inserted and removed): it is recovered rather than skipped, since forgetting what director
+    /// owns would leave its services behind as unmanaged.
+    fn ownership(&self) -> std::sync::MutexGuard<'_, Ownership> {
+        self.ownership.lock().unwrap_or_else(|poisoned| {
+            tracing::warn!("the ownership set was poisoned by a panic; recovering it");
+            poisoned.into_inner()
+        })
+    }
+
     fn context(&self, bound_vips: BTreeSet<std::net::IpAddr>) -> PlanContext {
         PlanContext {
-            owned: self
-                .ownership
-                .lock()
-                .map(|o| o.services().clone())
-                .unwrap_or_default(),
+            owned: self.ownership().services().clone(),
             remove_unmanaged: self.config.remove_unmanaged,
             vip_interface: self.config.vip_interface.clone(),
             bound_vips,
@@ -322,14 +328,27 @@ impl Reconciler {
         self.service.set_observed(Arc::new(observed));
         let dp = self.dataplane.clone();
         let ops = plan.ops.clone();
-        let results = tokio::task::spawn_blocking(move || {
+        let n = ops.len();
+        let results = match tokio::task::spawn_blocking(move || {
             ops.iter()
-                .map(|op| (op.clone(), dp.apply(op).map_err(|e| e.to_string())))
+                .map(|op| (op.clone(), apply_one(dp.as_ref(), op)))
                 .collect::<Vec<_>>()
         })
         .await
-        .unwrap_or_default();
-        if let Ok(mut own) = self.ownership.lock() {
+        {
+            Ok(results) => results,
+            Err(e) => {
+                // What the task applied before it died is unknown: the pass failed, and the next one reads
+                // the kernel afresh.
+                tracing::error!(error = %e, ops = n, "applying the plan failed");
+                report
+                    .errors
+                    .push(format!("applying {n} operations failed: {e}"));
+                Vec::new()
+            }
+        };
+        {
+            let mut own = self.ownership();
             for key in &plan.adopted {
                 own.insert(key.clone());
             }
@@ -395,11 +414,7 @@ impl Reconciler {
 
     /// Removes everything director owns (services and VIPs): `--clear-on-stop`.
     async fn clear(&self) {
-        let owned: Vec<ServiceKey> = self
-            .ownership
-            .lock()
-            .map(|o| o.services().iter().cloned().collect())
-            .unwrap_or_default();
+        let owned: Vec<ServiceKey> = self.ownership().services().iter().cloned().collect();
         let vips = match self.observe().await {
             Ok((_, vips)) => vips,
             Err(_) => BTreeSet::new(),
@@ -421,14 +436,194 @@ impl Reconciler {
         })
         .await
         .unwrap_or(n);
-        if let Ok(mut own) = self.ownership.lock() {
+        {
+            let mut own = self.ownership();
             own.clear();
-            let _ = own.save();
+            if let Err(e) = own.save() {
+                tracing::warn!(file = %self.config.ownership_file.display(), error = %e, "cannot save the emptied ownership set");
+            }
         }
         tracing::info!(
             removed = n - failed,
             failed,
             "cleared director's services and VIPs on stop"
         );
+    }
+}
+
+/// One operation, a panic in the dataplane included: it fails this operation (named in the error) and the
+/// pass, never the loop.
+fn apply_one(dp: &dyn Dataplane, op: &Op) -> Result<(), String> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| dp.apply(op))) {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(panic) => {
+            let why = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no message".into());
+            Err(format!("{op}: the dataplane panicked: {why}"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::Tokens;
+    use crate::dataplane::MemoryDataplane;
+    use crate::service::{Actor, Via};
+    use crate::store::Store;
+    use director_core::model::{Role, VirtualServer};
+
+    /// How the dataplane answers a new real server.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Fault {
+        None,
+        Refuse,
+        Panic,
+    }
+
+    /// The in-memory dataplane, with a fault on `NewDest` when asked.
+    struct Faulty {
+        inner: MemoryDataplane,
+        fault: Mutex<Fault>,
+    }
+
+    impl Dataplane for Faulty {
+        fn kind(&self) -> &'static str {
+            "memory"
+        }
+        fn dump(&self) -> Result<Table, DataplaneError> {
+            self.inner.dump()
+        }
+        fn apply(&self, op: &Op) -> Result<(), DataplaneError> {
+            let fault = *self.fault.lock().unwrap();
+            match (op, fault) {
+                (Op::NewDest { .. }, Fault::Refuse) => Err(DataplaneError::Refused {
+                    op: op.to_string(),
+                    reason: "Cannot allocate memory".into(),
+                }),
+                (Op::NewDest { .. }, Fault::Panic) => panic!("boom"),
+                _ => self.inner.apply(op),
+            }
+        }
+        fn bound_vips(
+            &self,
+            interface: &str,
+        ) -> Result<BTreeSet<std::net::IpAddr>, DataplaneError> {
+            self.inner.bound_vips(interface)
+        }
+    }
+
+    struct Bench {
+        _dir: tempfile::TempDir,
+        service: Arc<Service>,
+        dataplane: Arc<Faulty>,
+        reconciler: Arc<Reconciler>,
+    }
+
+    async fn bench() -> Bench {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("d.db")).await.unwrap();
+        let service = Arc::new(
+            Service::open(store, "lvs-01".into(), Tokens::new(&[7u8; 32]), 3600)
+                .await
+                .unwrap(),
+        );
+        let dataplane = Arc::new(Faulty {
+            inner: MemoryDataplane::new(),
+            fault: Mutex::new(Fault::None),
+        });
+        let reconciler = Reconciler::new(
+            service.clone(),
+            dataplane.clone(),
+            ReconcilerConfig {
+                node: "lvs-01".into(),
+                resync: Duration::from_secs(3600),
+                vip_interface: None,
+                remove_unmanaged: false,
+                clear_on_stop: false,
+                ownership_file: dir.path().join("owned.json"),
+            },
+        );
+        Bench {
+            _dir: dir,
+            service,
+            dataplane,
+            reconciler,
+        }
+    }
+
+    async fn add_virtual_server(b: &Bench, name: &str, last: u8) {
+        let vs: VirtualServer = serde_json::from_value(serde_json::json!({
+            "name": name, "protocol": "tcp", "address": format!("10.0.0.{last}"), "port": 80,
+            "real_servers": [{"address": "10.0.1.1", "port": 80}]
+        }))
+        .unwrap();
+        let admin = Actor::new("admin", Role::Admin, Via::Rest);
+        b.service.create_virtual_server(&admin, vs).await.unwrap();
+    }
+
+    fn set_fault(b: &Bench, fault: Fault) {
+        *b.dataplane.fault.lock().unwrap() = fault;
+    }
+
+    #[tokio::test]
+    async fn a_refused_or_panicking_operation_leaves_the_revision_unapplied_with_the_error() {
+        let b = bench().await;
+        add_virtual_server(&b, "web", 1).await;
+        let first = b.reconciler.pass().await;
+        assert!(first.errors.is_empty(), "{:?}", first.errors);
+        let mut applied = b.service.applied_revision();
+        assert_eq!(applied, Some(first.revision));
+
+        for (fault, says) in [
+            (Fault::Refuse, "Cannot allocate memory"),
+            (Fault::Panic, "the dataplane panicked: boom"),
+        ] {
+            add_virtual_server(&b, &format!("vs-{}", says.len()), says.len() as u8).await;
+            set_fault(&b, fault);
+            let report = b.reconciler.pass().await;
+            assert!(
+                report.errors.iter().any(|e| e.contains(says)),
+                "{:?}",
+                report.errors
+            );
+            let status = b.reconciler.status();
+            assert!(status.failing);
+            assert_eq!(status.applied_revision, applied, "not applied");
+            assert_eq!(b.service.applied_revision(), applied);
+            let failure = status
+                .last_failure
+                .as_ref()
+                .expect("the failure is on record");
+            assert_eq!(failure.revision, report.revision);
+
+            // The fault gone, the next pass applies the revision.
+            set_fault(&b, Fault::None);
+            let report = b.reconciler.pass().await;
+            assert!(report.errors.is_empty(), "{:?}", report.errors);
+            assert!(!b.reconciler.status().failing);
+            assert_eq!(b.service.applied_revision(), Some(report.revision));
+            applied = Some(report.revision);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_poisoned_ownership_set_still_records_what_the_pass_created() {
+        let b = bench().await;
+        let r = b.reconciler.clone();
+        std::thread::spawn(move || {
+            let _held = r.ownership.lock();
+            panic!("poisoning the ownership set");
+        })
+        .join()
+        .unwrap_err();
+        assert!(b.reconciler.ownership.is_poisoned());
+        add_virtual_server(&b, "web", 1).await;
+        let report = b.reconciler.pass().await;
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        assert_eq!(b.reconciler.ownership().services().len(), 1);
     }
 }

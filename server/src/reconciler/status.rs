@@ -40,6 +40,11 @@ pub struct ReconcileStatus {
     /// Operations applied since start, by kind.
     pub operations: BTreeMap<String, u64>,
     pub errors: u64,
+    /// The last pass failed (a kernel read or an operation): the kernel is not at the desired revision and
+    /// `applied_revision` stays at the last revision a pass applied in full.
+    pub failing: bool,
+    /// The last pass that failed, with its errors (kept after later passes succeed).
+    pub last_failure: Option<PassReport>,
     pub last_pass: Option<PassReport>,
     /// The last pass that changed something or failed.
     pub last_change: Option<PassReport>,
@@ -53,9 +58,45 @@ impl ReconcileStatus {
             *self.operations.entry(k.clone()).or_default() += n;
         }
         self.errors += report.errors.len() as u64;
+        self.failing = !report.errors.is_empty();
+        if self.failing {
+            self.last_failure = Some(report.clone());
+        }
         if !report.ops.is_empty() || !report.errors.is_empty() {
             self.last_change = Some(report.clone());
         }
         self.last_pass = Some(report.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pass(revision: u64, errors: &[&str]) -> PassReport {
+        PassReport {
+            revision,
+            errors: errors.iter().map(|e| e.to_string()).collect(),
+            ..PassReport::new(revision)
+        }
+    }
+
+    #[test]
+    fn a_failed_pass_is_failing_until_one_succeeds_and_stays_on_record() {
+        let mut s = ReconcileStatus::default();
+        s.record(&pass(3, &[]), Some(3));
+        assert!(!s.failing);
+        s.record(&pass(4, &["set_dest: refused"]), Some(3));
+        assert!(s.failing);
+        assert_eq!(
+            s.applied_revision,
+            Some(3),
+            "the failed revision is not applied"
+        );
+        assert_eq!(s.errors, 1);
+        s.record(&pass(4, &[]), Some(4));
+        assert!(!s.failing);
+        let failure = s.last_failure.as_ref().expect("kept on record");
+        assert_eq!((failure.revision, failure.errors.len()), (4, 1));
     }
 }

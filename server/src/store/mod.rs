@@ -177,6 +177,28 @@ impl Store {
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
+
+    /// Whether a write could start now: takes the database's write lock (`BEGIN IMMEDIATE`) within `within`
+    /// and lets it go without writing. Fails on a read-only database, or when another writer holds the lock
+    /// that long.
+    pub async fn writable(&self, within: Duration) -> Result<(), String> {
+        let probe = async {
+            use sqlx::Connection;
+            let mut conn = self.pool.acquire().await?;
+            // A transaction object: dropped (the deadline passed), it is rolled back, never left open.
+            let tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+            tx.rollback().await?;
+            Ok::<(), sqlx::Error>(())
+        };
+        match tokio::time::timeout(within, probe).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(format!("the database cannot be written: {e}")),
+            Err(_) => Err(format!(
+                "the database's write lock was not free within {} ms",
+                within.as_millis()
+            )),
+        }
+    }
 }
 
 /// How often the WAL is copied into the database.
@@ -245,5 +267,30 @@ fn user_row(
         created_at,
         updated_at,
         session_epoch,
+    }
+}
+
+#[cfg(test)]
+mod probe_tests {
+    use super::*;
+    use sqlx::Connection;
+
+    #[tokio::test]
+    async fn writable_until_another_writer_holds_the_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let store = Store::open(&path).await.unwrap();
+        assert_eq!(store.writable(Duration::from_secs(2)).await, Ok(()));
+        let mut other = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        let held = other.begin_with("BEGIN IMMEDIATE").await.unwrap();
+        let busy = store.writable(Duration::from_millis(200)).await;
+        assert!(
+            busy.as_ref().is_err_and(|e| e.contains("write lock")),
+            "{busy:?}"
+        );
+        held.rollback().await.unwrap();
+        assert_eq!(store.writable(Duration::from_secs(2)).await, Ok(()));
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::util::*;
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 const SCHEDULERS: [&str; 13] = [
@@ -132,8 +132,51 @@ pub async fn run() {
         s["applied_revision"], s["revision"],
         "a failed pass does not claim the revision"
     );
+    assert_eq!(s["reconciler"]["failing"], true, "{s:#}");
+    assert_eq!(
+        s["reconciler"]["last_failure"]["revision"], s["revision"],
+        "{s:#}"
+    );
+    // The node says it is not ready, and why; the metrics agree.
+    let r = d.http.get(d.url("/readyz")).send().await.unwrap();
+    assert_eq!(r.status(), 503);
+    let why: Value = r.json().await.unwrap();
+    assert_eq!(why["reasons"][0]["check"], "reconcile", "{why}");
+    assert!(
+        why["reasons"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("10.10.2.1")),
+        "{why}"
+    );
+    let metrics = d
+        .http
+        .get(d.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing"))
+    };
+    assert_eq!(value("director_reconcile_failing"), 1.0);
+    assert!(value("director_reconcile_errors_total") >= 1.0);
+    assert_eq!(
+        Some(value("director_applied_revision") as u64),
+        s["applied_revision"].as_u64(),
+        "the applied revision stays where it was"
+    );
     must(&d, Method::DELETE, "/api/v1/virtual-servers/twos", None).await;
-    wait_applied(&d).await;
+    let s = wait_applied(&d).await;
+    assert_eq!(s["reconciler"]["failing"], false);
+    assert_eq!(
+        d.http.get(d.url("/readyz")).send().await.unwrap().status(),
+        200
+    );
 
     // Minimal operations: one SET_DEST, one SET_SERVICE, one DEL_DEST.
     let rs = "/api/v1/virtual-servers/s-wrr/real-servers/10.20.1.1:80";

@@ -42,6 +42,10 @@ impl PassRow {
 pub struct ReconcileView {
     pub passes: u64,
     pub errors: u64,
+    /// The last pass failed: the kernel is not at the desired revision.
+    pub failing: bool,
+    /// The last pass that failed, with its errors.
+    pub last_failure: Option<PassRow>,
     pub operations: String,
     pub last: Option<PassRow>,
     pub last_change: Option<PassRow>,
@@ -130,6 +134,11 @@ impl Status {
     pub fn in_sync(&self) -> bool {
         self.applied == Some(self.revision)
     }
+
+    /// The last reconcile pass failed: the kernel is not where the status would otherwise suggest.
+    pub fn failing(&self) -> bool {
+        self.reconcile.as_ref().is_some_and(|r| r.failing)
+    }
 }
 
 const ATTENTION_SHOWN: usize = 10;
@@ -154,6 +163,8 @@ pub fn status(app: &AppState) -> Status {
             ReconcileView {
                 passes: st.passes,
                 errors: st.errors,
+                failing: st.failing,
+                last_failure: st.last_failure.as_ref().map(|p| PassRow::new(p, now)),
                 operations: st
                     .operations
                     .iter()
