@@ -251,4 +251,116 @@ mod tests {
         assert_eq!(format_value(1e18), "1000000000000000000");
         assert_eq!(escape_label_value("a\"b"), "a\\\"b");
     }
+
+    #[test]
+    fn families_and_series_keep_their_order_each_under_its_help_and_type() {
+        let mut requests = Family::counter("demo_requests_total", "Requests.");
+        requests.push(vec![("code", "500".into())], 1.0);
+        requests.push(vec![("code", "200".into())], 7.0);
+        let families = [
+            Family::gauge("demo_z", "Last in the alphabet, first written.").with(vec![], 1.0),
+            requests,
+            Family::gauge("demo_a", "First in the alphabet.").with(vec![], -2.5),
+        ];
+        assert_eq!(
+            render(&families),
+            "# HELP demo_z Last in the alphabet, first written.\n\
+             # TYPE demo_z gauge\n\
+             demo_z 1\n\
+             # HELP demo_requests_total Requests.\n\
+             # TYPE demo_requests_total counter\n\
+             demo_requests_total{code=\"500\"} 1\n\
+             demo_requests_total{code=\"200\"} 7\n\
+             # HELP demo_a First in the alphabet.\n\
+             # TYPE demo_a gauge\n\
+             demo_a -2.5\n"
+        );
+        assert_eq!(render(&[]), "");
+    }
+
+    #[test]
+    fn label_values_are_escaped_and_nothing_else_is() {
+        for (value, written) in [
+            ("", ""),
+            ("plain", "plain"),
+            ("back\\slash", "back\\\\slash"),
+            ("\"quoted\"", "\\\"quoted\\\""),
+            ("two\nlines", "two\\nlines"),
+            ("tab\tand\rcarriage", "tab\tand\rcarriage"),
+            ("{braces},=commas", "{braces},=commas"),
+            ("ünïcödé ✓", "ünïcödé ✓"),
+            ("\\n is not a newline", "\\\\n is not a newline"),
+        ] {
+            assert_eq!(escape_label_value(value), written, "{value:?}");
+            let text = render(&[Family::gauge("demo", "D.").with(vec![("v", value.into())], 1.0)]);
+            assert!(
+                text.ends_with(&format!("demo{{v=\"{written}\"}} 1\n")),
+                "{value:?}: {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn help_escapes_backslash_and_newline_but_not_quotes() {
+        let text = render(&[Family::gauge("demo", "Say \"hi\"\\ twice\nplease.")]);
+        assert_eq!(
+            text,
+            "# HELP demo Say \"hi\"\\\\ twice\\nplease.\n# TYPE demo gauge\n"
+        );
+    }
+
+    #[test]
+    fn a_histogram_series_is_its_buckets_in_order_then_sum_and_count() {
+        let h = HistogramSnapshot {
+            bounds: vec![0.005, 0.5, 2.5],
+            counts: vec![1, 0, 2],
+            count: 5,
+            sum_seconds: 12.25,
+        };
+        let mut f = Family::histogram("demo_seconds", "Durations.");
+        f.push_histogram(vec![], &h);
+        f.push_histogram(
+            vec![("op", "b".into())],
+            &HistogramSnapshot {
+                bounds: vec![0.005, 0.5, 2.5],
+                counts: vec![0, 0, 0],
+                count: 0,
+                sum_seconds: 0.0,
+            },
+        );
+        assert_eq!(
+            render(&[f]),
+            "# HELP demo_seconds Durations.\n\
+             # TYPE demo_seconds histogram\n\
+             demo_seconds_bucket{le=\"0.005\"} 1\n\
+             demo_seconds_bucket{le=\"0.5\"} 1\n\
+             demo_seconds_bucket{le=\"2.5\"} 3\n\
+             demo_seconds_bucket{le=\"+Inf\"} 5\n\
+             demo_seconds_sum 12.25\n\
+             demo_seconds_count 5\n\
+             demo_seconds_bucket{op=\"b\",le=\"0.005\"} 0\n\
+             demo_seconds_bucket{op=\"b\",le=\"0.5\"} 0\n\
+             demo_seconds_bucket{op=\"b\",le=\"2.5\"} 0\n\
+             demo_seconds_bucket{op=\"b\",le=\"+Inf\"} 0\n\
+             demo_seconds_sum{op=\"b\"} 0\n\
+             demo_seconds_count{op=\"b\"} 0\n",
+            "the +Inf bucket counts the observations above the last bound (here 2)"
+        );
+    }
+
+    #[test]
+    fn every_value_is_written_as_prometheus_reads_it() {
+        for (v, written) in [
+            (-3.0, "-3"),
+            (-0.5, "-0.5"),
+            (1e15, "1000000000000000"),
+            (123_456.789, "123456.789"),
+            (1e-7, "0.0000001"),
+            (f64::NEG_INFINITY, "-Inf"),
+            (u64::MAX as f64, "18446744073709552000"),
+        ] {
+            assert_eq!(format_value(v), written, "{v}");
+            assert_eq!(written.parse::<f64>(), Ok(v), "{written} reads back");
+        }
+    }
 }

@@ -228,4 +228,218 @@ mod tests {
         let c = s.machine_config("fe80::2".parse().unwrap());
         assert_eq!(c.validate(), Ok(()));
     }
+
+    fn base() -> serde_json::Value {
+        serde_json::json!({
+            "name": "web", "vrid": 51, "version": 2, "advert_interval_ms": 1000,
+            "virtual_addresses": ["192.0.2.10/24"], "interface": "eth0", "priority": 100,
+        })
+    }
+
+    /// The spec of `v` (a group) for a member `m` (its JSON; the group's defaults when `null`).
+    fn spec(v: serde_json::Value, m: serde_json::Value) -> Result<InstanceSpec, SpecError> {
+        let g = group(v);
+        let member = if m.is_null() {
+            g.member_for("lvs-01").unwrap()
+        } else {
+            serde_json::from_value(m).unwrap()
+        };
+        InstanceSpec::new(&g, &member)
+    }
+
+    fn with(changes: serde_json::Value) -> serde_json::Value {
+        let mut v = base();
+        for (k, x) in changes.as_object().unwrap() {
+            v[k] = x.clone();
+        }
+        v
+    }
+
+    #[test]
+    fn a_group_that_cannot_run_is_refused_naming_the_field() {
+        use serde_json::json;
+        for (group, member, field, message) in [
+            (
+                with(json!({"interface": null})),
+                json!(null),
+                "interface",
+                "no interface for this node",
+            ),
+            (
+                with(json!({"vrid": 0})),
+                json!(null),
+                "vrid",
+                "must be 1 to 255",
+            ),
+            (
+                with(json!({"vrid": 256})),
+                json!(null),
+                "vrid",
+                "must be 1 to 255",
+            ),
+            (
+                with(json!({"version": 4})),
+                json!(null),
+                "version",
+                "4 is not 2 or 3",
+            ),
+            (
+                with(json!({"priority": 0})),
+                json!(null),
+                "priority",
+                "must be 1 to 255",
+            ),
+            (
+                base(),
+                json!({"node": "lvs-01", "priority": 256}),
+                "priority",
+                "must be 1 to 255",
+            ),
+            (
+                with(json!({"advert_interval_ms": 700_000})),
+                json!(null),
+                "advert_interval_ms",
+                "too large",
+            ),
+            (
+                with(json!({"auth": {"type": "pass", "password": "123456789"}})),
+                json!(null),
+                "auth.password",
+                "",
+            ),
+            (
+                with(json!({"virtual_addresses": ["192.0.2.10", "not-an-address"]})),
+                json!(null),
+                "virtual_addresses[1]",
+                "",
+            ),
+            (
+                with(json!({"virtual_addresses": []})),
+                json!(null),
+                "virtual_addresses",
+                "no virtual address",
+            ),
+            // What the state machine checks is checked here too.
+            (
+                with(json!({"advert_interval_ms": 1500})),
+                json!(null),
+                "group",
+                "advert_interval",
+            ),
+            (
+                with(json!({"virtual_addresses": ["2001:db8::1"]})),
+                json!(null),
+                "group",
+                "version: VRRPv2 only supports IPv4",
+            ),
+            (
+                with(json!({"virtual_addresses": ["192.0.2.10", "2001:db8::1"], "version": 3})),
+                json!(null),
+                "group",
+                "virtual_addresses: 2001:db8::1",
+            ),
+            (
+                with(json!({"version": 3, "auth": {"type": "pass", "password": "x"}})),
+                json!(null),
+                "group",
+                "auth: VRRPv3 has no authentication",
+            ),
+        ] {
+            let what = format!("{group} {member}");
+            let e = spec(group, member).expect_err(&what);
+            assert_eq!(e.field, field, "{what}: {e}");
+            assert!(e.message.contains(message), "{what}: {e}");
+        }
+    }
+
+    #[test]
+    fn defaults_and_what_the_member_overrides() {
+        let s = spec(base(), serde_json::Value::Null).unwrap();
+        assert_eq!(
+            (
+                s.interface.as_str(),
+                s.priority,
+                s.version,
+                s.advert_interval
+            ),
+            ("eth0", 100, Version::V2, 100)
+        );
+        assert!(s.preempt, "preempt by default");
+        assert_eq!(s.preempt_delay, Duration::ZERO);
+        assert_eq!(s.auth, Auth::None);
+        assert_eq!(s.garp, Garp::default());
+        assert_eq!(s.notify, None);
+        assert_eq!(s.advert_interval_duration(), Duration::from_secs(1));
+        assert_eq!(s.destinations(), ["224.0.0.18".parse::<IpAddr>().unwrap()]);
+
+        let m = serde_json::json!({
+            "node": "lvs-01", "interface": "bond0", "priority": 200,
+            "unicast_peers": ["192.0.2.2", "192.0.2.3"], "unicast_source": "192.0.2.1",
+        });
+        let g = with(serde_json::json!({
+            "preempt": false, "garp": {"repeat": 2, "delay_s": 1, "refresh_s": 30},
+            "track": [{"weight": 10}, {"script": ["/bin/check"], "weight": -5}],
+            "notify": {"script": ["/bin/notify"]},
+        }));
+        let s = spec(g, m).unwrap();
+        assert_eq!((s.interface.as_str(), s.priority), ("bond0", 200));
+        assert!(!s.preempt);
+        assert_eq!(
+            s.destinations(),
+            ["192.0.2.2", "192.0.2.3"].map(|a| a.parse::<IpAddr>().unwrap()),
+            "unicast peers replace the multicast group"
+        );
+        assert_eq!(s.unicast_source, Some("192.0.2.1".parse().unwrap()));
+        assert_eq!(
+            s.garp,
+            Garp {
+                repeat: 2,
+                delay_s: 1,
+                refresh_s: 30
+            }
+        );
+        assert_eq!(s.tracks.len(), 1, "a track naming nothing is left out");
+        assert_eq!(s.tracks[0].weight, -5);
+        assert_eq!(
+            s.notify.and_then(|n| n.script),
+            Some(vec!["/bin/notify".to_string()])
+        );
+    }
+
+    #[test]
+    fn what_identifies_an_instance() {
+        let id = |changes: serde_json::Value| {
+            spec(with(changes), serde_json::Value::Null)
+                .unwrap()
+                .identity()
+        };
+        let same = id(serde_json::json!({}));
+        for changes in [
+            serde_json::json!({"priority": 50}),
+            serde_json::json!({"advert_interval_ms": 2000}),
+            serde_json::json!({"preempt": false}),
+            serde_json::json!({"virtual_addresses": ["192.0.2.11"]}),
+            serde_json::json!({"auth": {"type": "pass", "password": "x"}}),
+        ] {
+            assert_eq!(
+                id(changes.clone()),
+                same,
+                "{changes}: the running instance takes it"
+            );
+        }
+        for changes in [
+            serde_json::json!({"interface": "eth1"}),
+            serde_json::json!({"vrid": 52}),
+            serde_json::json!({"version": 3}),
+            serde_json::json!({"virtual_addresses": ["2001:db8::1"], "version": 3}),
+        ] {
+            assert_ne!(id(changes.clone()), same, "{changes}: a new instance");
+        }
+        let with_source = spec(
+            base(),
+            serde_json::json!({"node": "lvs-01", "unicast_source": "192.0.2.1"}),
+        )
+        .unwrap();
+        assert_ne!(with_source.identity(), same, "unicast_source: a new socket");
+    }
 }

@@ -211,4 +211,102 @@ mod tests {
             assert_eq!(s.advert(ip(src), t0 + SEC * 5 * i), Change::None);
         }
     }
+
+    #[test]
+    fn evidence_spread_wider_than_the_window_does_not_add_up() {
+        let t0 = Instant::now();
+        let mut s = SplitBrain::new(SEC);
+        for i in 0..6u32 {
+            assert_eq!(
+                s.other_master(ip("10.0.0.2"), t0 + SEC * 3 * i),
+                Change::None,
+                "{i}"
+            );
+        }
+        assert_eq!(s.events, 0);
+        assert_eq!(s.next_check(), None, "nothing to end");
+    }
+
+    #[test]
+    fn a_split_brain_holds_a_window_past_its_last_evidence() {
+        let t0 = Instant::now();
+        let mut s = SplitBrain::new(SEC);
+        for i in 0..3u32 {
+            s.other_master(ip("10.0.0.2"), t0 + SEC * i);
+        }
+        assert_eq!(
+            s.next_check(),
+            Some(t0 + SEC * 6),
+            "four intervals after the evidence"
+        );
+        assert_eq!(s.other_master(ip("10.0.0.2"), t0 + SEC * 3), Change::None);
+        assert_eq!(
+            s.next_check(),
+            Some(t0 + SEC * 7),
+            "more evidence extends it"
+        );
+        assert_eq!(s.expire(t0 + SEC * 6), Change::None);
+        assert!(s.active(t0 + SEC * 6));
+        assert_eq!(s.expire(t0 + SEC * 7), Change::Ended);
+        assert_eq!(s.next_check(), None);
+        assert_eq!(s.expire(t0 + SEC * 8), Change::None, "ended once");
+    }
+
+    #[test]
+    fn a_second_split_brain_is_a_second_event() {
+        let t0 = Instant::now();
+        let mut s = SplitBrain::new(SEC);
+        for i in 0..3u32 {
+            s.other_master(ip("10.0.0.2"), t0 + SEC * i);
+        }
+        assert_eq!(s.expire(t0 + SEC * 6), Change::Ended);
+        let mut changes = Vec::new();
+        for i in 10..13u32 {
+            changes.push(s.other_master(ip("10.0.0.3"), t0 + SEC * i));
+        }
+        assert_eq!(changes, [Change::None, Change::None, Change::Started]);
+        assert_eq!(s.events, 2);
+        assert_eq!(
+            s.other(),
+            Some(ip("10.0.0.3")),
+            "the other master of the last one"
+        );
+    }
+
+    #[test]
+    fn a_backup_names_the_master_heard_before_the_switch() {
+        let t0 = Instant::now();
+        let mut s = SplitBrain::new(SEC);
+        let (a, b) = (ip("10.0.0.1"), ip("10.0.0.2"));
+        assert_eq!(s.other(), None);
+        s.advert(a, t0);
+        s.advert(b, t0 + SEC / 2);
+        assert_eq!(s.other(), Some(a));
+        s.advert(a, t0 + SEC);
+        assert_eq!(s.other(), Some(b));
+        assert_eq!(s.advert(b, t0 + SEC * 3 / 2), Change::Started);
+        // Adverts of one master only: the split brain ends a quiet window (4 s) after the last switch.
+        for i in 4..11u32 {
+            assert_eq!(s.advert(b, t0 + SEC / 2 * i), Change::None, "{i}");
+        }
+        assert_eq!(s.advert(b, t0 + SEC * 11 / 2), Change::Ended);
+        assert!(!s.active(t0 + SEC * 6));
+    }
+
+    #[test]
+    fn the_window_follows_the_advert_interval() {
+        let t0 = Instant::now();
+        let at = |i: u32| t0 + SEC * 3 * i;
+        let mut s = SplitBrain::new(SEC);
+        for i in 0..3 {
+            assert_eq!(s.other_master(ip("10.0.0.2"), at(i)), Change::None);
+        }
+        let mut s = SplitBrain::new(SEC);
+        s.set_interval(SEC * 2);
+        let changes: Vec<Change> = (0..3)
+            .map(|i| s.other_master(ip("10.0.0.2"), at(i)))
+            .collect();
+        assert_eq!(changes, [Change::None, Change::None, Change::Started]);
+        assert_eq!(s.next_check(), Some(at(2) + SEC * 8));
+    }
 }

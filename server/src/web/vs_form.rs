@@ -167,6 +167,14 @@ fn text_or_null(f: &Fields, name: &str) -> Value {
     }
 }
 
+/// A field with a default: left out when empty, so that the default applies.
+fn text_or_default(vs: &mut Map<String, Value>, f: &Fields, name: &str) {
+    match f.text(name) {
+        "" => vs.remove(name),
+        t => vs.insert(name.into(), Value::String(t.to_string())),
+    };
+}
+
 fn number_or_null(n: &mut Numbers, f: &Fields, name: &str) -> Value {
     n.opt(f, name).map_or(Value::Null, Value::from)
 }
@@ -185,16 +193,18 @@ pub fn to_json(f: &Fields, base: Option<&Value>, rows: usize) -> Result<Parsed, 
     vs.insert("port".into(), number_or_null(&mut n, f, "port"));
     vs.insert("fwmark".into(), number_or_null(&mut n, f, "fwmark"));
     vs.insert("family".into(), text_or_null(f, "family"));
-    vs.insert("scheduler".into(), text_or_null(f, "scheduler"));
+    text_or_default(&mut vs, f, "scheduler");
     vs.insert(
         "scheduler_flags".into(),
         Value::Array(
             f.all("scheduler_flags")
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
                 .map(|s| Value::String(s.to_string()))
                 .collect(),
         ),
     );
-    vs.insert("forwarding".into(), text_or_null(f, "forwarding"));
+    text_or_default(&mut vs, f, "forwarding");
 
     let timeout = n.opt(f, "persistence.timeout_s");
     let netmask = f.text("persistence.netmask");
@@ -327,7 +337,8 @@ pub fn to_json(f: &Fields, base: Option<&Value>, rows: usize) -> Result<Parsed, 
             rs.insert("address".into(), Value::String(address.to_string()));
             match port.or(vs_port) {
                 Some(p) => rs.insert("port".into(), Value::from(p)),
-                None if f.text(&key("port")).is_empty() => {
+                // An unreadable port (the row's or the service's) is reported as such, not as missing.
+                None if f.text(&key("port")).is_empty() && f.text("port").is_empty() => {
                     errors.push(FieldError {
                         field: key("port"),
                         message: "required (the virtual server has no port to default to)".into(),
@@ -453,5 +464,339 @@ mod tests {
         let p = to_json(&fields_of(&vs), Some(&stored), 0).unwrap();
         let again: VirtualServer = from_json(p.json).unwrap();
         assert_eq!(again, vs);
+    }
+
+    fn form(pairs: &[(&str, &str)]) -> Fields {
+        Fields::from_pairs(pairs.iter().copied())
+    }
+
+    /// The JSON of a creation form holding `pairs` besides a name.
+    fn created(pairs: &[(&str, &str)]) -> Value {
+        let mut all = vec![("name", "web")];
+        all.extend_from_slice(pairs);
+        match to_json(&form(&all), None, NEW_ROWS) {
+            Ok(p) => p.json,
+            Err(e) => panic!("{pairs:?}: {e:?}"),
+        }
+    }
+
+    #[test]
+    fn every_input_fills_its_field() {
+        for (input, value, pointer, expected) in [
+            ("protocol", "udp", "/protocol", json!("udp")),
+            ("address", " 192.0.2.1 ", "/address", json!("192.0.2.1")),
+            ("port", "443", "/port", json!(443)),
+            ("fwmark", "7", "/fwmark", json!(7)),
+            ("family", "inet6", "/family", json!("inet6")),
+            ("scheduler", "mh", "/scheduler", json!("mh")),
+            (
+                "scheduler_flags",
+                "mh-port",
+                "/scheduler_flags",
+                json!(["mh-port"]),
+            ),
+            ("forwarding", "nat", "/forwarding", json!("nat")),
+            (
+                "persistence.timeout_s",
+                "300",
+                "/persistence",
+                json!({"timeout_s": 300}),
+            ),
+            ("one_packet", "on", "/one_packet", json!(true)),
+            ("vrrp_group", "vi-1", "/vrrp_group", json!("vi-1")),
+            (
+                "health_check.type",
+                "http",
+                "/health_check",
+                json!({"type": "http"}),
+            ),
+            (
+                "sorry_server.address",
+                "192.0.2.9",
+                "/sorry_server/address",
+                json!("192.0.2.9"),
+            ),
+            ("quorum", "2", "/quorum", json!(2)),
+            ("hysteresis", "1", "/hysteresis", json!(1)),
+            ("enabled", "on", "/enabled", json!(true)),
+            (
+                "real_servers[0].address",
+                "10.0.0.1",
+                "/real_servers/0/address",
+                json!("10.0.0.1"),
+            ),
+        ] {
+            let mut pairs = vec![(input, value)];
+            if input == "sorry_server.address" {
+                pairs.push(("sorry_server.port", "80"));
+            }
+            if input.starts_with("real_servers") {
+                pairs.push(("port", "80"));
+            }
+            assert_eq!(created(&pairs).pointer(pointer), Some(&expected), "{input}");
+        }
+        let json = created(&[
+            ("scheduler_flags", "sh-port"),
+            ("scheduler_flags", "sh-fallback"),
+            ("persistence.timeout_s", "60"),
+            ("persistence.netmask", "255.255.255.0"),
+            ("health_check.type", "script"),
+            ("health_check.interval_ms", "2000"),
+            ("health_check.timeout_ms", "500"),
+            ("health_check.rise", "3"),
+            ("health_check.fall", "4"),
+            ("health_check.path", "/health"),
+            ("health_check.command", " /bin/check  -p 80 "),
+            ("sorry_server.address", "192.0.2.9"),
+            ("sorry_server.port", "8080"),
+            ("port", "80"),
+            ("real_servers[1].address", "10.0.0.2"),
+            ("real_servers[1].port", "8080"),
+            ("real_servers[1].weight", "5"),
+        ]);
+        assert_eq!(json["scheduler_flags"], json!(["sh-port", "sh-fallback"]));
+        assert_eq!(
+            json["persistence"],
+            json!({"timeout_s": 60, "netmask": "255.255.255.0"})
+        );
+        assert_eq!(
+            json["health_check"],
+            json!({"type": "script", "interval_ms": 2000, "timeout_ms": 500, "rise": 3, "fall": 4,
+                   "path": "/health", "command": ["/bin/check", "-p", "80"]})
+        );
+        assert_eq!(
+            json["sorry_server"],
+            json!({"address": "192.0.2.9", "port": 8080})
+        );
+        assert_eq!(
+            json["real_servers"],
+            json!([{"address": "10.0.0.2", "port": 8080, "weight": 5}])
+        );
+    }
+
+    #[test]
+    fn empty_optional_fields_are_left_out() {
+        let blank_all: Vec<(String, &str)> = inputs(NEW_ROWS)
+            .into_iter()
+            .filter(|i| i != "name")
+            .map(|i| (i, ""))
+            .collect();
+        let mut pairs: Vec<(&str, &str)> =
+            blank_all.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        pairs.push(("health_check.type", "none"));
+        let json = created(&pairs);
+        for field in [
+            "protocol",
+            "address",
+            "port",
+            "fwmark",
+            "family",
+            "persistence",
+            "vrrp_group",
+            "health_check",
+            "sorry_server",
+        ] {
+            assert_eq!(json[field], Value::Null, "{field}");
+        }
+        assert_eq!(json["scheduler_flags"], json!([]));
+        assert_eq!(
+            (&json["one_packet"], &json["enabled"]),
+            (&json!(false), &json!(false)),
+            "unticked"
+        );
+        assert_eq!(
+            json["real_servers"],
+            json!([]),
+            "blank rows are no real servers"
+        );
+        let object = json.as_object().expect("an object");
+        for field in ["scheduler", "forwarding", "quorum", "hysteresis"] {
+            assert!(!object.contains_key(field), "{field}: {json}");
+        }
+        // What the service makes of it: the defaults.
+        let vs: VirtualServer = from_json(json).unwrap();
+        let defaults = VirtualServer::default();
+        assert_eq!(
+            (vs.scheduler, vs.forwarding, vs.quorum, vs.hysteresis),
+            (defaults.scheduler, defaults.forwarding, 1, 0)
+        );
+    }
+
+    #[test]
+    fn bad_values_are_named_by_their_field() {
+        for input in [
+            "port",
+            "fwmark",
+            "persistence.timeout_s",
+            "health_check.interval_ms",
+            "health_check.timeout_ms",
+            "health_check.rise",
+            "health_check.fall",
+            "sorry_server.port",
+            "quorum",
+            "hysteresis",
+            "real_servers[2].port",
+            "real_servers[2].weight",
+        ] {
+            for bad in ["eighty", "-1", "1.5", "99999999999999999999"] {
+                let mut pairs = vec![
+                    ("port", "80"),
+                    ("health_check.type", "tcp"),
+                    ("sorry_server.address", "192.0.2.9"),
+                    ("sorry_server.port", "80"),
+                    ("real_servers[2].address", "10.0.0.1"),
+                ];
+                pairs.retain(|(k, _)| *k != input);
+                pairs.push((input, bad));
+                pairs.push(("name", "web"));
+                let errors = to_json(&form(&pairs), None, NEW_ROWS).unwrap_err();
+                assert_eq!(
+                    errors,
+                    [FieldError {
+                        field: input.to_string(),
+                        message: format!("{bad:?} is not a whole number"),
+                    }],
+                    "{input}={bad}: one error, on that field"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn half_filled_groups_of_inputs_are_named_by_the_missing_field() {
+        for (pairs, field, message) in [
+            (
+                vec![("persistence.netmask", "255.255.255.0")],
+                "persistence.timeout_s",
+                "a persistence netmask needs a persistence timeout",
+            ),
+            (
+                vec![("sorry_server.port", "80")],
+                "sorry_server.address",
+                "a sorry server needs an address",
+            ),
+            (
+                vec![("sorry_server.address", "192.0.2.9")],
+                "sorry_server.port",
+                "a sorry server needs a port",
+            ),
+            (
+                vec![("real_servers[3].weight", "2")],
+                "real_servers[3].address",
+                "required: the address of the real server",
+            ),
+            (
+                vec![("fwmark", "7"), ("real_servers[0].address", "10.0.0.1")],
+                "real_servers[0].port",
+                "required (the virtual server has no port to default to)",
+            ),
+        ] {
+            let mut all = pairs.clone();
+            all.push(("name", "web"));
+            let errors = to_json(&form(&all), None, NEW_ROWS).unwrap_err();
+            assert_eq!(
+                errors,
+                [FieldError {
+                    field: field.into(),
+                    message: message.into()
+                }],
+                "{pairs:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unreadable_service_port_is_not_also_a_missing_row_port() {
+        let errors = parse("name=web&port=8o&real_servers%5B0%5D.address=10.0.0.1").unwrap_err();
+        assert_eq!(
+            errors,
+            [FieldError {
+                field: "port".into(),
+                message: "\"8o\" is not a whole number".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn editing_a_command_keeps_its_quoting_unless_it_changes() {
+        let stored = json!({
+            "name": "dns", "protocol": "udp", "address": "10.0.0.1", "port": 53,
+            "health_check": {"type": "script", "command": ["/bin/sh", "-c", "dig @10.0.0.2 example.com"]},
+        });
+        let vs: VirtualServer = from_json(stored.clone()).unwrap();
+        let mut f = fields_of(&vs);
+        assert_eq!(
+            f.text("health_check.command"),
+            "/bin/sh -c dig @10.0.0.2 example.com"
+        );
+        let json = to_json(&f, Some(&stored), 0).unwrap().json;
+        assert_eq!(
+            json["health_check"]["command"],
+            json!(["/bin/sh", "-c", "dig @10.0.0.2 example.com"]),
+            "unchanged: the stored words"
+        );
+        f.set("health_check.command", "/usr/bin/dig @10.0.0.3 example.com");
+        let json = to_json(&f, Some(&stored), 0).unwrap().json;
+        assert_eq!(
+            json["health_check"]["command"],
+            json!(["/usr/bin/dig", "@10.0.0.3", "example.com"])
+        );
+        f.set("health_check.interval_ms", "");
+        f.set("health_check.command", "");
+        let json = to_json(&f, Some(&stored), 0).unwrap().json;
+        let hc = json["health_check"].as_object().unwrap();
+        assert!(
+            !hc.contains_key("interval_ms") && !hc.contains_key("command"),
+            "{json}"
+        );
+    }
+
+    #[test]
+    fn editing_keeps_the_sorry_servers_forwarding() {
+        let stored = json!({
+            "name": "web", "protocol": "tcp", "address": "10.0.0.1", "port": 80,
+            "sorry_server": {"address": "10.0.0.9", "port": 80, "forwarding": "nat"},
+        });
+        let vs: VirtualServer = from_json(stored.clone()).unwrap();
+        let mut f = fields_of(&vs);
+        f.set("sorry_server.port", "8080");
+        let json = to_json(&f, Some(&stored), 0).unwrap().json;
+        assert_eq!(
+            json["sorry_server"],
+            json!({"address": "10.0.0.9", "port": 8080, "forwarding": "nat"})
+        );
+        f.set("sorry_server.address", "");
+        f.set("sorry_server.port", "");
+        let json = to_json(&f, Some(&stored), 0).unwrap().json;
+        assert_eq!(
+            json["sorry_server"],
+            Value::Null,
+            "cleared: no sorry server"
+        );
+    }
+
+    #[test]
+    fn the_form_shows_only_inputs_it_has() {
+        let vs: VirtualServer = from_json(json!({
+            "name": "web", "protocol": "tcp", "address": "10.0.0.1", "port": 80,
+            "scheduler_flags": ["sh-port"], "persistence": {"timeout_s": 60, "netmask": "255.255.255.0"},
+            "one_packet": true, "vrrp_group": "vi-1",
+            "health_check": {"type": "http", "path": "/", "command": null},
+            "sorry_server": {"address": "10.0.0.9", "port": 80}, "quorum": 2, "hysteresis": 1,
+        }))
+        .unwrap();
+        let inputs = inputs(0);
+        for (name, _) in fields_of(&vs).pairs() {
+            assert!(inputs.contains(name), "{name} is shown but is no input");
+        }
+        for (name, _) in blank().pairs() {
+            assert!(inputs.contains(&name.to_string()), "{name}");
+        }
+        assert_eq!(inputs.len(), OWN_INPUTS.len());
+        assert_eq!(
+            super::inputs(2).len(),
+            OWN_INPUTS.len() + 6,
+            "address, port, weight per row"
+        );
     }
 }
