@@ -197,6 +197,17 @@ async fn health_drives_the_table() {
         "{summaries:?}"
     );
     assert_eq!(audit["items"][0]["actor"], "test-node");
+    assert_eq!(audit["items"][0]["source"], "health");
+    // A stream of its own: the default view holds the changes only.
+    let changes = d.get("/api/v1/audit?limit=1000").await;
+    assert!(
+        changes["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["via"] != "health"),
+        "{changes:#}"
+    );
     drop(again);
 }
 

@@ -330,3 +330,100 @@ async fn an_operators_write_is_judged_by_role_before_its_contents() {
     assert!(s.message().contains("weight"), "{}", s.message());
     assert_eq!(d.fingerprint().await, before, "nothing changed");
 }
+
+#[tokio::test]
+async fn list_audit_takes_the_source_filter_of_rest() {
+    let d = Daemon::start().await;
+    let up = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = up.local_addr().unwrap().port();
+    let web = serde_json::json!({"name": "web", "protocol": "tcp", "address": "10.0.0.1", "port": 80,
+        "forwarding": "nat",
+        "health_check": {"type": "tcp", "interval_ms": 200, "timeout_ms": 150, "rise": 1, "fall": 1},
+        "real_servers": [{"address": "127.0.0.1", "port": port}]});
+    assert_eq!(
+        d.call(reqwest::Method::POST, "/api/v1/virtual-servers", Some(web))
+            .await
+            .0,
+        201
+    );
+    let mut c = admin(&d).await;
+    let list = |source: &[&str], via: &str| pb::ListAuditRequest {
+        source: source.iter().map(|s| s.to_string()).collect(),
+        via: via.into(),
+        limit: 1000,
+        ..Default::default()
+    };
+    // The real server's first result (bounded wait: it is checked every 200 ms).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let health = loop {
+        let page = c
+            .list_audit(list(&["health"], ""))
+            .await
+            .expect("audit")
+            .into_inner();
+        if !page.items.is_empty() {
+            break page.items;
+        }
+        assert!(std::time::Instant::now() < deadline, "no health transition");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(health.len(), 1);
+    assert_eq!(health[0].source, "health");
+    assert_eq!(health[0].via, "health");
+    assert_eq!(health[0].summary, "health unknown -> up");
+    assert_eq!(health[0].object, format!("web/127.0.0.1:{port}"));
+    assert_eq!(health[0].revision, None);
+
+    let changes = c
+        .list_audit(list(&[], ""))
+        .await
+        .expect("audit")
+        .into_inner()
+        .items;
+    assert!(!changes.is_empty());
+    assert!(changes.iter().all(|e| e.source == "change"), "{changes:?}");
+    let all = c
+        .list_audit(list(&["all"], ""))
+        .await
+        .expect("audit")
+        .into_inner()
+        .items;
+    assert_eq!(all.len(), changes.len() + 1);
+    assert_eq!(all[0], health[0]);
+    let both = c
+        .list_audit(list(&["change", "health"], ""))
+        .await
+        .expect("audit")
+        .into_inner()
+        .items;
+    assert_eq!(both, all);
+    let by_via = c
+        .list_audit(list(&[], "health"))
+        .await
+        .expect("audit")
+        .into_inner()
+        .items;
+    assert_eq!(by_via, health, "a via names its stream");
+    let none = c
+        .list_audit(list(&["change"], "health"))
+        .await
+        .expect("audit")
+        .into_inner()
+        .items;
+    assert!(none.is_empty());
+    // The same as REST, entry for entry.
+    let rest = d.get("/api/v1/audit?source=all&limit=1000").await;
+    let ids: Vec<i64> = rest["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, all.iter().map(|e| e.id).collect::<Vec<_>>());
+
+    for bad in [&["bogus"][..], &[""], &["health", "nope"]] {
+        let s = expect_code(c.list_audit(list(bad, "")).await, Code::InvalidArgument);
+        assert_eq!(bad_field(&s), "source", "{bad:?}");
+    }
+    drop(up);
+}

@@ -298,13 +298,10 @@ async fn corpus_imports_object_by_object() {
         "tcp-192.0.2.180-80/192.0.2.120:80"
     ));
     assert!(has("virtual_server", "create", "fwmark-7"));
+    // The health checks' first results are a stream of their own, not in this view.
     let unaudited: Vec<&Value> = entries
         .iter()
-        .filter(|e| {
-            !["import", "health"].contains(&e["via"].as_str().unwrap_or(""))
-                && e["kind"] != "user"
-                && e["kind"] != "login"
-        })
+        .filter(|e| e["via"] != "import" && e["kind"] != "user" && e["kind"] != "login")
         .collect();
     assert!(unaudited.is_empty(), "{unaudited:?}");
 }

@@ -1024,3 +1024,78 @@ async fn a_group_declared_on_one_node_reaches_the_other_which_runs_its_own_membe
         .await["items"][0];
     assert_eq!(e["node"], "lvs-a");
 }
+
+/// The VRRP entries of `d`'s audit log (`source=vrrp`), newest first, once `ready` holds of them (bounded).
+async fn vrrp_entries(d: &Daemon, ready: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let start = Instant::now();
+    loop {
+        let body = d.get("/api/v1/audit?source=vrrp&limit=1000").await;
+        let items = body["items"].as_array().cloned().unwrap_or_default();
+        if ready(&items) {
+            return items;
+        }
+        assert!(start.elapsed() < SETTLE, "VRRP audit entries: {items:#?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_first_roles_after_a_start_are_one_audit_entry() {
+    let mut lan = Lan::create();
+    let na = lan.add_node(1);
+    let mut a = start(&na, "lvs-a").await;
+    for (name, vrid, host) in [("vi-1", 51, 100), ("vi-2", 52, 101)] {
+        let g = group(name, vrid, 3, 100, &[lan.vip(host)], &[("lvs-a", 100)]);
+        create_group(&a, &g).await;
+    }
+    wait_role(&a, "vi-1", "master", SETTLE).await;
+    wait_role(&a, "vi-2", "master", SETTLE).await;
+    a.stop();
+
+    // Both groups start with the daemon: their first roles are one entry, their masterships one each.
+    let a2 = restart(&na, "lvs-a", &mut a).await;
+    let entries = vrrp_entries(&a2, |items| {
+        items
+            .iter()
+            .position(|e| e["object"] == "*")
+            .is_some_and(|burst| {
+                items[..burst]
+                    .iter()
+                    .filter(|e| {
+                        e["summary"]
+                            .as_str()
+                            .is_some_and(|s| s.starts_with("backup -> master"))
+                    })
+                    .count()
+                    == 2
+            })
+    })
+    .await;
+    let burst_at = entries.iter().position(|e| e["object"] == "*").unwrap_or(0);
+    let burst = &entries[burst_at];
+    assert_eq!(burst["summary"], "vrrp: 2 groups init -> backup", "{burst}");
+    assert_eq!(burst["kind"], "vrrp_group");
+    assert_eq!(burst["via"], "vrrp");
+    assert_eq!(burst["source"], "vrrp");
+    assert_eq!(burst["actor"], "lvs-a");
+    assert_eq!(burst["before"], json!({"role": "init"}));
+    for g in ["vi-1", "vi-2"] {
+        assert_eq!(
+            burst["after"]["vrrp_groups"][g],
+            json!({"role": "backup", "priority": 100, "reason": "startup"})
+        );
+    }
+    let since: Vec<&str> = entries[..burst_at]
+        .iter()
+        .filter_map(|e| e["summary"].as_str())
+        .collect();
+    assert_eq!(since.len(), 2, "nothing but the two masterships: {since:?}");
+    // Off the default view.
+    let changes = a2.get("/api/v1/audit?limit=1000").await;
+    assert!(
+        changes["items"]
+            .as_array()
+            .is_some_and(|i| i.iter().all(|e| e["via"] != "vrrp")),
+        "{changes:#}"
+    );
+}

@@ -138,8 +138,8 @@ pub enum Command {
         #[arg(short = 'f', long = "file")]
         file: PathBuf,
     },
-    /// The audit log, newest first.
-    Audit(AuditArgs),
+    /// The audit log, newest first: the changes, or the streams --source names.
+    Audit(Box<AuditArgs>),
     /// Print the changes of the desired state as they happen (after a revision: replay the ones since).
     Watch {
         /// Start after this revision (default: only changes from now on).
@@ -199,6 +199,10 @@ pub struct AuditArgs {
     /// rest, grpc, ui, sync, import, cli, health, vrrp.
     #[arg(long)]
     pub via: Option<String>,
+    /// Which streams: change (the default), health, vrrp, or all; several separated by commas or repeated.
+    /// Without it, the changes only, or every stream when --via is given.
+    #[arg(long, value_delimiter = ',')]
+    pub source: Vec<String>,
     /// Only updates that changed this field, e.g. weight.
     #[arg(long)]
     pub field: Option<String>,

@@ -112,7 +112,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             Some(plan) => apply(&mut c, out, plan).await,
             None => Err(Failure::Internal("the file was not read".into())),
         },
-        Command::Audit(args) => audit(&mut c, out, args).await,
+        Command::Audit(args) => audit(&mut c, out, *args).await,
         Command::Watch { after } => watch(&mut c, out, after).await,
     }
 }
@@ -514,6 +514,7 @@ async fn audit(c: &mut Client, out: Output, a: AuditArgs) -> Result<(), Failure>
             actor: a.actor.unwrap_or_default(),
             action: a.action.unwrap_or_default(),
             via: a.via.unwrap_or_default(),
+            source: a.source,
             field: a.field.unwrap_or_default(),
             since: a.since.unwrap_or_default(),
             until: a.until.unwrap_or_default(),

@@ -1,4 +1,5 @@
-//! `/api/v1/audit`: the change log, newest first.
+//! `/api/v1/audit`: the audit log, newest first: the changes by default, the health and VRRP transitions
+//! with `source`.
 
 use super::error::{ApiResult, ErrorBody};
 use super::extract::{ApiQuery, Auth};

@@ -10,6 +10,7 @@
 //! answers 422 naming the field.
 
 use crate::auth::MIN_PASSWORD_LEN;
+use crate::store::Source;
 use director_core::model::name::MAX_NAME_LEN;
 use director_core::model::real_server::MAX_WEIGHT;
 use director_core::model::virtual_server::{MAX_PERSISTENCE_S, MAX_REAL_SERVERS};
@@ -419,6 +420,17 @@ fn constrain_parameters(op: &mut Value) {
                 "pattern": format!("^({OCTET}(\\.{OCTET}){{3}}|\\[{IPV6}\\]):{PORT}$")}),
             ("query", "cursor") if audit => {
                 json!({"type": "string", "pattern": "^-?[0-9]{1,18}$"})
+            }
+            // One or several sources, comma-separated (`source=health,vrrp`), or `all`.
+            ("query", "source") if audit => {
+                p["style"] = json!("form");
+                p["explode"] = json!(false);
+                let words: Vec<&str> = Source::ALL
+                    .iter()
+                    .map(|s| s.as_str())
+                    .chain([Source::EVERY])
+                    .collect();
+                json!({"type": "array", "minItems": 1, "items": {"type": "string", "enum": words}})
             }
             ("query", "since" | "until") => json!({"type": "string", "format": "date-time"}),
             ("query", "limit") => {

@@ -191,6 +191,7 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Api
                 let message = e.inner().to_string();
                 let field = message
                     .strip_prefix("unknown field `")
+                    .or_else(|| message.strip_prefix("duplicate field `"))
                     .and_then(|r| r.split('`').next())
                     .map(str::to_string)
                     .unwrap_or(field);

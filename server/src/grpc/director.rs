@@ -568,6 +568,8 @@ impl pb::director_server::Director for DirectorApi {
             actor: non_empty(req.actor),
             action: non_empty(req.action),
             via: non_empty(req.via),
+            // Several sources are one comma-separated filter, as REST takes them.
+            source: (!req.source.is_empty()).then(|| req.source.join(",")),
             field: non_empty(req.field),
             since: non_empty(req.since),
             until: non_empty(req.until),

@@ -197,6 +197,7 @@ pub fn audit_entry(e: &AuditEntry) -> pb::AuditEntry {
         at: e.at.clone(),
         actor: e.actor.clone(),
         via: e.via.clone(),
+        source: e.source.as_str().to_string(),
         node: e.node.clone(),
         action: e.action.clone(),
         kind: e.kind.clone(),

@@ -125,6 +125,7 @@ mod tests {
             at: String::new(),
             actor: "a".into(),
             via: "grpc".into(),
+            source: crate::store::Source::Change,
             node: "n".into(),
             action: "update".into(),
             kind: "real_server".into(),

@@ -29,6 +29,17 @@ pub enum Via {
 }
 
 impl Via {
+    pub const ALL: [Via; 8] = [
+        Via::Rest,
+        Via::Grpc,
+        Via::Ui,
+        Via::Sync,
+        Via::Import,
+        Via::Cli,
+        Via::Health,
+        Via::Vrrp,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Via::Rest => "rest",

@@ -14,6 +14,7 @@ mod events;
 mod health_events;
 pub mod parse;
 mod replica;
+pub mod start_burst;
 mod sync;
 mod tokens;
 mod users;
@@ -23,17 +24,19 @@ mod vrrp_groups;
 pub use actor::{bearer_token, Actor, Via};
 pub use batch::{Batch, BatchReport, Outcome};
 pub use error::{Result, ServiceError};
+pub use events::{VrrpRelease, VrrpTransition};
+pub use health_events::HealthRelease;
 pub use replica::{now_ms, Change};
 pub use sync::{Applied, SyncSnapshot};
 pub use tokens::TokenView;
 pub use users::{LoginResult, UserView};
 
 use crate::auth::{HashGate, LimiterConfig, LoginLimiter, Tokens};
-use crate::store::{AuditEntry, AuditFilter, NewAuditEntry, Store};
+use crate::store::{AuditEntry, AuditFilter, NewAuditEntry, Source, Store};
 use chrono::{SecondsFormat, Utc};
 use director_core::model::Role;
 use director_core::DesiredState;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, RwLock};
 use tokio::sync::watch;
 
@@ -223,6 +226,7 @@ impl Service {
             before: None,
             after: None,
             summary: String::new(),
+            source: Source::of_via(actor.via.as_str()),
         }
     }
 
@@ -247,6 +251,7 @@ impl Service {
                 })?),
                 None => None,
             };
+        let sources = audit_sources(filter)?;
         for (field, value) in [("since", &filter.since), ("until", &filter.until)] {
             if let Some(v) = value {
                 chrono::DateTime::parse_from_rfc3339(v).map_err(|_| {
@@ -264,7 +269,10 @@ impl Service {
                 }
             }
         }
-        let entries = self.store.audit(&filter, limit + 1, cursor).await?;
+        let entries = self
+            .store
+            .audit(&filter, &sources, limit + 1, cursor)
+            .await?;
         let mut entries = entries;
         let next = if entries.len() > limit as usize {
             entries.truncate(limit as usize);
@@ -273,6 +281,17 @@ impl Service {
             None
         };
         Ok((visible_entries(actor, entries), next))
+    }
+}
+
+/// The streams an audit query reads: those its `source` names; without one, the changes, or every stream
+/// when `via` is given (a `via` names its stream already: `via=health` lists health transitions).
+pub fn audit_sources(filter: &AuditFilter) -> Result<BTreeSet<Source>> {
+    match &filter.source {
+        Some(text) => Source::parse_selection(text)
+            .map_err(|message| ServiceError::bad_request("source", message)),
+        None if filter.via.is_some() => Ok(Source::ALL.into_iter().collect()),
+        None => Ok(BTreeSet::from([Source::Change])),
     }
 }
 

@@ -4,7 +4,81 @@ use super::{Result, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::{QueryBuilder, Sqlite, Transaction};
+use std::collections::BTreeSet;
 use utoipa::{IntoParams, ToSchema};
+
+/// The stream an entry belongs to. The default view of the log is `change`; the transitions the daemon
+/// observes on its own are streams of their own, read on request.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// What people, pipelines, the CLI, imports and peers did (and logins).
+    #[default]
+    Change,
+    /// A real server's health transition (`via: health`).
+    Health,
+    /// A VRRP role transition of this node (`via: vrrp`).
+    Vrrp,
+}
+
+impl Source {
+    pub const ALL: [Source; 3] = [Source::Change, Source::Health, Source::Vrrp];
+    /// The word that selects every source in a `source` filter.
+    pub const EVERY: &'static str = "all";
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Change => "change",
+            Source::Health => "health",
+            Source::Vrrp => "vrrp",
+        }
+    }
+
+    /// The stream of an entry that came in by `via` (as the migration classified the older entries).
+    pub fn of_via(via: &str) -> Source {
+        match via {
+            "health" => Source::Health,
+            "vrrp" => Source::Vrrp,
+            _ => Source::Change,
+        }
+    }
+
+    /// A `source` filter: one or several of `change`, `health`, `vrrp` separated by commas, or `all`.
+    pub fn parse_selection(text: &str) -> Result<BTreeSet<Source>, String> {
+        let mut out = BTreeSet::new();
+        for word in text.split(',').map(str::trim) {
+            if word == Self::EVERY {
+                out.extend(Self::ALL);
+                continue;
+            }
+            match Self::ALL.into_iter().find(|s| s.as_str() == word) {
+                Some(s) => {
+                    out.insert(s);
+                }
+                None => {
+                    return Err(format!(
+                        "{word:?} is not a source: one or several of change, health, vrrp (separated by \
+                         commas), or all"
+                    ))
+                }
+            }
+        }
+        Ok(out)
+    }
+}
 
 /// An entry about to be written (or, from a peer, written there and travelling with its change).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -20,6 +94,9 @@ pub struct NewAuditEntry {
     pub before: Option<Value>,
     pub after: Option<Value>,
     pub summary: String,
+    /// Entries travelling from a peer of an earlier version have none: changes, all of them.
+    #[serde(default)]
+    pub source: Source,
 }
 
 /// One entry of the audit log.
@@ -32,6 +109,8 @@ pub struct AuditEntry {
     pub actor: String,
     /// rest, grpc, ui, sync, import, cli, health or vrrp.
     pub via: String,
+    /// The stream: `change` (the default view), `health` or `vrrp` (transitions the node observed).
+    pub source: Source,
     /// The node the change was made on.
     pub node: String,
     /// create, update, delete, conflict, transition, revoke, login, login_failed, logout...
@@ -64,7 +143,11 @@ pub struct AuditFilter {
     pub actor: Option<String>,
     /// create, update, delete...
     pub action: Option<String>,
+    /// rest, grpc, ui, sync, import, cli, health or vrrp.
     pub via: Option<String>,
+    /// Which streams: one or several of `change`, `health`, `vrrp` separated by commas, or `all`. Default
+    /// `change` (what people, pipelines, the CLI, imports and peers did), or `all` when `via` is given.
+    pub source: Option<String>,
     /// Only updates that changed this field, e.g. `weight`.
     pub field: Option<String>,
     /// RFC 3339 lower bound (inclusive).
@@ -103,7 +186,7 @@ pub(super) async fn insert_rows(
 ) -> Result<Option<i64>> {
     super::multi_row(
         tx,
-        "INSERT INTO audit (at, actor, via, node, action, kind, object, fields, before, after, summary, revision) ",
+        "INSERT INTO audit (at, actor, via, node, action, kind, object, fields, before, after, summary, revision, source) ",
         rows,
         "",
         |mut row, (e, revision)| {
@@ -124,7 +207,8 @@ pub(super) async fn insert_rows(
                 .push_bind(e.before.as_ref().map(Value::to_string))
                 .push_bind(e.after.as_ref().map(Value::to_string))
                 .push_bind(e.summary.as_str())
-                .push_bind(revision.map(|r| r as i64));
+                .push_bind(revision.map(|r| r as i64))
+                .push_bind(e.source.as_str());
         },
     )
     .await
@@ -145,6 +229,7 @@ struct Written {
     before: Option<String>,
     after: Option<String>,
     summary: String,
+    source: String,
 }
 
 impl Store {
@@ -156,7 +241,7 @@ impl Store {
         count: usize,
     ) -> Result<Vec<NewAuditEntry>> {
         let rows: Vec<Written> = sqlx::query_as(
-            "SELECT id, at, actor, via, node, action, kind, object, fields, before, after, summary
+            "SELECT id, at, actor, via, node, action, kind, object, fields, before, after, summary, source
              FROM audit WHERE id >= ? AND id < ? ORDER BY id",
         )
         .bind(first)
@@ -184,6 +269,7 @@ impl Store {
                         .collect(),
                     before: json(w.before)?,
                     after: json(w.after)?,
+                    source: source(&w.source),
                     at: w.at,
                     actor: w.actor,
                     via: w.via,
@@ -211,18 +297,21 @@ type Row = (
     Option<String>,
     String,
     Option<i64>,
+    String,
 );
 
 impl Store {
-    /// Entries matching `filter`, newest first, at most `limit`, strictly older than `cursor` (an entry id).
+    /// Entries of `sources` matching `filter` (whose `source` text is not read here), newest first, at most
+    /// `limit`, strictly older than `cursor` (an entry id).
     pub async fn audit(
         &self,
         filter: &AuditFilter,
+        sources: &BTreeSet<Source>,
         limit: u32,
         cursor: Option<i64>,
     ) -> Result<Vec<AuditEntry>> {
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "SELECT id, at, actor, via, node, action, kind, object, before, after, summary, revision FROM audit WHERE 1 = 1",
+            "SELECT id, at, actor, via, node, action, kind, object, before, after, summary, revision, source FROM audit WHERE 1 = 1",
         );
         let eq = |q: &mut QueryBuilder<Sqlite>, col: &str, v: &Option<String>| {
             if let Some(v) = v {
@@ -234,6 +323,17 @@ impl Store {
         eq(&mut q, "actor", &filter.actor);
         eq(&mut q, "action", &filter.action);
         eq(&mut q, "via", &filter.via);
+        if sources.is_empty() {
+            return Ok(Vec::new());
+        }
+        if Source::ALL.iter().any(|s| !sources.contains(s)) {
+            q.push(" AND source IN (");
+            let mut words = q.separated(", ");
+            for s in sources {
+                words.push_bind(s.as_str());
+            }
+            q.push(")");
+        }
         if let Some(name) = &filter.name {
             q.push(" AND (object = ").push_bind(name.clone());
             q.push(" OR object LIKE ")
@@ -267,7 +367,7 @@ impl Store {
         let after = i64::try_from(after).unwrap_or(i64::MAX);
         let upto = i64::try_from(upto).unwrap_or(i64::MAX);
         let rows: Vec<Row> = sqlx::query_as(
-            "SELECT id, at, actor, via, node, action, kind, object, before, after, summary, revision
+            "SELECT id, at, actor, via, node, action, kind, object, before, after, summary, revision, source
              FROM audit
              WHERE id > COALESCE((SELECT id FROM audit WHERE revision IS NOT NULL AND revision <= ?1
                                   ORDER BY id DESC LIMIT 1), 0)
@@ -290,12 +390,13 @@ impl Store {
 }
 
 fn entry(
-    (id, at, actor, via, node, action, kind, object, before, after, summary, revision): Row,
+    (id, at, actor, via, node, action, kind, object, before, after, summary, revision, source_word): Row,
 ) -> AuditEntry {
     AuditEntry {
         id,
         at,
         actor,
+        source: source(&source_word),
         via,
         node,
         action,
@@ -308,8 +409,111 @@ fn entry(
     }
 }
 
+/// A stored source; a word this version does not know (written by a later one) reads as a change.
+fn source(word: &str) -> Source {
+    Source::ALL
+        .into_iter()
+        .find(|s| s.as_str() == word)
+        .unwrap_or_default()
+}
+
 fn escape_like(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('%', "\\%")
         .replace('_', "\\_")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::sqlite::SqliteConnectOptions;
+    use std::borrow::Cow;
+    use std::str::FromStr;
+
+    #[test]
+    fn a_source_filter_is_one_or_several_sources_or_all() {
+        let set = |s: &[Source]| s.iter().copied().collect::<BTreeSet<_>>();
+        assert_eq!(
+            Source::parse_selection("health"),
+            Ok(set(&[Source::Health]))
+        );
+        assert_eq!(
+            Source::parse_selection("vrrp, health,vrrp"),
+            Ok(set(&[Source::Health, Source::Vrrp]))
+        );
+        assert_eq!(Source::parse_selection("all"), Ok(set(&Source::ALL)));
+        assert_eq!(Source::parse_selection("change,all"), Ok(set(&Source::ALL)));
+        for bad in ["", "health,", "Health", "changes", "health;vrrp"] {
+            assert!(Source::parse_selection(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(Source::of_via("rest"), Source::Change);
+        assert_eq!(Source::of_via("health"), Source::Health);
+        assert_eq!(Source::of_via("vrrp"), Source::Vrrp);
+    }
+
+    /// A database of the version before sources: its entries are classified by `via` on upgrade, and the
+    /// log stays append-only.
+    #[tokio::test]
+    async fn the_upgrade_classifies_existing_entries_by_via() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.db");
+        {
+            let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+                .unwrap()
+                .create_if_missing(true);
+            let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+            let mut before = sqlx::migrate!("../migrations");
+            let upto = before
+                .migrations
+                .iter()
+                .position(|m| m.description.contains("audit source"))
+                .expect("the migration of sources");
+            before.migrations = Cow::Owned(before.migrations[..upto].to_vec());
+            before.run(&pool).await.unwrap();
+            for via in ["rest", "health", "vrrp", "sync"] {
+                sqlx::query(
+                    "INSERT INTO audit (at, actor, via, node, action, kind, object, summary)
+                     VALUES ('2026-01-01T00:00:00.000Z', 'n', ?, 'n', 'x', 'k', ?, '')",
+                )
+                .bind(via)
+                .bind(via)
+                .execute(&pool)
+                .await
+                .unwrap();
+            }
+            pool.close().await;
+        }
+        let store = Store::open(&path).await.unwrap();
+        let all: BTreeSet<Source> = Source::ALL.into_iter().collect();
+        let got: Vec<(String, Source)> = store
+            .audit(&AuditFilter::default(), &all, 10, None)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.via, e.source))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("sync".to_string(), Source::Change),
+                ("vrrp".to_string(), Source::Vrrp),
+                ("health".to_string(), Source::Health),
+                ("rest".to_string(), Source::Change),
+            ]
+        );
+        let changes = BTreeSet::from([Source::Change]);
+        assert_eq!(
+            store
+                .audit(&AuditFilter::default(), &changes, 10, None)
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
+        let refused = sqlx::query("UPDATE audit SET source = 'change'")
+            .execute(store.pool())
+            .await;
+        assert!(refused.is_err(), "append-only again");
+        store.close().await;
+    }
 }

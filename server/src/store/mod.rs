@@ -9,7 +9,7 @@ mod sync;
 mod tokens;
 mod write;
 
-pub use audit::{AuditEntry, AuditFilter, NewAuditEntry};
+pub use audit::{AuditEntry, AuditFilter, NewAuditEntry, Source};
 pub use sync::Cursor;
 pub use tokens::{Revocation, TokenRow};
 pub use write::{RealServerRow, StateChange};

@@ -160,6 +160,7 @@ mod tests {
             before: Some(serde_json::json!({"weight": 1})),
             after: Some(serde_json::json!({"weight": 2})),
             summary: "weight 1 -> 2".into(),
+            source: crate::store::Source::Change,
         }];
         let change = Change {
             origin: "a \"quoted\"".into(),

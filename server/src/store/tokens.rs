@@ -194,6 +194,7 @@ mod tests {
             before: None,
             after: None,
             summary: String::new(),
+            source: crate::store::Source::Change,
         }
     }
 

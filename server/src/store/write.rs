@@ -359,6 +359,7 @@ mod tests {
             before: None,
             after: None,
             summary: String::new(),
+            source: crate::store::Source::Change,
         }
     }
 

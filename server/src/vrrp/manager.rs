@@ -5,9 +5,11 @@
 //! gracefully (priority 0), changed ones are reconfigured in place, or restarted when their identity
 //! (interface, VRID, version, family, unicast source) changed. It coordinates sync groups (members fail
 //! over together, `director_vrrp::sync_group`), and hands transitions to the reporter, which writes the audit
-//! log and sends the notifications. On shutdown every instance stops gracefully and the reporter drains.
+//! log (the first roles of the groups started with the daemon as one entry) and sends the notifications. On
+//! shutdown every instance stops gracefully and the reporter drains.
 
-use crate::service::Service;
+use crate::service::start_burst::StartBurst;
+use crate::service::{Service, VrrpRelease, VrrpTransition};
 use crate::vrrp::instance::{Command, Event, InstanceHandle, Shared, Transition};
 use crate::vrrp::notify::{Notification, Notifier};
 use crate::vrrp::spec::InstanceSpec;
@@ -34,7 +36,7 @@ pub struct Manager {
     /// Last known state of each instance and whether it has a fault of its own (for sync groups).
     states: BTreeMap<String, State>,
     own_fault: BTreeMap<String, bool>,
-    reporter: Option<mpsc::UnboundedSender<Transition>>,
+    reporter: Option<mpsc::UnboundedSender<Report>>,
     reporter_task: JoinHandle<()>,
     notify_timeout: Duration,
 }
@@ -64,6 +66,10 @@ impl Manager {
     ) {
         let mut following = true;
         self.apply(&self.service.snapshot()).await;
+        // Before any of their transitions is forwarded: the groups started with the daemon.
+        if let Some(r) = &self.reporter {
+            let _ = r.send(Report::Start(self.instances.keys().cloned().collect()));
+        }
         loop {
             tokio::select! {
                 r = revision.changed(), if following => {
@@ -185,7 +191,7 @@ impl Manager {
                     self.states.insert(group.clone(), state);
                 }
                 if let Some(r) = &self.reporter {
-                    let _ = r.send(t);
+                    let _ = r.send(Report::Transition(t));
                 }
                 self.follow_sync_group(&group);
             }
@@ -265,7 +271,7 @@ impl Manager {
         while let Ok(ev) = events.try_recv() {
             if let Event::Transition(t) = ev {
                 if let Some(r) = &self.reporter {
-                    let _ = r.send(t);
+                    let _ = r.send(Report::Transition(t));
                 }
             }
         }
@@ -281,26 +287,54 @@ impl Manager {
     }
 }
 
+/// What the manager hands the reporter, in order.
+enum Report {
+    /// The groups started with the daemon: their first roles are one audit entry.
+    Start(Vec<String>),
+    Transition(Transition),
+}
+
+/// How long the first roles of the groups started with the daemon are waited for; a group later than this
+/// gets an entry of its own.
+const FIRST_ROLES_WAIT: Duration = Duration::from_secs(10);
+
 /// Writes each transition to the audit log and sends its notifications, in order.
 async fn report(
     service: Arc<Service>,
-    mut rx: mpsc::UnboundedReceiver<Transition>,
+    mut rx: mpsc::UnboundedReceiver<Report>,
     notify_timeout: Duration,
 ) {
     let mut notifier = Notifier::new(notify_timeout);
-    while let Some(t) = rx.recv().await {
-        if let Err(e) = service
-            .record_vrrp_transition(
-                &t.group,
-                t.from.as_str(),
-                t.to.as_str(),
-                t.priority,
-                &t.reason,
-            )
-            .await
-        {
-            tracing::error!(group = %t.group, error = %e, "cannot write a VRRP transition to the audit log");
-        }
+    // Nothing to gather until the manager says which groups started with the daemon.
+    let mut burst: StartBurst<String, VrrpTransition> =
+        StartBurst::new(Vec::new(), std::time::Instant::now());
+    loop {
+        let deadline = burst.deadline();
+        let wake = tokio::time::Instant::from_std(deadline.unwrap_or_else(std::time::Instant::now));
+        let t = tokio::select! {
+            r = rx.recv() => match r {
+                None => break,
+                Some(Report::Start(groups)) => {
+                    burst = StartBurst::new(groups, std::time::Instant::now() + FIRST_ROLES_WAIT);
+                    continue;
+                }
+                Some(Report::Transition(t)) => t,
+            },
+            _ = tokio::time::sleep_until(wake), if deadline.is_some() => {
+                audit(&service, &burst.due(std::time::Instant::now())).await;
+                continue;
+            }
+        };
+        let audited = VrrpTransition {
+            group: t.group.clone(),
+            from: t.from.as_str().to_string(),
+            to: t.to.as_str().to_string(),
+            priority: t.priority,
+            reason: t.reason.clone(),
+        };
+        let first = t.from == VrrpRole::Init;
+        let releases = burst.observe(t.group.clone(), first, audited, std::time::Instant::now());
+        audit(&service, &releases).await;
         if let Some(notify) = t.notify.clone() {
             notifier.send(
                 notify,
@@ -319,5 +353,15 @@ async fn report(
             );
         }
     }
+    audit(&service, &burst.finish()).await;
     notifier.close().await;
+}
+
+async fn audit(service: &Service, releases: &[VrrpRelease]) {
+    if releases.is_empty() {
+        return;
+    }
+    if let Err(e) = service.record_vrrp(releases).await {
+        tracing::error!(error = %e, transitions = releases.len(), "cannot write VRRP transitions to the audit log");
+    }
 }

@@ -113,6 +113,32 @@ async fn reading_commands() {
         .json();
     assert_eq!(audit["items"].as_array().map(Vec::len), Some(1));
     assert!(audit["next_cursor"].as_str().is_some_and(|c| !c.is_empty()));
+    assert_eq!(audit["items"][0]["source"], "change");
+    // Transitions are streams of their own.
+    let transitions = ctl(&d, &t, &["audit", "--source", "health,vrrp", "-o", "json"])
+        .await
+        .ok()
+        .json();
+    assert!(
+        transitions["items"]
+            .as_array()
+            .is_some_and(|i| i.iter().all(|e| e["source"] != "change")),
+        "{transitions}"
+    );
+    let every = ctl(
+        &d,
+        &t,
+        &[
+            "audit", "--source", "all", "--source", "change", "-o", "json",
+        ],
+    )
+    .await
+    .ok()
+    .json();
+    assert!(every["items"].as_array().is_some_and(|i| !i.is_empty()));
+    let bad = ctl(&d, &t, &["audit", "--source", "everything"]).await;
+    assert_eq!(bad.code, 1, "{bad:?}");
+    assert!(bad.stderr.contains("source"), "{bad:?}");
 }
 
 #[tokio::test]

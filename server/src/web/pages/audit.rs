@@ -1,8 +1,11 @@
-//! `/audit`: the audit log, newest first, with filters (object, actor, kind, action, time range, all in
-//! UTC) and pages that follow the service's cursor.
+//! `/audit`: the audit log, newest first, with filters (object, actor, field, kind, action, via, source,
+//! time range in UTC) and pages that follow the service's cursor. Without a source it shows what the API
+//! shows: the changes, or every stream when a via is chosen; the health and VRRP transitions are a choice
+//! of the source filter.
 
 use super::AuditRow;
-use crate::store::AuditFilter;
+use crate::service::Via;
+use crate::store::{AuditFilter, Source};
 use crate::web::error::UiResult;
 use crate::web::form::{field_error, Fields, FormState};
 use crate::web::ui::{Chrome, Ui};
@@ -31,7 +34,9 @@ pub const ACTIONS: [&str; 8] = [
     "login_failed",
     "logout",
 ];
-const FILTERS: [&str; 6] = ["name", "actor", "kind", "action", "since", "until"];
+const FILTERS: [&str; 10] = [
+    "name", "object", "actor", "field", "kind", "action", "via", "source", "since", "until",
+];
 
 #[derive(Template)]
 #[template(path = "audit.html", config = "../web/templates/askama.toml")]
@@ -41,6 +46,8 @@ struct AuditPage {
     rows: Vec<AuditRow>,
     kinds: Vec<&'static str>,
     actions: Vec<&'static str>,
+    vias: Vec<String>,
+    sources: Vec<String>,
     filtered: bool,
     paged: bool,
     newest: String,
@@ -93,26 +100,48 @@ fn link(f: &Fields, cursor: Option<&str>) -> String {
     }
 }
 
-/// `GET /audit?name=&actor=&kind=&action=&since=&until=&cursor=`.
+/// The options of a select: `known`, and the value of the query string if it is none of them (a link may
+/// carry `source=health,vrrp`), so that the form shows the filter that is applied.
+fn options(known: impl IntoIterator<Item = &'static str>, current: &str) -> Vec<String> {
+    let mut out: Vec<String> = known.into_iter().map(str::to_string).collect();
+    if !current.is_empty() && !out.iter().any(|o| o == current) {
+        out.push(current.to_string());
+    }
+    out
+}
+
+/// `GET /audit?name=&object=&actor=&field=&kind=&action=&via=&source=&since=&until=&cursor=`.
 pub async fn page(ui: Ui, uri: Uri) -> UiResult<Response> {
     let f = Fields::parse(uri.query().unwrap_or("").as_bytes());
     let opt = |name: &str| Some(f.text(name).to_string()).filter(|v| !v.is_empty());
     let filter = AuditFilter {
         name: opt("name"),
+        object: opt("object"),
         actor: opt("actor"),
+        field: opt("field"),
         kind: opt("kind"),
         action: opt("action"),
+        via: opt("via"),
+        source: opt("source"),
         since: opt("since").map(|v| rfc3339(&v)),
         until: opt("until").map(|v| rfc3339(&v)),
         cursor: opt("cursor"),
         limit: Some(PAGE),
-        ..Default::default()
     };
-    let mut form = FormState::new(Fields::from_pairs(
+    let form = Fields::from_pairs(
         FILTERS
             .iter()
             .map(|n| (n.to_string(), f.text(n).to_string())),
-    ));
+    );
+    let vias = options(Via::ALL.iter().map(|v| v.as_str()), f.text("via"));
+    let sources = options(
+        Source::ALL
+            .iter()
+            .map(|s| s.as_str())
+            .chain([Source::EVERY]),
+        f.text("source"),
+    );
+    let mut form = FormState::new(form);
     let now = chrono::Utc::now();
     let snapshot = ui.app.service.snapshot();
     let (rows, next, status) = match ui.app.service.audit(ui.actor(), &filter).await {
@@ -147,6 +176,8 @@ pub async fn page(ui: Ui, uri: Uri) -> UiResult<Response> {
         rows,
         kinds: KINDS.to_vec(),
         actions: ACTIONS.to_vec(),
+        vias,
+        sources,
     };
     ui.page_with(status, &page)
 }
@@ -171,5 +202,17 @@ mod tests {
         let f = Fields::parse(b"actor=alice&kind=&cursor=9");
         assert_eq!(link(&f, Some("42")), "/audit?actor=alice&cursor=42");
         assert_eq!(link(&Fields::default(), None), "/audit");
+        let f = Fields::parse(b"field=weight&object=web%2F10.0.0.1%3A80&via=ui&source=all");
+        assert_eq!(
+            link(&f, None),
+            "/audit?object=web%2F10.0.0.1%3A80&field=weight&via=ui&source=all"
+        );
+    }
+
+    #[test]
+    fn a_select_offers_the_value_of_the_query_too() {
+        assert_eq!(options(["a", "b"], ""), ["a", "b"]);
+        assert_eq!(options(["a", "b"], "b"), ["a", "b"]);
+        assert_eq!(options(["a", "b"], "a,b"), ["a", "b", "a,b"]);
     }
 }
