@@ -774,7 +774,7 @@ mod tests {
         assert_eq!(applied.objects, 2);
         assert_eq!(b.sync_cursor("a").map(|c| c.seq), Some(good[1].0));
 
-        // Audited by the follower, once per episode.
+        // The entry the follower writes when the refusals start.
         b.record_clock_skew(
             "a",
             &director_sync::SkewBound::from_millis(1)

@@ -26,9 +26,11 @@ pub mod vs_form;
 pub use error::{UiError, UiResult};
 pub use history::CounterHistory;
 
+use crate::api::routes::{ADMIN, OPERATOR, PUBLIC, VIEWER};
 use crate::api::AppState;
 use crate::reconciler::Reconciler;
 use axum::Router;
+use pages::{audit, dashboard, login, real_servers, users, virtual_servers, vrrp_groups};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
@@ -63,9 +65,6 @@ pub fn spawn_sampler(
         stop,
     )))
 }
-
-use crate::api::routes::{ADMIN, OPERATOR, PUBLIC, VIEWER};
-use pages::{audit, dashboard, login, real_servers, users, virtual_servers, vrrp_groups};
 
 crate::api::routes::routes! {
     /// Every route of the UI (DESIGN.md, "Web UI routes"), with who may call it (a session of that role;
