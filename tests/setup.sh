@@ -13,6 +13,7 @@ want chromedriver chromium-driver
 want cpio cpio
 want depmod kmod
 want ip iproute2
+want faketime faketime
 want python3 python3
 python3 -c 'import ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 

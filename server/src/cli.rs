@@ -274,6 +274,11 @@ pub struct ServeOpts {
     /// Private key (PEM) of --peer-cert.
     #[arg(long, env = "DIRECTOR_PEER_KEY")]
     pub peer_key: Option<PathBuf>,
+    /// How far ahead of this node's clock a peer's changes may be stamped. A peer whose clock runs further
+    /// ahead has its changes refused (none applied, its status says why, audited once) until they are
+    /// within it; this node's clock is not moved by them.
+    #[arg(long, env = "DIRECTOR_MAX_CLOCK_SKEW", default_value = "60s", value_parser = parse_duration)]
+    pub max_clock_skew: Duration,
     /// Who may read `GET /metrics`: `open` (no credentials, as Prometheus scrapes by default), `token` (a
     /// bearer token of any role), `off` (not served).
     #[arg(long, env = "DIRECTOR_METRICS", value_enum, default_value = "open")]
@@ -295,6 +300,13 @@ impl ServeOpts {
             lockout_max: self.login_lockout_max.max(base),
             ..Default::default()
         }
+    }
+
+    /// The bound on a peer's clock (`--max-clock-skew`).
+    pub fn clock_skew_bound(&self) -> director_sync::SkewBound {
+        director_sync::SkewBound::from_millis(
+            u64::try_from(self.max_clock_skew.as_millis()).unwrap_or(u64::MAX),
+        )
     }
 
     /// The peers other than `node` and how to reach them. `None` without peers: sync is off.

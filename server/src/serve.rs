@@ -41,7 +41,8 @@ pub async fn run(global: GlobalOpts, opts: ServeOpts) -> anyhow::Result<()> {
         global
             .open_service(opts.session_ttl)
             .await?
-            .with_login_limits(opts.login_limits()),
+            .with_login_limits(opts.login_limits())
+            .with_max_clock_skew(opts.clock_skew_bound()),
     );
     bootstrap_admin(&service, &global.data_dir).await?;
     let shutdown = CancellationToken::new();

@@ -1,187 +1,161 @@
-//! Every route x (no token, expired token, bad signature, viewer, operator, admin).
+//! Every route x (no token, expired token, bad signature, tampered token, viewer, operator, admin). The routes
+//! and the role each needs come from the served OpenAPI document (`x-required-role`, which the server writes
+//! from the router's own table), so a new route is checked without touching this file. The UI's routes the
+//! same way, from the UI router's own table (`director::web::ROUTES`), with sessions and CSRF tokens.
 
 use director::auth::{Claims, TokenKind, Tokens};
 use director_core::model::Role;
+use director_tests::daemon::ADMIN_PASSWORD;
 use director_tests::Daemon;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-struct Route {
+/// One operation of the served document.
+struct Operation {
     method: Method,
-    path: &'static str,
-    body: Option<Value>,
-    /// The weakest role allowed.
-    needs: Role,
+    /// As the document writes it, with `{parameters}`.
+    template: String,
+    /// `None`: public (no `security`).
+    needs: Option<Role>,
+    body: bool,
 }
 
-fn routes() -> Vec<Route> {
-    use Method as M;
-    let r = |method: M, path: &'static str, body: Option<Value>, needs: Role| Route {
-        method,
-        path,
-        body,
-        needs,
-    };
-    let rs = "/api/v1/virtual-servers/web/real-servers/10.0.1.1:80";
-    vec![
-        r(M::GET, "/api/v1/status", None, Role::Viewer),
-        r(M::GET, "/api/v1/virtual-servers", None, Role::Viewer),
-        r(
-            M::POST,
-            "/api/v1/virtual-servers",
-            Some(json!({"name": "new", "protocol": "tcp", "address": "10.9.0.1", "port": 80})),
-            Role::Admin,
-        ),
-        r(M::GET, "/api/v1/virtual-servers/web", None, Role::Viewer),
-        r(
-            M::PUT,
-            "/api/v1/virtual-servers/web",
-            Some(
-                json!({"name": "web", "protocol": "tcp", "address": "10.0.0.1", "port": 80, "scheduler": "rr", "real_servers": [{"address": "10.0.1.1", "port": 80}]}),
-            ),
-            Role::Admin,
-        ),
-        r(
-            M::PATCH,
-            "/api/v1/virtual-servers/web",
-            Some(json!({"scheduler": "lc"})),
-            Role::Admin,
-        ),
-        r(
-            M::DELETE,
-            "/api/v1/virtual-servers/absent",
-            None,
-            Role::Admin,
-        ),
-        r(
-            M::GET,
-            "/api/v1/virtual-servers/web/real-servers",
-            None,
-            Role::Viewer,
-        ),
-        r(
-            M::POST,
-            "/api/v1/virtual-servers/web/real-servers",
-            Some(json!({"address": "10.0.1.9", "port": 80})),
-            Role::Admin,
-        ),
-        r(M::GET, rs, None, Role::Viewer),
-        r(
-            M::PUT,
-            rs,
-            Some(json!({"address": "10.0.1.1", "port": 80, "weight": 2})),
-            Role::Operator,
-        ),
-        r(M::PATCH, rs, Some(json!({"weight": 3})), Role::Operator),
-        r(
-            M::PATCH,
-            rs,
-            Some(json!({"upper_threshold": 5})),
-            Role::Admin,
-        ),
-        r(
-            M::DELETE,
-            "/api/v1/virtual-servers/web/real-servers/10.0.1.200:80",
-            None,
-            Role::Admin,
-        ),
-        r(M::GET, "/api/v1/vrrp-groups", None, Role::Viewer),
-        r(
-            M::POST,
-            "/api/v1/vrrp-groups",
-            Some(
-                json!({"name": "g9", "vrid": 9, "virtual_addresses": ["10.0.0.9"], "interface": "eth0"}),
-            ),
-            Role::Admin,
-        ),
-        r(M::GET, "/api/v1/vrrp-groups/vi-1", None, Role::Viewer),
-        r(
-            M::PUT,
-            "/api/v1/vrrp-groups/vi-1",
-            Some(
-                json!({"name": "vi-1", "vrid": 51, "virtual_addresses": ["10.0.0.1"], "interface": "eth1"}),
-            ),
-            Role::Admin,
-        ),
-        r(
-            M::PATCH,
-            "/api/v1/vrrp-groups/vi-1",
-            Some(json!({"priority": 150})),
-            Role::Admin,
-        ),
-        r(M::DELETE, "/api/v1/vrrp-groups/absent", None, Role::Admin),
-        r(M::GET, "/api/v1/audit", None, Role::Viewer),
-        r(M::GET, "/api/v1/dataplane", None, Role::Viewer),
-        r(M::GET, "/api/v1/plan", None, Role::Viewer),
-        r(M::GET, "/api/v1/users", None, Role::Admin),
-        r(
-            M::POST,
-            "/api/v1/users",
-            Some(json!({"name": "carol", "password": "carol-password", "role": "viewer"})),
-            Role::Admin,
-        ),
-        r(M::GET, "/api/v1/users/admin", None, Role::Admin),
-        r(
-            M::PATCH,
-            "/api/v1/users/absent",
-            Some(json!({"role": "viewer"})),
-            Role::Admin,
-        ),
-        r(M::DELETE, "/api/v1/users/absent", None, Role::Admin),
-        r(M::GET, "/api/v1/tokens", None, Role::Admin),
-        r(M::GET, "/api/v1/tokens/absent", None, Role::Admin),
-        r(M::DELETE, "/api/v1/tokens/absent", None, Role::Admin),
-        // Last: it revokes the token of each role that calls it.
-        r(M::POST, "/api/v1/auth/logout", None, Role::Viewer),
-    ]
-}
-
-/// Whether the concrete `path` is an instance of the OpenAPI `template` (`{name}` matches one segment).
-fn matches_template(template: &str, path: &str) -> bool {
-    let (t, p): (Vec<_>, Vec<_>) = (template.split('/').collect(), path.split('/').collect());
-    t.len() == p.len()
-        && t.iter()
-            .zip(&p)
-            .all(|(t, p)| (t.starts_with('{') && t.ends_with('}')) || t == p)
-}
-
-/// The list above covers every route of the API, as the router's own OpenAPI document lists them.
-#[tokio::test]
-async fn the_route_list_covers_every_route_of_the_api() {
-    let d = Daemon::start().await;
+/// Every operation of the document `/api/v1/openapi.json` serves. A secured operation without a valid
+/// `x-required-role` fails here rather than going unchecked.
+async fn operations(d: &Daemon) -> Vec<Operation> {
     let doc: Value = d
         .http
         .get(d.url("/api/v1/openapi.json"))
         .send()
         .await
-        .unwrap()
+        .expect("openapi.json")
         .json()
         .await
-        .unwrap();
-    let tested = routes();
-    let mut missing = Vec::new();
-    for (template, methods) in doc["paths"].as_object().expect("paths") {
-        if template == "/api/v1/auth/login" {
-            continue; // open: checked at the end of the test above
-        }
-        for method in methods.as_object().expect("methods").keys() {
-            let covered = tested.iter().any(|r| {
-                r.method.as_str().eq_ignore_ascii_case(method) && matches_template(template, r.path)
+        .expect("openapi.json is JSON");
+    let paths = doc["paths"].as_object().expect("the document has paths");
+    let mut ops = Vec::new();
+    for (template, item) in paths {
+        for (method, op) in item.as_object().expect("operations") {
+            let what = format!("{} {template}", method.to_uppercase());
+            let secured = op["security"].as_array().is_some_and(|s| !s.is_empty());
+            let needs = op.get("x-required-role").map(|r| {
+                r.as_str()
+                    .and_then(|r| r.parse::<Role>().ok())
+                    .unwrap_or_else(|| panic!("{what}: x-required-role {r} is not a role"))
             });
-            if !covered {
-                missing.push(format!("{} {template}", method.to_uppercase()));
-            }
+            assert_eq!(
+                secured,
+                needs.is_some(),
+                "{what}: a secured route states its x-required-role, a public one none"
+            );
+            ops.push(Operation {
+                method: method.to_uppercase().parse().expect("an HTTP method"),
+                template: template.clone(),
+                needs,
+                body: op.get("requestBody").is_some(),
+            });
         }
     }
-    assert!(
-        missing.is_empty(),
-        "routes not checked by every_route_checks_the_token_and_the_role: {missing:?}"
-    );
+    // Deletes last (they take the objects the others use), the innermost object first.
+    ops.sort_by_key(|o| {
+        let delete = o.method == Method::DELETE;
+        (delete, delete.then(|| usize::MAX - o.template.len()))
+    });
+    ops
 }
 
-#[tokio::test]
-async fn every_route_checks_the_token_and_the_role() {
-    let d = Daemon::start().await;
+/// The callers of the test; objects of theirs are never picked to fill a path (deleting them would end
+/// the test's own sessions).
+const CALLERS: [&str; 3] = ["admin", "viewer-user", "operator-user"];
+
+/// Path parameters that name no object: a file of the UI, and an action no route knows (the role is
+/// judged before the action is read).
+const FIXED: [(&str, &str); 2] = [("file", "app.css"), ("action", "none")];
+
+/// `template` with each `{parameter}` filled with an existing object: an item of the REST collection the
+/// path names up to there (`api` before it: the UI's paths follow the API's) as an admin lists it, that is
+/// not one of the test's callers.
+async fn concrete(d: &Daemon, api: &str, template: &str) -> String {
+    let mut path = String::new();
+    for segment in template.split('/').skip(1) {
+        let Some(param) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) else {
+            path.push('/');
+            path.push_str(segment);
+            continue;
+        };
+        if let Some((_, value)) = FIXED.iter().find(|(p, _)| *p == param) {
+            path.push('/');
+            path.push_str(value);
+            continue;
+        }
+        let list = d.get(&format!("{api}{path}")).await;
+        let item = list["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|i| {
+                !CALLERS
+                    .iter()
+                    .any(|c| i["name"] == *c || i["subject"] == *c)
+            })
+            .unwrap_or_else(|| panic!("{template}: no object in {path} to fill {{{param}}} with"));
+        let value = match param {
+            "endpoint" => {
+                let address = item["address"].as_str().expect("address");
+                let port = &item["port"];
+                if address.contains(':') {
+                    format!("[{address}]:{port}")
+                } else {
+                    format!("{address}:{port}")
+                }
+            }
+            _ => item[param]
+                .as_str()
+                .unwrap_or_else(|| panic!("{template}: the items of {path} have no {param}"))
+                .to_string(),
+        };
+        path.push('/');
+        path.push_str(&value);
+    }
+    path
+}
+
+/// The body of a call to `op` at `path`: for a `PUT`, the object as it is (a change of nothing, which
+/// every role allowed to call it may make); for a `PATCH`, an empty merge patch; for a `POST`, an empty
+/// object (refused as incomplete once the caller's role is let through).
+async fn body(d: &Daemon, op: &Operation, path: &str) -> Option<Value> {
+    if !op.body {
+        return None;
+    }
+    Some(if op.method == Method::PUT {
+        d.get(path).await
+    } else {
+        json!({})
+    })
+}
+
+struct Caller {
+    role: Role,
+    user: String,
+    password: String,
+    token: String,
+}
+
+impl Caller {
+    /// A session again if the last call ended this one (logout, a revocation).
+    async fn refresh(&mut self, d: &Daemon) {
+        let (s, _) = d
+            .call_as(&self.token, Method::GET, "/api/v1/status", None)
+            .await;
+        if s == 401 {
+            self.token = d.login(&self.user, &self.password).await;
+        }
+    }
+}
+
+/// Objects for the parameters of the paths: a virtual server with a real server, a VRRP group, a user
+/// with a session.
+async fn fixtures(d: &Daemon) {
     let web = json!({"name": "web", "protocol": "tcp", "address": "10.0.0.1", "port": 80, "real_servers": [{"address": "10.0.1.1", "port": 80}]});
     assert_eq!(
         d.call(Method::POST, "/api/v1/virtual-servers", Some(web))
@@ -197,7 +171,40 @@ async fn every_route_checks_the_token_and_the_role() {
             .0,
         201
     );
+    let carol = json!({"name": "carol", "password": "carol-password", "role": "viewer"});
+    assert_eq!(
+        d.call(Method::POST, "/api/v1/users", Some(carol)).await.0,
+        201
+    );
+    d.login("carol", "carol-password").await;
+}
 
+/// A viewer, an operator and an admin, each with a session of its own (the daemon's admin token, which
+/// fills the paths, is never logged out).
+async fn callers(d: &Daemon) -> Vec<Caller> {
+    let mut callers = Vec::new();
+    for role in [Role::Viewer, Role::Operator] {
+        let token = d.token_for(role.as_str()).await;
+        callers.push(Caller {
+            role,
+            user: format!("{role}-user"),
+            password: format!("{role}-password"),
+            token,
+        });
+    }
+    callers.push(Caller {
+        role: Role::Admin,
+        user: "admin".into(),
+        password: ADMIN_PASSWORD.into(),
+        token: d.login("admin", ADMIN_PASSWORD).await,
+    });
+    callers
+}
+
+#[tokio::test]
+async fn every_route_checks_the_token_and_the_role() {
+    let d = Daemon::start().await;
+    fixtures(&d).await;
     let secret = std::fs::read_to_string(d.data_path().join("token-secret")).unwrap();
     let tokens = Tokens::new(secret.trim().as_bytes());
     let now = chrono_now();
@@ -222,44 +229,58 @@ async fn every_route_checks_the_token_and_the_role() {
         "A"
     };
     let tampered = format!("{}{changed}{}", &signed[..at], &signed[at + 1..]);
-    let viewer = d.token_for("viewer").await;
-    let operator = d.token_for("operator").await;
-    let admin = d.admin_token.clone();
+    let mut callers = callers(&d).await;
 
-    for route in routes() {
-        let what = format!("{} {}", route.method, route.path);
+    let ops = operations(&d).await;
+    for role in [Role::Viewer, Role::Operator, Role::Admin] {
+        assert!(
+            ops.iter().any(|o| o.needs == Some(role)),
+            "some route needs {role}: {} operations",
+            ops.len()
+        );
+    }
+    for op in &ops {
+        let path = concrete(&d, "", &op.template).await;
+        let what = format!("{} {path} ({})", op.method, op.template);
+        let Some(needs) = op.needs else {
+            // Public: answered without a token (an empty body is refused for what it is).
+            let b = body(&d, op, &path).await;
+            let (s, e) = d.call_as("", op.method.clone(), &path, b).await;
+            assert!(
+                s != 401 && s != 403 && s < 500,
+                "{what} is public, got {s}: {e}"
+            );
+            continue;
+        };
         for (name, token) in [
             ("no token", ""),
             ("expired", expired.as_str()),
             ("bad signature", forged.as_str()),
             ("tampered", tampered.as_str()),
         ] {
-            let (s, e) = d
-                .call_as(token, route.method.clone(), route.path, route.body.clone())
-                .await;
+            let b = body(&d, op, &path).await;
+            let (s, e) = d.call_as(token, op.method.clone(), &path, b).await;
             assert_eq!(s, 401, "{what} with {name}: {e}");
             assert_eq!(e["error"]["code"], "unauthenticated", "{what} with {name}");
         }
-        for (role, token) in [
-            (Role::Viewer, &viewer),
-            (Role::Operator, &operator),
-            (Role::Admin, &admin),
-        ] {
-            let (s, e) = d
-                .call_as(token, route.method.clone(), route.path, route.body.clone())
-                .await;
-            if role < route.needs {
+        for caller in &mut callers {
+            let b = body(&d, op, &path).await;
+            let (s, e) = d.call_as(&caller.token, op.method.clone(), &path, b).await;
+            let role = caller.role;
+            if role < needs {
                 assert_eq!(s, 403, "{what} as {role} must be forbidden: {e}");
+                assert_eq!(e["error"]["code"], "forbidden", "{what} as {role}");
             } else {
                 assert!(
                     s != 401 && s != 403,
-                    "{what} as {role} must be allowed, got {s}: {e}"
+                    "{what} as {role} must be allowed (x-required-role {needs}), got {s}: {e}"
                 );
                 assert!(s < 500, "{what} as {role}: {s} {e}");
             }
+            caller.refresh(&d).await;
         }
     }
-    // Login, the OpenAPI document and its page are open.
+    // The OpenAPI document and its page are open.
     assert_eq!(
         d.http
             .get(d.url("/api/v1/openapi.json"))
@@ -294,6 +315,119 @@ async fn every_route_checks_the_token_and_the_role() {
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
+}
+
+/// A request of the UI as a browser sends it: the session cookie (if any) and, for a form, the session's
+/// CSRF token (`csrf: false`: left out). Redirects are not followed.
+async fn ui_call(
+    http: &reqwest::Client,
+    d: &Daemon,
+    method: &str,
+    path: &str,
+    session: Option<&str>,
+    csrf: bool,
+) -> (u16, String, String) {
+    let post = method == "post";
+    let mut r = http.request(if post { Method::POST } else { Method::GET }, d.url(path));
+    if let Some(token) = session {
+        r = r.header(
+            "cookie",
+            format!("{}={token}", director::web::session::SESSION_COOKIE),
+        );
+    }
+    if post {
+        let form = match (session, csrf) {
+            (Some(token), true) => format!(
+                "{}={}",
+                director::web::csrf::FIELD,
+                director::web::csrf::token(token)
+            ),
+            _ => String::new(),
+        };
+        r = r
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form);
+    }
+    let r = r.send().await.expect("UI request");
+    let status = r.status().as_u16();
+    let location = r
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    (status, location, r.text().await.unwrap_or_default())
+}
+
+/// Where the UI sends a request to `path` that has no valid session: the login page, back to `path` after.
+fn login_redirect(path: &str) -> String {
+    if path == "/" {
+        return "/login".into();
+    }
+    let url = reqwest::Url::parse_with_params("http://ui/login", [("next", path)]).expect("URL");
+    format!("{}?{}", url.path(), url.query().unwrap_or_default())
+}
+
+#[tokio::test]
+async fn every_ui_route_checks_the_session_and_the_role() {
+    let d = Daemon::start().await;
+    fixtures(&d).await;
+    let mut callers = callers(&d).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .build()
+        .expect("client");
+    let routes = director::web::ROUTES;
+    for role in [Role::Viewer, Role::Operator, Role::Admin] {
+        assert!(
+            routes.iter().any(|r| r.access.role() == Some(role)),
+            "some UI route needs {role}"
+        );
+    }
+    for route in routes {
+        let path = concrete(&d, "/api/v1", route.path).await;
+        let what = format!("{} {path} ({})", route.method.to_uppercase(), route.path);
+        let Some(needs) = route.access.role() else {
+            let (s, location, body) = ui_call(&http, &d, route.method, &path, None, false).await;
+            assert!(
+                s < 500 && location != login_redirect(&path),
+                "{what} is public, got {s} {location}: {body}"
+            );
+            if route.method == "get" {
+                assert_eq!(s, 200, "{what}: {body}");
+            }
+            continue;
+        };
+        // No session: to the login page.
+        let login = login_redirect(&path);
+        let (s, location, _) = ui_call(&http, &d, route.method, &path, None, false).await;
+        assert!(
+            (300..400).contains(&s) && location == login,
+            "{what} without a session must lead to {login}, got {s} {location:?}"
+        );
+        if route.method == "post" {
+            // A form without the session's CSRF token, even an admin's: refused.
+            let admin = callers[2].token.clone();
+            let (s, _, body) = ui_call(&http, &d, "post", &path, Some(&admin), false).await;
+            assert_eq!(s, 403, "{what} without its CSRF token: {body}");
+            assert!(body.contains("security token"), "{what}: {body}");
+        }
+        for caller in &mut callers {
+            let (s, location, body) =
+                ui_call(&http, &d, route.method, &path, Some(&caller.token), true).await;
+            let role = caller.role;
+            if role < needs {
+                assert_eq!(s, 403, "{what} as {role} must be forbidden: {body}");
+            } else {
+                assert!(
+                    s != 401 && s != 403 && s < 500 && location != login,
+                    "{what} as {role} must be allowed (needs {needs}), got {s} {location:?}: {body}"
+                );
+            }
+            caller.refresh(&d).await;
+        }
+    }
 }
 
 #[tokio::test]

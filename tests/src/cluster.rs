@@ -21,6 +21,8 @@ pub struct Cluster {
     pub peer_args: Vec<Vec<String>>,
     /// More flags of each node (`Cluster::new`, then set before `start_node`).
     pub extra_args: Vec<Vec<String>>,
+    /// More environment of each node (e.g. [`crate::faketime`]), set like `extra_args`.
+    pub extra_env: Vec<Vec<(String, String)>>,
     peer_ports: Vec<u16>,
 }
 
@@ -62,6 +64,7 @@ impl Cluster {
             data_dirs,
             peer_args: names.iter().map(|n| pki.peer_args(n)).collect(),
             extra_args: names.iter().map(|_| Vec::new()).collect(),
+            extra_env: names.iter().map(|_| Vec::new()).collect(),
             pki,
             peer_ports: names.iter().map(|_| crate::free_port()).collect(),
         }
@@ -88,6 +91,7 @@ impl Cluster {
             ]
             .concat(),
             peer_port: Some(self.peer_ports[i]),
+            env: self.extra_env[i].clone(),
             ..Default::default()
         })
         .await;

@@ -46,6 +46,33 @@ pub struct InNamespace {
     pub address: std::net::IpAddr,
 }
 
+/// The environment that runs a daemon with its wall clock `offset` off (`+2h`, `-30s`), its monotonic clock
+/// (timers, timeouts) left true: libfaketime preloaded (Debian's `faketime`, which `tests/setup.sh`
+/// installs). Preloaded directly rather than through the `faketime` command, which would run the daemon as
+/// its child (a signal to it would not reach the daemon).
+pub fn faketime(offset: &str) -> Vec<(String, String)> {
+    let lib = ["/usr/lib", "/usr/lib64", "/usr/local/lib"]
+        .iter()
+        .flat_map(|dir| {
+            let arch = std::fs::read_dir(dir)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.path());
+            std::iter::once(std::path::PathBuf::from(dir)).chain(arch)
+        })
+        .map(|dir| dir.join("faketime/libfaketime.so.1"))
+        .find(|lib| lib.exists())
+        .expect("libfaketime.so.1 not found: install faketime (tests/setup.sh)");
+    [
+        ("LD_PRELOAD", lib.to_string_lossy().as_ref()),
+        ("FAKETIME", offset),
+        ("FAKETIME_DONT_FAKE_MONOTONIC", "1"),
+    ]
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .to_vec()
+}
+
 pub struct Daemon {
     child: Option<Child>,
     _tmp: Option<tempfile::TempDir>,

@@ -7,7 +7,7 @@ pub mod netns;
 pub mod pki;
 pub mod proxy;
 
-pub use daemon::{Daemon, DaemonOptions, InNamespace};
+pub use daemon::{faketime, Daemon, DaemonOptions, InNamespace};
 
 use std::path::PathBuf;
 

@@ -1,5 +1,6 @@
 //! Peer sync: three daemons on loopback, each a peer of the others through links the test can cut.
 
+mod clock;
 mod convergence;
 mod partition;
 mod peers;

@@ -22,7 +22,7 @@ pub mod register;
 pub mod revocation;
 pub mod version;
 
-pub use clock::{Clock, Stamp};
+pub use clock::{Clock, Skew, SkewBound, Stamp};
 pub use objects::{materialize, ObjectKey, RealServerValue, VirtualServerValue, VrrpGroupValue};
 pub use register::{merge, Conflict, Merge, Register};
 pub use revocation::RevocationValue;
@@ -43,11 +43,5 @@ pub enum SyncError {
         key: String,
         field: String,
         message: String,
-    },
-    #[error("register {key}: stamp {stamp} is {ahead_ms} ms ahead of this node's clock")]
-    Future {
-        key: String,
-        stamp: String,
-        ahead_ms: u64,
     },
 }

@@ -1,6 +1,7 @@
 //! The contract the OpenAPI document states, beyond what the derives say: every status code each route
-//! answers, the server's per-field limits as schema constraints, objects closed to unknown members, and
-//! the response views written out as plain objects.
+//! answers, the role each route needs (`x-required-role`, from the router's own table, [`super::ROUTES`]),
+//! the server's per-field limits as schema constraints, objects closed to unknown members, and the response
+//! views written out as plain objects.
 //!
 //! The derives (utoipa) give the shapes; this module is a pure pass over the generated document as JSON, so
 //! that a schema-driven fuzzer (schemathesis, in the test command) finds no request the schema allows and a
@@ -33,6 +34,7 @@ pub fn tighten(doc: &mut Value) {
                 continue;
             };
             for (method, op) in item.iter_mut() {
+                declare_role(path, method, op);
                 document_errors(path, method, op);
                 constrain_parameters(op);
                 use_patch_schema(op);
@@ -445,6 +447,19 @@ fn constrain_parameters(op: &mut Value) {
     }
 }
 
+/// `x-required-role`: the weakest role that may call the route (`viewer`, `operator` or `admin`), as the
+/// router's table says; absent on a public route.
+fn declare_role(path: &str, method: &str, op: &mut Value) {
+    let route = path.strip_prefix(super::API_BASE).and_then(|p| {
+        super::ROUTES
+            .iter()
+            .find(|r| r.path == p && r.method == method)
+    });
+    if let (Some(role), Some(op)) = (route.and_then(|r| r.access.role()), op.as_object_mut()) {
+        op.insert("x-required-role".into(), Value::from(role.as_str()));
+    }
+}
+
 /// Adds the error answers a route can give that its annotation does not list, each with the error body.
 fn document_errors(path: &str, method: &str, op: &mut Value) {
     let Some(op) = op.as_object_mut() else {
@@ -624,6 +639,47 @@ mod tests {
         for code in ["400", "413", "415", "422", "429", "503"] {
             assert!(login.get(code).is_some(), "login lacks {code}");
         }
+    }
+
+    /// The router's table and the document list the same routes; a route needs a token exactly when the
+    /// table gives it a role, which the document then states.
+    #[test]
+    fn every_routed_route_is_documented_with_its_role_and_nothing_else_is() {
+        let mut d = doc();
+        tighten(&mut d);
+        let mut documented = Vec::new();
+        for (path, item) in d["paths"].as_object().expect("paths") {
+            for (method, op) in item.as_object().expect("operations") {
+                documented.push(format!("{method} {path}"));
+                let route = super::super::ROUTES
+                    .iter()
+                    .find(|r| {
+                        format!("{}{}", super::super::API_BASE, r.path) == *path
+                            && r.method == method
+                    })
+                    .unwrap_or_else(|| panic!("{method} {path} is documented but not routed"));
+                let secured = op
+                    .get("security")
+                    .and_then(Value::as_array)
+                    .is_some_and(|s| !s.is_empty());
+                let role = route.access.role().map(|r| json!(r.as_str()));
+                assert_eq!(
+                    secured,
+                    role.is_some(),
+                    "{method} {path}: a token is needed exactly when a role is"
+                );
+                assert_eq!(op.get("x-required-role"), role.as_ref(), "{method} {path}");
+            }
+        }
+        let mut routed: Vec<String> = super::super::ROUTES
+            .iter()
+            .map(|r| format!("{} {}{}", r.method, super::super::API_BASE, r.path))
+            .collect();
+        documented.sort();
+        routed.sort();
+        assert!(!routed.is_empty());
+        assert_eq!(routed, documented, "every route is documented, once");
+        assert!(d.to_string().contains("\"x-required-role\":\"operator\""));
     }
 
     #[test]

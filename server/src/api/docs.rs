@@ -104,6 +104,13 @@ mod tests {
             std::fs::write(path, &generated).expect("writing openapi.yaml");
         }
         let on_disk = std::fs::read_to_string(path).unwrap_or_default();
+        // Two empty documents (a failed serialization, a missing file) would compare equal.
+        for (side, text) in [("generated", &generated), ("openapi.yaml", &on_disk)] {
+            let doc: serde_json::Value = serde_norway::from_str(text)
+                .unwrap_or_else(|e| panic!("the {side} document is not YAML: {e}"));
+            let paths = doc["paths"].as_object().map_or(0, |p| p.len());
+            assert!(paths > 0, "the {side} document has no paths");
+        }
         assert!(
             on_disk == generated,
             "openapi.yaml has drifted from the code: run `UPDATE_OPENAPI=1 cargo test -p director openapi` and commit it"

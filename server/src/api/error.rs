@@ -61,7 +61,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ServiceError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ServiceError::NotFound { .. } => StatusCode::NOT_FOUND,
-            ServiceError::Conflict { .. } => StatusCode::CONFLICT,
+            ServiceError::Conflict { .. } | ServiceError::ClockSkew { .. } => StatusCode::CONFLICT,
             ServiceError::Stale { .. } => StatusCode::PRECONDITION_FAILED,
             ServiceError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,

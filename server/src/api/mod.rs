@@ -8,6 +8,7 @@ mod dataplane;
 pub mod docs;
 mod error;
 mod extract;
+pub mod routes;
 mod status;
 mod tokens;
 mod users;
@@ -26,6 +27,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use routes::{ADMIN, OPERATOR, PUBLIC, VIEWER};
 use serde::Serialize;
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,56 +59,59 @@ pub struct Limits {
     pub request_timeout: Duration,
 }
 
+/// Where the REST API is served.
+pub const API_BASE: &str = "/api/v1";
+
+routes::routes! {
+    /// Every route of the REST API (under [`API_BASE`]), with who may call it. A unit test in `contract.rs`
+    /// checks that the OpenAPI document lists the same routes.
+    pub const ROUTES; fn api_routes;
+    "/auth/login" => post(users::login, PUBLIC);
+    "/auth/logout" => post(users::logout, VIEWER);
+    "/status" => get(status::status, VIEWER);
+    "/virtual-servers" =>
+        get(virtual_servers::list, VIEWER),
+        post(virtual_servers::create, ADMIN);
+    "/virtual-servers/{name}" =>
+        get(virtual_servers::get, VIEWER),
+        put(virtual_servers::replace, OPERATOR),
+        patch(virtual_servers::patch, OPERATOR),
+        delete(virtual_servers::delete, ADMIN);
+    "/virtual-servers/{name}/real-servers" =>
+        get(virtual_servers::list_real, VIEWER),
+        post(virtual_servers::create_real, ADMIN);
+    "/virtual-servers/{name}/real-servers/{endpoint}" =>
+        get(virtual_servers::get_real, VIEWER),
+        put(virtual_servers::replace_real, OPERATOR),
+        patch(virtual_servers::patch_real, OPERATOR),
+        delete(virtual_servers::delete_real, ADMIN);
+    "/vrrp-groups" =>
+        get(vrrp_groups::list, VIEWER),
+        post(vrrp_groups::create, ADMIN);
+    "/vrrp-groups/{name}" =>
+        get(vrrp_groups::get, VIEWER),
+        put(vrrp_groups::replace, ADMIN),
+        patch(vrrp_groups::patch, ADMIN),
+        delete(vrrp_groups::delete, ADMIN);
+    "/audit" => get(audit::list, VIEWER);
+    "/dataplane" => get(dataplane::observed, VIEWER);
+    "/plan" => get(dataplane::plan, VIEWER);
+    "/users" =>
+        get(users::list, ADMIN),
+        post(users::create, ADMIN);
+    "/users/{name}" =>
+        get(users::get, ADMIN),
+        patch(users::patch, ADMIN),
+        delete(users::delete, ADMIN);
+    "/tokens" => get(tokens::list, ADMIN);
+    "/tokens/{id}" =>
+        get(tokens::get, ADMIN),
+        delete(tokens::revoke, ADMIN);
+}
+
 pub fn router(state: AppState, limits: Limits) -> Router {
-    use axum::routing::post;
     let metrics = state.metrics.clone();
-    let api = Router::new()
-        .route("/auth/login", post(users::login))
-        .route("/auth/logout", post(users::logout))
-        .route("/status", get(status::status))
-        .route(
-            "/virtual-servers",
-            get(virtual_servers::list).post(virtual_servers::create),
-        )
-        .route(
-            "/virtual-servers/{name}",
-            get(virtual_servers::get)
-                .put(virtual_servers::replace)
-                .patch(virtual_servers::patch)
-                .delete(virtual_servers::delete),
-        )
-        .route(
-            "/virtual-servers/{name}/real-servers",
-            get(virtual_servers::list_real).post(virtual_servers::create_real),
-        )
-        .route(
-            "/virtual-servers/{name}/real-servers/{endpoint}",
-            get(virtual_servers::get_real)
-                .put(virtual_servers::replace_real)
-                .patch(virtual_servers::patch_real)
-                .delete(virtual_servers::delete_real),
-        )
-        .route(
-            "/vrrp-groups",
-            get(vrrp_groups::list).post(vrrp_groups::create),
-        )
-        .route(
-            "/vrrp-groups/{name}",
-            get(vrrp_groups::get)
-                .put(vrrp_groups::replace)
-                .patch(vrrp_groups::patch)
-                .delete(vrrp_groups::delete),
-        )
-        .route("/audit", get(audit::list))
-        .route("/dataplane", get(dataplane::observed))
-        .route("/plan", get(dataplane::plan))
-        .route("/users", get(users::list).post(users::create))
-        .route(
-            "/users/{name}",
-            get(users::get).patch(users::patch).delete(users::delete),
-        )
-        .route("/tokens", get(tokens::list))
-        .route("/tokens/{id}", get(tokens::get).delete(tokens::revoke))
+    let api = api_routes()
         .fallback(|| async { ApiError::not_found("no such API route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -116,7 +121,7 @@ pub fn router(state: AppState, limits: Limits) -> Router {
             )
         });
     Router::new()
-        .nest("/api/v1", api)
+        .nest(API_BASE, api)
         .route("/healthz", get(status::healthz))
         .route("/readyz", get(status::readyz))
         .route("/metrics", get(crate::metrics::handler))

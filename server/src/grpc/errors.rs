@@ -30,7 +30,7 @@ pub fn status_of(e: ServiceError, conflict: Conflict) -> Status {
             Conflict::Duplicate => Code::AlreadyExists,
             Conflict::InUse => Code::Aborted,
         },
-        ServiceError::Stale { .. } => Code::FailedPrecondition,
+        ServiceError::Stale { .. } | ServiceError::ClockSkew { .. } => Code::FailedPrecondition,
         ServiceError::Unauthenticated(_) => Code::Unauthenticated,
         ServiceError::Forbidden(_) => Code::PermissionDenied,
         ServiceError::TooManyAttempts { .. } => Code::ResourceExhausted,

@@ -33,6 +33,12 @@ pub enum ServiceError {
         seconds(retry_after)
     )]
     Busy { retry_after: Duration },
+    /// A peer's changes carry a stamp too far ahead of this node's clock: refused whole (peer sync only).
+    #[error("{peer}'s clock runs ahead: {skew}")]
+    ClockSkew {
+        peer: String,
+        skew: director_sync::Skew,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("{0}")]
@@ -101,6 +107,7 @@ impl ServiceError {
             ServiceError::Forbidden(_) => "forbidden",
             ServiceError::TooManyAttempts { .. } => "too_many_requests",
             ServiceError::Busy { .. } => "unavailable",
+            ServiceError::ClockSkew { .. } => "clock_skew",
             ServiceError::Store(_) | ServiceError::Internal(_) => "internal",
         }
     }

@@ -74,6 +74,8 @@ pub struct Service {
     replica: std::sync::Mutex<replica::Replica>,
     /// The last sequence number of this node's sync log, for the peers that follow it.
     log_head: watch::Sender<u64>,
+    /// How far ahead of this node's clock a peer's stamps may be (see `sync.rs`).
+    max_clock_skew: director_sync::SkewBound,
     /// The digest of each object, kept while the object is unchanged (see `Service::digest`).
     digest: std::sync::Mutex<sync::DigestCache>,
 }
@@ -118,6 +120,7 @@ impl Service {
             observed: RwLock::new(None),
             replica: std::sync::Mutex::new(replica),
             log_head: watch::channel(head).0,
+            max_clock_skew: director_sync::SkewBound::DEFAULT,
             digest: std::sync::Mutex::new(sync::DigestCache::default()),
         };
         service.bootstrap_registers(&service.snapshot()).await?;
@@ -128,6 +131,14 @@ impl Service {
     pub fn with_login_limits(self, config: LimiterConfig) -> Self {
         Service {
             limiter: std::sync::Mutex::new(LoginLimiter::new(config)),
+            ..self
+        }
+    }
+
+    /// Refuses peers' changes stamped more than `bound` ahead of this node's clock (default: one minute).
+    pub fn with_max_clock_skew(self, bound: director_sync::SkewBound) -> Self {
+        Service {
+            max_clock_skew: bound,
             ..self
         }
     }

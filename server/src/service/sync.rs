@@ -19,9 +19,6 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
-/// How far a peer's clock may run ahead of this node's before its changes are refused.
-const MAX_CLOCK_AHEAD_MS: u64 = 5 * 60 * 1000;
-
 /// What applying a peer's changes did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Applied {
@@ -232,28 +229,8 @@ impl Service {
                         ))
                     }
                 };
-                if reg.stamp.wall_ms > now + MAX_CLOCK_AHEAD_MS {
-                    return Err(ServiceError::bad_request(
-                        format!("registers.{key}.stamp"),
-                        format!(
-                            "{} is {} ms ahead of this node's clock",
-                            reg.stamp,
-                            reg.stamp.wall_ms - now
-                        ),
-                    ));
-                }
                 revocations_in.push((id.clone(), key, reg, value));
                 continue;
-            }
-            if reg.stamp.wall_ms > now + MAX_CLOCK_AHEAD_MS {
-                return Err(ServiceError::bad_request(
-                    format!("registers.{key}.stamp"),
-                    format!(
-                        "{} is {} ms ahead of this node's clock",
-                        reg.stamp,
-                        reg.stamp.wall_ms - now
-                    ),
-                ));
             }
             if let Some(text) = &reg.value {
                 let checked = match &object {
@@ -278,8 +255,20 @@ impl Service {
         let mut groups_touched = BTreeSet::new();
         {
             let mut replica = self.replica();
+            // A peer whose clock runs ahead would drag this node's clock (and, through it, every other
+            // node's) along: all or nothing, before anything is merged.
+            let stamps = parsed
+                .iter()
+                .map(|(_, _, r)| &r.stamp)
+                .chain(revocations_in.iter().map(|(_, _, r, _)| &r.stamp));
+            replica
+                .clock
+                .observe_all(stamps, now, self.max_clock_skew)
+                .map_err(|skew| ServiceError::ClockSkew {
+                    peer: peer.to_string(),
+                    skew,
+                })?;
             for (object, key, reg) in parsed {
-                replica.clock.observe(&reg.stamp);
                 let held = replica.get(&pending, &key).cloned();
                 let merged = match merge(held.as_ref(), &reg) {
                     Merge::Keep => continue,
@@ -304,7 +293,6 @@ impl Service {
             // is of no use (it may have been dropped here already) and is not kept.
             let horizon = super::tokens::horizon();
             for (id, key, reg, value) in revocations_in {
-                replica.clock.observe(&reg.stamp);
                 if value.expired(horizon) {
                     continue;
                 }
@@ -466,6 +454,24 @@ impl Service {
             );
         }
         Ok(applied)
+    }
+
+    /// Audits that `peer`'s changes are refused because its clock runs more than the bound ahead of this
+    /// node's (`kind: peer`, `action: clock_skew`, this node the actor). The follower calls it once when the
+    /// refusals start, not at every retry.
+    pub async fn record_clock_skew(&self, peer: &str, skew: &director_sync::Skew) -> Result<()> {
+        let actor = Actor::new(self.node.clone(), Role::Admin, Via::Sync);
+        let mut e = self.audit_entry(&actor, "clock_skew", "peer", peer.to_string());
+        e.after = Some(serde_json::json!({
+            "stamp": skew.stamp.to_string(),
+            "ahead_ms": skew.ahead_ms,
+            "max_clock_skew_ms": skew.bound_ms,
+        }));
+        e.summary = format!(
+            "changes from {peer} refused: {skew}; nothing of {peer}'s is applied here until its stamps are within the bound"
+        );
+        self.store.record(&e).await?;
+        Ok(())
     }
 
     /// The VRRP group `name` as the registers (staged first) declare it; `None`: deleted or never declared.
@@ -684,9 +690,6 @@ mod tests {
         let mut bad_value = good.clone();
         bad_value[0].1.registers[0].1.value = Some("{\"spec\": 3}".into());
         cases.push((bad_value, "registers."));
-        let mut future = good.clone();
-        future[0].1.registers[0].1.stamp.wall_ms = now_ms() + 3_600_000;
-        cases.push((future, ".stamp"));
         let mut forged = good.clone();
         forged[0].1.origin = "c".into();
         cases.push((forged, "origin"));
@@ -704,6 +707,102 @@ mod tests {
         }
         // The good one still applies afterwards.
         assert_eq!(pull(&a, &b, 0).await.objects, 1);
+    }
+
+    #[tokio::test]
+    async fn a_peer_whose_clock_runs_ahead_is_refused_whole_and_moves_no_clock() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (a, b) = (node("a", &dir).await, node("b", &dir).await);
+        let b = b.with_max_clock_skew(director_sync::SkewBound::from_millis(60_000));
+        a.create_virtual_server(&admin(), web())
+            .await
+            .expect("create");
+        let mut other = web();
+        other.name = "other".into();
+        other.address = Some("10.0.0.2".parse().expect("ip"));
+        a.create_virtual_server(&admin(), other)
+            .await
+            .expect("create");
+        let good = a.sync_log_after(0, 10).await.expect("log");
+        assert_eq!(good.len(), 2);
+        let revision = b.snapshot().revision;
+        let stamp_now = || b.replica().clock.clone().tick(now_ms());
+
+        // The second change was made an hour ahead: neither is applied, the cursor stays, the clock too.
+        let before = stamp_now();
+        let mut skewed = good.clone();
+        for (_, reg) in &mut skewed[1].1.registers {
+            reg.stamp.wall_ms = now_ms() + 3_600_000;
+        }
+        let err = b
+            .apply_remote("a", &a.sync_log_id(), skewed)
+            .await
+            .expect_err("refused");
+        match &err {
+            ServiceError::ClockSkew { peer, skew } => {
+                assert_eq!(peer, "a");
+                assert!(skew.ahead_ms > 3_500_000, "{skew}");
+                assert_eq!(skew.bound_ms, 60_000);
+            }
+            other => panic!("not a clock skew: {other}"),
+        }
+        assert_eq!(b.snapshot().revision, revision, "nothing applied");
+        assert!(b.snapshot().virtual_servers.is_empty());
+        assert!(b.sync_cursor("a").is_none(), "the cursor did not move");
+        let after = stamp_now();
+        assert!(
+            after.wall_ms < before.wall_ms + 3_000_000,
+            "the clock was not dragged ahead: {before} then {after}"
+        );
+
+        // A full copy carrying such a stamp is refused the same way.
+        let mut copy = a.sync_snapshot();
+        copy.registers[0].1.stamp.wall_ms = now_ms() + 3_600_000;
+        let err = b.apply_snapshot("a", copy).await.expect_err("refused");
+        assert!(matches!(err, ServiceError::ClockSkew { .. }), "{err}");
+        assert!(b.snapshot().virtual_servers.is_empty());
+
+        // Just within the bound, and behind: applied.
+        let mut near = good.clone();
+        for (_, reg) in &mut near[1].1.registers {
+            reg.stamp.wall_ms = now_ms() + 50_000;
+        }
+        let applied = b
+            .apply_remote("a", &a.sync_log_id(), near)
+            .await
+            .expect("applied");
+        assert_eq!(applied.objects, 2);
+        assert_eq!(b.sync_cursor("a").map(|c| c.seq), Some(good[1].0));
+
+        // The entry the follower writes when the refusals start.
+        b.record_clock_skew(
+            "a",
+            &director_sync::SkewBound::from_millis(1)
+                .check(&good[0].1.registers[0].1.stamp, 0)
+                .expect_err("ahead of 0"),
+        )
+        .await
+        .expect("audit");
+        let (entries, _) = b
+            .audit(
+                &admin(),
+                &AuditFilter {
+                    kind: Some("peer".into()),
+                    ..AuditFilter::default()
+                },
+            )
+            .await
+            .expect("audit");
+        assert_eq!(entries.len(), 1);
+        assert_eq!(
+            (entries[0].action.as_str(), entries[0].object.as_str()),
+            ("clock_skew", "a")
+        );
+        assert!(
+            entries[0].summary.contains("changes from a refused"),
+            "{}",
+            entries[0].summary
+        );
     }
 
     /// `a` sends its new revocations to the peers, as the daemon's watcher does.

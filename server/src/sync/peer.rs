@@ -6,7 +6,7 @@ use super::config::Peer;
 use super::status::PeerState;
 use crate::grpc::proto::sync_client::SyncClient;
 use crate::grpc::proto::{PullRequest, SnapshotRequest};
-use crate::service::{Change, Service, SyncSnapshot};
+use crate::service::{Change, Service, ServiceError, SyncSnapshot};
 use crate::store::Cursor;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -29,6 +29,9 @@ enum SessionError {
     Call(String),
     #[error("cannot apply its changes: {0}")]
     Apply(String),
+    /// Its changes carry stamps too far ahead of this node's clock: none is applied.
+    #[error("clock skew: {0}; none of its changes is applied")]
+    Skew(director_sync::Skew),
     #[error("silent for {} s", SILENCE.as_secs())]
     Silent,
     #[error("TLS: {0}")]
@@ -56,7 +59,16 @@ impl SessionError {
             SessionError::Connect(_) | SessionError::Silent => "unreachable",
             SessionError::Refused(_) | SessionError::Tls(_) => "refused",
             SessionError::Call(_) | SessionError::Apply(_) => "connecting",
+            SessionError::Skew(_) => "skewed",
         }
+    }
+}
+
+/// A refusal of the service, as the peer's status says it.
+fn apply_error(e: ServiceError) -> SessionError {
+    match e {
+        ServiceError::ClockSkew { skew, .. } => SessionError::Skew(skew),
+        e => SessionError::Apply(e.to_string()),
     }
 }
 
@@ -100,8 +112,14 @@ impl Follower {
                 Ok(()) => backoff = BACKOFF_MIN,
                 Err(e) => {
                     tracing::debug!(peer = %self.peer, "peer sync: {e}");
+                    if let SessionError::Skew(skew) = &e {
+                        self.refused_for_skew(skew).await;
+                    }
                     let mut s = self.state();
-                    if s.error.as_deref() != Some(&e.to_string()) {
+                    // A skew's text changes at every retry (how far ahead): said once, above.
+                    if s.error.as_deref() != Some(&e.to_string())
+                        && !matches!(e, SessionError::Skew(_))
+                    {
                         tracing::warn!(peer = %self.peer, "peer sync: {e}");
                     }
                     s.failed(e.state(), e.to_string());
@@ -112,6 +130,19 @@ impl Follower {
                 _ = tokio::time::sleep(backoff) => {}
             }
             backoff = (backoff * 2).min(BACKOFF_MAX);
+        }
+    }
+
+    /// The peer's changes are refused for its clock: logged and audited once, when the refusals start (again
+    /// only after it caught up in between, see [`PeerState::heard`]).
+    async fn refused_for_skew(&self, skew: &director_sync::Skew) {
+        if self.state().skewed {
+            return;
+        }
+        tracing::warn!(peer = %self.peer, "peer sync: the peer's clock runs ahead, its changes are refused until they are within the bound: {skew}");
+        match self.service.record_clock_skew(&self.peer.node, skew).await {
+            Ok(()) => self.state().skewed = true,
+            Err(e) => tracing::error!(peer = %self.peer, "cannot audit the clock skew: {e}"),
         }
     }
 
@@ -176,7 +207,7 @@ impl Follower {
                     .service
                     .apply_remote(&self.peer.node, &reply.log_id, entries)
                     .await
-                    .map_err(|e| SessionError::Apply(e.to_string()))?;
+                    .map_err(apply_error)?;
                 if applied.conflicts > 0 {
                     tracing::warn!(peer = %self.peer, conflicts = applied.conflicts, "concurrent changes resolved (see the audit log)");
                 }
@@ -186,7 +217,9 @@ impl Follower {
                 .sync_cursor(&self.peer.node)
                 .filter(|c| c.log_id == reply.log_id)
                 .map_or(0, |c| c.seq);
-            self.state().heard(reply.head, applied, reply.digest);
+            if self.state().heard(reply.head, applied, reply.digest) {
+                tracing::info!(peer = %self.peer, "peer sync: the peer's changes are within the clock bound again and applied");
+            }
         }
     }
 
@@ -215,7 +248,7 @@ impl Follower {
             .service
             .apply_snapshot(&self.peer.node, snapshot)
             .await
-            .map_err(|e| SessionError::Apply(e.to_string()))?
+            .map_err(apply_error)?
         {
             tracing::info!(peer = %self.peer, registers = n, objects = applied.objects, "started from the peer's full copy");
             self.state().full_copy = true;

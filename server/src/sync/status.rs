@@ -10,7 +10,9 @@ use utoipa::ToSchema;
 pub struct PeerView {
     pub node: String,
     pub address: String,
-    /// connecting, connected, refused (authentication failed either way) or unreachable.
+    /// connecting, connected, refused (authentication failed either way), unreachable, or skewed (the peer's
+    /// changes carry stamps more than `--max-clock-skew` ahead of this node's clock: none is applied until
+    /// they are within it).
     pub state: String,
     /// The last error, if the last attempt failed.
     pub error: Option<String>,
@@ -44,6 +46,8 @@ pub struct PeerState {
     pub digest: Option<String>,
     pub full_copy: bool,
     pub started: Instant,
+    /// Its changes are being refused for clock skew, and that was audited (cleared once caught up).
+    pub skewed: bool,
 }
 
 impl PeerState {
@@ -60,11 +64,13 @@ impl PeerState {
             digest: None,
             full_copy: false,
             started: Instant::now(),
+            skewed: false,
         }
     }
 
-    /// A message from the peer: its head and digest, and how far its log is applied here.
-    pub fn heard(&mut self, head: u64, applied: u64, digest: String) {
+    /// A message from the peer: its head and digest, and how far its log is applied here. True when this
+    /// ends a refusal for clock skew (everything of the peer's is applied now).
+    pub fn heard(&mut self, head: u64, applied: u64, digest: String) -> bool {
         let now = Instant::now();
         self.state = "connected";
         self.error = None;
@@ -77,6 +83,11 @@ impl PeerState {
         } else if self.behind_since.is_none() {
             self.behind_since = Some(now);
         }
+        let recovered = self.skewed && applied >= head;
+        if recovered {
+            self.skewed = false;
+        }
+        recovered
     }
 
     pub fn failed(&mut self, state: &'static str, error: String) {

@@ -43,9 +43,9 @@ impl From<ServiceError> for UiError {
             ServiceError::Unauthenticated(_) => UiError::LoginRequired { next: "/".into() },
             ServiceError::Forbidden(m) => UiError::Forbidden(m),
             ServiceError::NotFound { .. } => UiError::NotFound(e.to_string()),
-            ServiceError::Stale { .. } | ServiceError::Conflict { .. } => {
-                UiError::Conflict(e.to_string())
-            }
+            ServiceError::Stale { .. }
+            | ServiceError::Conflict { .. }
+            | ServiceError::ClockSkew { .. } => UiError::Conflict(e.to_string()),
             ServiceError::Invalid { .. } | ServiceError::BadRequest { .. } => {
                 UiError::BadRequest(e.to_string())
             }

@@ -26,10 +26,11 @@ pub mod vs_form;
 pub use error::{UiError, UiResult};
 pub use history::CounterHistory;
 
+use crate::api::routes::{ADMIN, OPERATOR, PUBLIC, VIEWER};
 use crate::api::AppState;
 use crate::reconciler::Reconciler;
-use axum::routing::{get, post};
 use axum::Router;
+use pages::{audit, dashboard, login, real_servers, users, virtual_servers, vrrp_groups};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
@@ -65,50 +66,41 @@ pub fn spawn_sampler(
     )))
 }
 
-/// The routes of the UI (DESIGN.md, "Web UI routes").
+crate::api::routes::routes! {
+    /// Every route of the UI (DESIGN.md, "Web UI routes"), with who may call it (a session of that role;
+    /// forms also need the session's CSRF token). The routes that act on a real server need an operator for
+    /// weights, draining and enabling, an admin for deleting.
+    pub const ROUTES; fn ui_routes;
+    "/" => get(dashboard::page, VIEWER);
+    "/live" => get(dashboard::live, VIEWER);
+    "/login" => get(login::form, PUBLIC), post(login::submit, PUBLIC);
+    "/logout" => get(login::logout_page, VIEWER), post(login::logout, VIEWER);
+    "/virtual-servers" =>
+        get(virtual_servers::list, VIEWER),
+        post(virtual_servers::create, ADMIN);
+    "/virtual-servers/_new" => get(virtual_servers::new_form, ADMIN);
+    "/virtual-servers/{name}" =>
+        get(virtual_servers::detail, VIEWER),
+        post(virtual_servers::update, ADMIN);
+    "/virtual-servers/{name}/edit" => get(virtual_servers::edit_form, ADMIN);
+    "/virtual-servers/{name}/delete" => post(virtual_servers::delete, ADMIN);
+    "/virtual-servers/{name}/live" => get(virtual_servers::live, VIEWER);
+    "/virtual-servers/{name}/real-servers" => post(real_servers::create, ADMIN);
+    "/virtual-servers/{name}/real-servers/{endpoint}" => post(real_servers::action_field, OPERATOR);
+    "/virtual-servers/{name}/real-servers/{endpoint}/{action}" =>
+        post(real_servers::action, OPERATOR),
+        get(real_servers::back, VIEWER);
+    "/vrrp-groups" => get(vrrp_groups::list, VIEWER);
+    "/vrrp-groups/{name}" => get(vrrp_groups::detail, VIEWER);
+    "/audit" => get(audit::page, VIEWER);
+    "/users" => get(users::page, ADMIN), post(users::create, ADMIN);
+    "/users/{name}/{action}" => post(users::action, ADMIN);
+    "/static/{file}" => get(assets::serve, PUBLIC);
+}
+
+/// The router of the UI, from [`ROUTES`].
 pub fn router() -> Router<AppState> {
-    use pages::{audit, dashboard, login, real_servers, users, virtual_servers, vrrp_groups};
-    Router::new()
-        .route("/", get(dashboard::page))
-        .route("/live", get(dashboard::live))
-        .route("/login", get(login::form).post(login::submit))
-        .route("/logout", get(login::logout_page).post(login::logout))
-        .route(
-            "/virtual-servers",
-            get(virtual_servers::list).post(virtual_servers::create),
-        )
-        .route("/virtual-servers/_new", get(virtual_servers::new_form))
-        .route(
-            "/virtual-servers/{name}",
-            get(virtual_servers::detail).post(virtual_servers::update),
-        )
-        .route(
-            "/virtual-servers/{name}/edit",
-            get(virtual_servers::edit_form),
-        )
-        .route(
-            "/virtual-servers/{name}/delete",
-            post(virtual_servers::delete),
-        )
-        .route("/virtual-servers/{name}/live", get(virtual_servers::live))
-        .route(
-            "/virtual-servers/{name}/real-servers",
-            post(real_servers::create),
-        )
-        .route(
-            "/virtual-servers/{name}/real-servers/{endpoint}",
-            post(real_servers::action_field),
-        )
-        .route(
-            "/virtual-servers/{name}/real-servers/{endpoint}/{action}",
-            post(real_servers::action).get(real_servers::back),
-        )
-        .route("/vrrp-groups", get(vrrp_groups::list))
-        .route("/vrrp-groups/{name}", get(vrrp_groups::detail))
-        .route("/audit", get(audit::page))
-        .route("/users", get(users::page).post(users::create))
-        .route("/users/{name}/{action}", post(users::action))
-        .route("/static/{file}", get(assets::serve))
+    ui_routes()
         .fallback(|| async { UiError::NotFound("there is no such page".into()) })
         .layer(axum::middleware::from_fn(ui::security_headers))
 }

@@ -734,6 +734,8 @@ pub async fn update(Path(name): Path<String>, posted: Posted) -> UiResult<Respon
 /// `POST /virtual-servers/{name}/delete` (after confirmation).
 pub async fn delete(Path(name): Path<String>, posted: Posted) -> UiResult<Response> {
     let Posted { ui, fields } = posted;
+    // Judged before the confirmation is offered: only an admin may delete.
+    require(ui.actor(), Role::Admin)?;
     let record = ui.app.service.get_virtual_server(ui.actor(), &name)?;
     if fields.text("confirm") != "yes" {
         let n = record.spec.real_servers.len();
