@@ -44,7 +44,8 @@ mod codec;
 mod error;
 mod nla;
 mod transport;
-pub mod types;
+/// The table's types, from the pure `director-kernel-table` crate.
+pub use director_kernel_table as types;
 mod vip;
 
 pub use client::IpvsClient;

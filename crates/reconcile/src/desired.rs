@@ -4,7 +4,7 @@ use director_core::model::{
     Family, Forwarding, Protocol, RealServerKey, SchedulerFlag, VirtualServer,
 };
 use director_core::DesiredState;
-use director_ipvs::{Destination, Service, ServiceFlags, ServiceKey};
+use director_kernel_table::{Destination, Service, ServiceFlags, ServiceKey};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -164,9 +164,9 @@ pub fn service_key(vs: &VirtualServer) -> Option<ServiceKey> {
         });
     }
     let protocol = match vs.protocol? {
-        Protocol::Tcp => director_ipvs::Protocol::Tcp,
-        Protocol::Udp => director_ipvs::Protocol::Udp,
-        Protocol::Sctp => director_ipvs::Protocol::Sctp,
+        Protocol::Tcp => director_kernel_table::Protocol::Tcp,
+        Protocol::Udp => director_kernel_table::Protocol::Udp,
+        Protocol::Sctp => director_kernel_table::Protocol::Sctp,
     };
     Some(ServiceKey::Address {
         protocol,
@@ -175,18 +175,18 @@ pub fn service_key(vs: &VirtualServer) -> Option<ServiceKey> {
     })
 }
 
-fn kernel_family(f: Family) -> director_ipvs::Family {
+fn kernel_family(f: Family) -> director_kernel_table::Family {
     match f {
-        Family::Inet => director_ipvs::Family::Inet,
-        Family::Inet6 => director_ipvs::Family::Inet6,
+        Family::Inet => director_kernel_table::Family::Inet,
+        Family::Inet6 => director_kernel_table::Family::Inet6,
     }
 }
 
-fn kernel_forwarding(f: Forwarding) -> director_ipvs::Forwarding {
+fn kernel_forwarding(f: Forwarding) -> director_kernel_table::Forwarding {
     match f {
-        Forwarding::Nat => director_ipvs::Forwarding::Masq,
-        Forwarding::Dr => director_ipvs::Forwarding::Route,
-        Forwarding::Tunnel => director_ipvs::Forwarding::Tunnel,
+        Forwarding::Nat => director_kernel_table::Forwarding::Masq,
+        Forwarding::Dr => director_kernel_table::Forwarding::Route,
+        Forwarding::Tunnel => director_kernel_table::Forwarding::Tunnel,
     }
 }
 
@@ -305,7 +305,7 @@ mod tests {
             .values()
             .next()
             .unwrap();
-        assert_eq!(d.forwarding, director_ipvs::Forwarding::Masq);
+        assert_eq!(d.forwarding, director_kernel_table::Forwarding::Masq);
         assert_eq!(
             weights(&k),
             [

@@ -1,7 +1,7 @@
 //! The minimal operations from the observed table to the desired one.
 
 use crate::desired::DesiredKernel;
-use director_ipvs::{Destination, Service, ServiceKey, Table};
+use director_kernel_table::{Destination, Service, ServiceKey, Table};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -255,7 +255,7 @@ mod tests {
     use super::*;
     use crate::desired::DesiredService;
     use crate::simulate::apply_all;
-    use director_ipvs::{Forwarding, Protocol, ServiceFlags};
+    use director_kernel_table::{Forwarding, Protocol, ServiceFlags};
     use proptest::prelude::*;
 
     fn key(port: u16) -> ServiceKey {

@@ -1,7 +1,7 @@
 //! Applying operations to a table in memory: what the kernel would do with them.
 
 use crate::plan::Op;
-use director_ipvs::{DestinationEntry, DestinationStatus, ServiceEntry, Stats, Table};
+use director_kernel_table::{DestinationEntry, DestinationStatus, ServiceEntry, Stats, Table};
 
 /// Why the kernel would refuse an operation.
 #[derive(Debug, Clone, PartialEq, Eq)]

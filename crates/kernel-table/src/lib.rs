@@ -2,6 +2,14 @@
 //!
 //! These types mirror what the kernel stores (`ipvsadm -Ln`), not director's
 //! desired-state model: the reconciler maps one onto the other.
+//!
+//! Owns: the table's types (services, destinations, their keys, flags and counters).
+//! Shared by `director-ipvs` (which reads and writes them over netlink) and the pure
+//! planner `director-reconcile`. Invariant: this crate depends on nothing but `std` and
+//! `serde` — no netlink, no IO — so the planner stays pure (`cargo tree -p
+//! director-reconcile` shows no netlink crate).
+
+#![warn(missing_docs)]
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -21,7 +29,8 @@ pub enum Protocol {
 }
 
 impl Protocol {
-    pub(crate) const fn number(self) -> u16 {
+    /// The IP protocol number the kernel uses (`IPPROTO_*`).
+    pub const fn number(self) -> u16 {
         match self {
             Protocol::Tcp => 6,
             Protocol::Udp => 17,
@@ -29,7 +38,8 @@ impl Protocol {
         }
     }
 
-    pub(crate) const fn from_number(n: u16) -> Option<Self> {
+    /// The protocol of an IP protocol number, if IPVS serves it.
+    pub const fn from_number(n: u16) -> Option<Self> {
         match n {
             6 => Some(Protocol::Tcp),
             17 => Some(Protocol::Udp),
@@ -58,8 +68,10 @@ pub enum Family {
 }
 
 impl Family {
-    pub(crate) const AF_INET: u16 = 2;
-    pub(crate) const AF_INET6: u16 = 10;
+    /// Linux's `AF_INET`.
+    pub const AF_INET: u16 = 2;
+    /// Linux's `AF_INET6`.
+    pub const AF_INET6: u16 = 10;
 
     /// The family of an address.
     pub fn of(address: IpAddr) -> Self {
@@ -69,14 +81,16 @@ impl Family {
         }
     }
 
-    pub(crate) const fn number(self) -> u16 {
+    /// The address family number the kernel uses.
+    pub const fn number(self) -> u16 {
         match self {
             Family::Inet => Self::AF_INET,
             Family::Inet6 => Self::AF_INET6,
         }
     }
 
-    pub(crate) const fn from_number(n: u16) -> Option<Self> {
+    /// The family of a kernel address family number.
+    pub const fn from_number(n: u16) -> Option<Self> {
         match n {
             Self::AF_INET => Some(Family::Inet),
             Self::AF_INET6 => Some(Family::Inet6),
