@@ -1,15 +1,15 @@
 //! `director serve`: open the store, bootstrap the first admin, pick the dataplane, start the reconciler and
 //! the HTTP server, and run until SIGTERM or SIGINT.
 
-use crate::api::{self, AppState, Limits};
-use crate::cli::{DataplaneMode, GlobalOpts, ServeOpts};
-use crate::dataplane::{Dataplane, IpvsDataplane, MemoryDataplane};
-use crate::reconciler::{Reconciler, ReconcilerConfig};
-use crate::runtime::{DataplaneInfo, Runtime};
-use crate::service::{Actor, Service, Via};
+use crate::options::{DataplaneMode, GlobalOpts, ServeOpts};
 use anyhow::Context;
 use axum::serve::ListenerExt as _;
 use director_core::model::Role;
+use director_http::{AppState, Limits};
+use director_runtime::daemon::{DataplaneInfo, Runtime};
+use director_runtime::dataplane::{Dataplane, IpvsDataplane, MemoryDataplane};
+use director_runtime::reconciler::{Reconciler, ReconcilerConfig};
+use director_service::{Actor, Service, Via};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
@@ -25,14 +25,17 @@ pub async fn run(global: GlobalOpts, opts: ServeOpts) -> anyhow::Result<()> {
     let tls_files = opts.tls_files()?;
     let sync_settings = opts.sync_settings(&global.node())?;
     let tls_cert = tls_files
-        .map(|files| crate::tls::ReloadingCert::load("--tls-cert", files))
+        .map(|files| director_tls::ReloadingCert::load("--tls-cert", files))
         .transpose()?;
     let peer_tls = match &sync_settings {
         Some(s) => {
-            let cert = crate::tls::ReloadingCert::load("--peer-cert", s.tls.files.clone())?;
-            let roots =
-                crate::tls::read_roots(&s.tls.ca).map_err(|e| anyhow::anyhow!("--peer-ca: {e}"))?;
-            Some((cert.clone(), crate::tls::mutual_server_config(cert, roots)?))
+            let cert = director_tls::ReloadingCert::load("--peer-cert", s.tls.files.clone())?;
+            let roots = director_tls::read_roots(&s.tls.ca)
+                .map_err(|e| anyhow::anyhow!("--peer-ca: {e}"))?;
+            Some((
+                cert.clone(),
+                director_tls::mutual_server_config(cert, roots)?,
+            ))
         }
         None => None,
     };
@@ -63,14 +66,15 @@ pub async fn run(global: GlobalOpts, opts: ServeOpts) -> anyhow::Result<()> {
             },
         )
     });
-    let health = crate::health::start(service.clone(), reconciler.clone(), shutdown.clone());
+    let health =
+        director_runtime::health::start(service.clone(), reconciler.clone(), shutdown.clone());
     // VRRP tracks "virtual server below quorum" with the reconciler's view (health included); without a
     // dataplane, from the desired state (enabled real servers).
     let below_quorum = match &reconciler {
         Some(r) => r.below_quorum(),
-        None => crate::vrrp::track::desired_below_quorum(service.clone()),
+        None => director_runtime::vrrp::track::desired_below_quorum(service.clone()),
     };
-    let vrrp = crate::vrrp::start(service.clone(), opts.vrrp_options(), below_quorum);
+    let vrrp = director_runtime::vrrp::start(service.clone(), opts.vrrp_options(), below_quorum);
     // At the signal, at once: masters advertise priority 0 and release their VIPs.
     let vrrp_stop = {
         let (vrrp, stop) = (vrrp.clone(), shutdown.clone());
@@ -87,7 +91,7 @@ pub async fn run(global: GlobalOpts, opts: ServeOpts) -> anyhow::Result<()> {
             Some(
                 roles
                     .group_status(group)
-                    .is_some_and(|s| s.role == crate::vrrp::VrrpRole::Master),
+                    .is_some_and(|s| s.role == director_runtime::vrrp::VrrpRole::Master),
             )
         }));
         let (r, mut changes, stop) = (r.clone(), vrrp.roles(), shutdown.clone());
@@ -109,14 +113,14 @@ pub async fn run(global: GlobalOpts, opts: ServeOpts) -> anyhow::Result<()> {
     let sync = match &sync_settings {
         Some(settings) => {
             tracing::info!(peers = %settings.peers.iter().map(ToString::to_string).collect::<Vec<_>>().join(","), "peer sync on");
-            crate::sync::Sync::start(
+            director_runtime::sync::Sync::start(
                 service.clone(),
                 &settings.tls,
                 settings.peers.clone(),
                 shutdown.clone(),
             )
         }
-        None => crate::sync::Sync::default(),
+        None => director_runtime::sync::Sync::default(),
     };
     let reloading: Vec<_> = tls_cert
         .iter()
@@ -124,13 +128,13 @@ pub async fn run(global: GlobalOpts, opts: ServeOpts) -> anyhow::Result<()> {
         .chain(peer_tls.iter().map(|(cert, _)| cert.clone()))
         .collect();
     if !reloading.is_empty() {
-        crate::tls::spawn_reloader(reloading, opts.tls_reload_interval, shutdown.clone())
+        director_tls::spawn_reloader(reloading, opts.tls_reload_interval, shutdown.clone())
             .context("watching for SIGHUP")?;
     }
     let runtime = Arc::new(Runtime {
         node: service.node().to_string(),
         version: env!("CARGO_PKG_VERSION"),
-        started_at: crate::service::now(),
+        started_at: director_service::now(),
         started: Instant::now(),
         dataplane: dataplane_info,
     });
@@ -139,14 +143,14 @@ pub async fn run(global: GlobalOpts, opts: ServeOpts) -> anyhow::Result<()> {
         request_timeout: opts.request_timeout,
     };
     // The UI's charts: kernel counters sampled every few seconds (only with a dataplane).
-    let web = crate::web::WebContext::new();
-    let metrics = crate::metrics::Metrics::new(opts.metrics);
+    let web = director_http::web::WebContext::new();
+    let metrics = director_http::metrics::Metrics::new(opts.metrics.into());
     if sync.enabled() {
         let sync = sync.clone();
         metrics.set_peer_source(Arc::new(move || {
             sync.peers()
                 .into_iter()
-                .map(|p| crate::metrics::PeerLag {
+                .map(|p| director_http::metrics::PeerLag {
                     up: p.state == "connected",
                     lag: Some(std::time::Duration::from_millis(p.lag_ms)),
                     peer: p.node,
@@ -154,13 +158,13 @@ pub async fn run(global: GlobalOpts, opts: ServeOpts) -> anyhow::Result<()> {
                 .collect()
         }));
     }
-    let _sampler = crate::web::spawn_sampler(
+    let _sampler = director_http::web::spawn_sampler(
         &web,
         reconciler.clone(),
         service.applied(),
         shutdown.clone(),
     );
-    let mut app = api::router(
+    let mut app = director_http::router(
         AppState {
             service: service.clone(),
             runtime: runtime.clone(),
@@ -174,7 +178,9 @@ pub async fn run(global: GlobalOpts, opts: ServeOpts) -> anyhow::Result<()> {
         limits,
     );
     if tls_cert.is_some() {
-        app = app.layer(axum::middleware::from_fn(crate::web::session::under_tls));
+        app = app.layer(axum::middleware::from_fn(
+            director_http::web::session::under_tls,
+        ));
     }
     let listener = tokio::net::TcpListener::bind(opts.http_listen)
         .await
@@ -205,11 +211,11 @@ pub async fn run(global: GlobalOpts, opts: ServeOpts) -> anyhow::Result<()> {
     });
     let http_tls = tls_cert
         .as_ref()
-        .map(|c| crate::tls::server_config(c.clone(), &[b"h2", b"http/1.1"]))
+        .map(|c| director_tls::server_config(c.clone(), &[b"h2", b"http/1.1"]))
         .transpose()?;
     let grpc_tls = tls_cert
         .as_ref()
-        .map(|c| crate::tls::server_config(c.clone(), &[b"h2"]))
+        .map(|c| director_tls::server_config(c.clone(), &[b"h2"]))
         .transpose()?;
     let http = async {
         // The client's address (ConnectInfo) limits failed logins and is written in the login audit entries.
@@ -218,8 +224,8 @@ pub async fn run(global: GlobalOpts, opts: ServeOpts) -> anyhow::Result<()> {
         match http_tls {
             Some(config) => {
                 // (tapped with nothing: axum then gives handlers the client's address)
-                let incoming =
-                    crate::tls::TlsIncoming::new(listener, config, "HTTPS", false)?.tap_io(|_| {});
+                let incoming = director_tls::TlsIncoming::new(listener, config, "HTTPS", false)?
+                    .tap_io(|_| {});
                 axum::serve(incoming, app)
                     .with_graceful_shutdown(stop)
                     .await
@@ -239,7 +245,7 @@ pub async fn run(global: GlobalOpts, opts: ServeOpts) -> anyhow::Result<()> {
         }
         .context("HTTP server")
     };
-    let grpc = crate::grpc::serve(
+    let grpc = director_grpc::serve(
         grpc_listener,
         grpc_tls,
         service.clone(),
@@ -250,9 +256,17 @@ pub async fn run(global: GlobalOpts, opts: ServeOpts) -> anyhow::Result<()> {
     let peers = async {
         match (peer_listener, peer_tls, &sync_settings) {
             (Some(listener), Some((_, config)), Some(settings)) => {
-                let auth =
-                    crate::sync::PeerAuth::new(settings.peers.iter().map(|p| p.node.clone()));
-                crate::sync::serve(listener, config, service.clone(), auth, shutdown.clone()).await
+                let auth = director_runtime::sync::PeerAuth::new(
+                    settings.peers.iter().map(|p| p.node.clone()),
+                );
+                director_runtime::sync::serve(
+                    listener,
+                    config,
+                    service.clone(),
+                    auth,
+                    shutdown.clone(),
+                )
+                .await
             }
             _ => Ok(()),
         }

@@ -1,7 +1,7 @@
 //! Logging: text or JSON, filtered by RUST_LOG (default `info`). Text is coloured only on a terminal (never in
 //! the journal or a file, nor with `NO_COLOR` set).
 
-use crate::cli::LogFormat;
+use crate::options::LogFormat;
 use tracing_subscriber::EnvFilter;
 
 pub fn init(format: LogFormat) {

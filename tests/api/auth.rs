@@ -1,10 +1,10 @@
 //! Every route x (no token, expired token, bad signature, tampered token, viewer, operator, admin). The routes
 //! and the role each needs come from the served OpenAPI document (`x-required-role`, which the server writes
 //! from the router's own table), so a new route is checked without touching this file. The UI's routes the
-//! same way, from the UI router's own table (`director::web::ROUTES`), with sessions and CSRF tokens.
+//! same way, from the UI router's own table (`director_http::web::ROUTES`), with sessions and CSRF tokens.
 
-use director::auth::{Claims, TokenKind, Tokens};
 use director_core::model::Role;
+use director_service::auth::{Claims, TokenKind, Tokens};
 use director_tests::daemon::ADMIN_PASSWORD;
 use director_tests::Daemon;
 use reqwest::Method;
@@ -332,15 +332,15 @@ async fn ui_call(
     if let Some(token) = session {
         r = r.header(
             "cookie",
-            format!("{}={token}", director::web::session::SESSION_COOKIE),
+            format!("{}={token}", director_http::web::session::SESSION_COOKIE),
         );
     }
     if post {
         let form = match (session, csrf) {
             (Some(token), true) => format!(
                 "{}={}",
-                director::web::csrf::FIELD,
-                director::web::csrf::token(token)
+                director_http::web::csrf::FIELD,
+                director_http::web::csrf::token(token)
             ),
             _ => String::new(),
         };
@@ -378,7 +378,7 @@ async fn every_ui_route_checks_the_session_and_the_role() {
         .no_proxy()
         .build()
         .expect("client");
-    let routes = director::web::ROUTES;
+    let routes = director_http::web::ROUTES;
     for role in [Role::Viewer, Role::Operator, Role::Admin] {
         assert!(
             routes.iter().any(|r| r.access.role() == Some(role)),

@@ -7,8 +7,8 @@
 //!
 //! cargo build --release -p director -p director-tests && target/release/bench-sync
 
-use director::grpc::proto as pb;
-use director::grpc::proto::director_client::DirectorClient;
+use director_proto as pb;
+use director_proto::director_client::DirectorClient;
 use director_tests::cluster::Cluster;
 use reqwest::Method;
 use serde_json::json;

@@ -2,9 +2,9 @@
 //! the others are refused, and the caller is recorded in the audit log.
 
 use crate::support::*;
-use director::auth::{Claims, TokenKind, Tokens};
-use director::grpc::proto as pb;
 use director_core::model::Role;
+use director_proto as pb;
+use director_service::auth::{Claims, TokenKind, Tokens};
 use director_tests::Daemon;
 use tonic::{Code, Status};
 
@@ -318,7 +318,7 @@ async fn every_rpc_checks_the_caller() {
         "authorization",
         "Basic YWRtaW46YWRtaW4=".parse().expect("metadata"),
     );
-    let mut plain = director::grpc::proto::director_client::DirectorClient::new(channel(&d).await);
+    let mut plain = director_proto::director_client::DirectorClient::new(channel(&d).await);
     let s = expect_code(plain.status(basic).await, Code::Unauthenticated);
     assert!(s.message().contains("Bearer"), "{}", s.message());
 
@@ -384,7 +384,7 @@ async fn every_rpc_checks_the_caller() {
 async fn login_and_logout_over_grpc() {
     use tonic_types::StatusExt;
     let d = Daemon::start().await;
-    let mut open = director::grpc::proto::director_client::DirectorClient::new(channel(&d).await);
+    let mut open = director_proto::director_client::DirectorClient::new(channel(&d).await);
     let login = |user: &str, password: &str| pb::LoginRequest {
         username: user.into(),
         password: password.into(),

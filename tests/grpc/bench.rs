@@ -5,8 +5,8 @@
 //! cargo build --release -p director -p director-tests && target/release/bench-grpc
 //! (or: cargo run --release -p director-tests --bin bench-grpc, after building the daemon in release)
 
-use director::grpc::proto as pb;
-use director::grpc::proto::director_client::DirectorClient;
+use director_proto as pb;
+use director_proto::director_client::DirectorClient;
 use director_tests::{Daemon, DaemonOptions};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

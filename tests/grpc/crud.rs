@@ -1,7 +1,7 @@
 //! List, Get, Create, Update and Delete of virtual servers, real servers and VRRP groups.
 
 use crate::support::*;
-use director::grpc::proto as pb;
+use director_proto as pb;
 use director_tests::Daemon;
 use reqwest::Method;
 use serde_json::{json, Value};

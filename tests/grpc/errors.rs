@@ -2,7 +2,7 @@
 //! changes anything.
 
 use crate::support::*;
-use director::grpc::proto as pb;
+use director_proto as pb;
 use director_tests::Daemon;
 use tonic::Code;
 

@@ -2,7 +2,7 @@
 //! lists, the audit log and Watch events; admins read them; a group sent back as read keeps its secrets.
 
 use crate::support::*;
-use director::grpc::proto as pb;
+use director_proto as pb;
 use director_tests::Daemon;
 use std::time::Duration;
 use tonic::Code;

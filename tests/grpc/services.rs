@@ -1,7 +1,7 @@
 //! The standard services next to the API: server reflection (what grpcurl uses) and health.
 
 use crate::support::*;
-use director::grpc::proto as pb;
+use director_proto as pb;
 use director_tests::Daemon;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;

@@ -2,8 +2,8 @@
 
 #![allow(dead_code)]
 
-use director::grpc::proto as pb;
-use director::grpc::proto::director_client::DirectorClient;
+use director_proto as pb;
+use director_proto::director_client::DirectorClient;
 use director_tests::Daemon;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::interceptor::InterceptedService;

@@ -2,7 +2,7 @@
 //! table. Without a dataplane there is nothing to wait for, and the calls say so.
 
 use crate::support::*;
-use director::grpc::proto as pb;
+use director_proto as pb;
 use director_tests::{Daemon, DaemonOptions};
 use tonic::Code;
 

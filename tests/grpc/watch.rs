@@ -2,7 +2,7 @@
 //! revision, in order, none missed, none twice.
 
 use crate::support::*;
-use director::grpc::proto as pb;
+use director_proto as pb;
 use director_tests::Daemon;
 use reqwest::Method;
 use serde_json::json;

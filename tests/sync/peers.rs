@@ -90,7 +90,7 @@ async fn a_peer_whose_certificate_another_ca_signed_is_refused() {
 async fn a_peer_with_an_expired_certificate_is_refused() {
     let dir = tempfile::tempdir().expect("temp dir");
     let c = with_b_certificate(|c| {
-        let ca = director::cert::Authority::read(c.pki.dir()).expect("the cluster CA");
+        let ca = director_tls::cert::Authority::read(c.pki.dir()).expect("the cluster CA");
         let day = Duration::from_secs(86_400);
         let pair = ca
             .node_valid(

@@ -2,8 +2,8 @@
 //! token revoked on one (DELETE /api/v1/tokens/{id}, logout, `director token revoke`) is refused by the
 //! other over REST and gRPC within a bounded wait, and still after the other restarts.
 
-use director::grpc::proto as pb;
-use director::grpc::proto::director_client::DirectorClient;
+use director_proto as pb;
+use director_proto::director_client::DirectorClient;
 use director_tests::cluster::Cluster;
 use director_tests::Daemon;
 use reqwest::Method;

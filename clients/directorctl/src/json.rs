@@ -12,12 +12,12 @@ use prost_reflect::{
 use serde_json::{Map, Number, Value};
 use std::sync::OnceLock;
 
-const DESCRIPTORS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/director_descriptor.bin"));
+const DESCRIPTORS: &[u8] = director_proto::FILE_DESCRIPTOR_SET;
 
 fn pool() -> &'static DescriptorPool {
     static POOL: OnceLock<DescriptorPool> = OnceLock::new();
     POOL.get_or_init(|| {
-        // The descriptors are compiled into the binary by build.rs from the same files as the types.
+        // The descriptors are compiled by director-proto's build.rs from the same files as the types.
         DescriptorPool::decode(DESCRIPTORS).expect("the embedded descriptor set decodes")
     })
 }

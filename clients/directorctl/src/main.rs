@@ -10,11 +10,8 @@ mod file;
 mod json;
 mod output;
 
-/// The types and the client of `director.v1`, generated from the .proto files by build.rs.
-mod proto {
-    #![allow(clippy::all, clippy::pedantic)]
-    tonic::include_proto!("director.v1");
-}
+/// The types and the client of `director.v1` (compiled once, in `director-proto`).
+use director_proto as proto;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -246,7 +246,7 @@ impl Engine {
     }
 
     /// The state of every target.
-    pub fn snapshot(&self) -> Arc<BTreeMap<TargetId, HealthState>> {
+    pub fn snapshot(&self) -> crate::Snapshot {
         let mut table = lock(&self.shared.table);
         if let Some(cached) = &table.cached {
             return cached.clone();

@@ -27,6 +27,9 @@
 //! # }
 //! ```
 //!
+//! Architecture invariant: imports only `director-core` of director; it knows nothing of the store, the audit
+//! log or the kernel: the runtime feeds it targets and reads its verdicts.
+//!
 //! Layout:
 //! - [`state`]: the pure rise/fall logic (keepalived semantics; no IO, time passed in).
 //! - [`schedule`]: the pure scheduling arithmetic (next start, warmup).
@@ -48,4 +51,8 @@ pub use checker::CheckError;
 pub use engine::{Engine, Options, Stats};
 pub use lateness::LatenessSummary;
 pub use state::{HealthState, Outcome, Status, Transition};
-pub use target::{Target, TargetId};
+pub use target::{targets, Target, TargetId};
+
+/// The state of every checked target at one moment, as [`Engine::snapshot`] hands it out (shared, cheap to
+/// clone).
+pub type Snapshot = std::sync::Arc<std::collections::BTreeMap<TargetId, HealthState>>;

@@ -76,6 +76,34 @@ impl Target {
     }
 }
 
+/// One target per real server of an enabled virtual server whose effective check is not `none` (disabled real
+/// servers are checked too, so an operator sees their health before enabling them).
+pub fn targets(state: &director_core::DesiredState) -> Vec<Target> {
+    let mut out = Vec::new();
+    for (name, record) in &state.virtual_servers {
+        let vs = &record.spec;
+        if !vs.enabled {
+            continue;
+        }
+        for rs in &vs.real_servers {
+            let Some(check) = rs.health_check.as_ref().or(vs.health_check.as_ref()) else {
+                continue;
+            };
+            if check.kind == director_core::model::CheckKind::None {
+                continue;
+            }
+            let key = rs.key();
+            out.push(Target::new(
+                name.clone(),
+                key.address,
+                key.port,
+                check.clone(),
+            ));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,6 +14,9 @@
 //! decoding never panics: a malformed reply is an [`Error::Decode`] naming the
 //! attribute.
 //!
+//! Architecture invariant: imports only `director-kernel-table` of director, and only the runtime's
+//! dataplane imports it: it is the daemon's one path to netlink.
+//!
 //! ```no_run
 //! use director_ipvs::{Destination, Forwarding, IpvsClient, Protocol, Service, ServiceKey, VipBinder};
 //!

@@ -14,6 +14,9 @@
 //! The parser does no IO: files are read through the [`Source`] trait, implemented for the
 //! real filesystem by [`FsSource`] and in memory by [`MemorySource`].
 //!
+//! Architecture invariant: imports no other director crate: it knows keepalived, not director's model
+//! (`director-convert` maps one onto the other).
+//!
 //! ```
 //! use director_keepalived::{parse_str, write};
 //!

@@ -13,6 +13,9 @@
 //! the same registers, whatever the order they arrived in. [`objects`] maps registers to and from director's
 //! model; [`materialize`] rebuilds a virtual server from its registers. A token revocation is a register too
 //! ([`revocation`]): written once, never undone, dropped once the token has expired.
+//!
+//! Architecture invariant: imports only `director-core`; no IO, no clock reads. The service layer stores and
+//! merges registers with it, the runtime's sync shell carries them.
 
 #![forbid(unsafe_code)]
 

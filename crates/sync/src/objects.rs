@@ -10,6 +10,17 @@ use serde_json::Value;
 use std::fmt;
 use std::str::FromStr;
 
+/// Longest token id a revocation names.
+pub const MAX_TOKEN_ID: usize = 64;
+/// Whether `id` can be a token id (a JWT's `jti`): 1 to 64 ASCII letters, digits, `-` or `_`.
+pub fn valid_token_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_TOKEN_ID
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// Which object a register holds: `vs/NAME`, `rs/NAME/ADDRESS:PORT`, `group/NAME` or `revoked/TOKEN-ID`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ObjectKey {
@@ -63,7 +74,7 @@ impl FromStr for ObjectKey {
         match s.split_once('/') {
             Some(("vs", n)) => Ok(ObjectKey::VirtualServer(slug(n)?)),
             Some(("group", n)) => Ok(ObjectKey::VrrpGroup(slug(n)?)),
-            Some(("revoked", id)) if crate::revocation::valid_token_id(id) => {
+            Some(("revoked", id)) if valid_token_id(id) => {
                 Ok(ObjectKey::Revocation(id.to_string()))
             }
             Some(("rs", rest)) => {

@@ -5,25 +5,16 @@
 //! is no conflict (either value says the same: refused). Once the token has expired the register is of no use
 //! and may be dropped ([`RevocationValue::expired`]); a copy arriving after that is ignored.
 
+pub use crate::objects::{valid_token_id, MAX_TOKEN_ID};
+
 use crate::objects::ObjectKey;
 use crate::SyncError;
 use director_core::model::Role;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// Longest token id a revocation names.
-pub const MAX_TOKEN_ID: usize = 64;
 /// Longest subject and `revoked_by`.
 pub const MAX_NAME: usize = 128;
-
-/// Whether `id` can be a token id (a JWT's `jti`): 1 to 64 ASCII letters, digits, `-` or `_`.
-pub fn valid_token_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= MAX_TOKEN_ID
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
 
 /// What a revoked token was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -13,6 +13,9 @@
 //! - [`sync_group`]: keepalived sync-group semantics (members fail over
 //!   together).
 //!
+//! Architecture invariant: imports no other director crate and nothing that does IO; the daemon's VRRP shell
+//! (`director-runtime`'s `vrrp`) is the only place its actions meet sockets.
+//!
 //! The IO shell's loop is:
 //!
 //! 1. build a [`Machine`] with a [`Config`] and call

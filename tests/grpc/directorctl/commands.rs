@@ -2,7 +2,7 @@
 
 use crate::support::*;
 use crate::{ctl, directorctl_bin};
-use director::grpc::proto as pb;
+use director_proto as pb;
 use director_tests::Daemon;
 use std::process::Stdio;
 use std::time::Duration;

@@ -2,7 +2,7 @@
 
 use crate::support::*;
 use crate::{ctl, ctl_at};
-use director::grpc::proto as pb;
+use director_proto as pb;
 use director_tests::{Daemon, DaemonOptions};
 
 #[tokio::test]

@@ -13,11 +13,10 @@ pub mod vrrp_group;
 
 pub use health_check::{CheckKind, HealthCheck};
 pub use name::validate_name;
-pub use real_server::{RealServer, RealServerKey};
+pub use real_server::{Forwarding, RealServer, RealServerKey};
 pub use role::Role;
 pub use virtual_server::{
-    Family, Forwarding, Persistence, Protocol, Scheduler, SchedulerFlag, ServiceKey, SorryServer,
-    VirtualServer,
+    Family, Persistence, Protocol, Scheduler, SchedulerFlag, ServiceKey, SorryServer, VirtualServer,
 };
 pub use vrrp_group::{Auth, AuthType, Member, Notify, Track, VrrpGroup};
 

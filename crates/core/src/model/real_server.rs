@@ -2,7 +2,6 @@
 
 use super::default_true;
 use super::health_check::HealthCheck;
-use super::virtual_server::Forwarding;
 use crate::error::{check_range, ModelError, Result};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -113,6 +112,28 @@ impl FromStr for RealServerKey {
             address: sa.ip(),
             port: sa.port(),
         })
+    }
+}
+
+/// Packet forwarding method: NAT (masquerading), direct routing, or IP-in-IP tunnelling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Forwarding {
+    Nat,
+    /// Direct routing, the default of ipvsadm.
+    #[default]
+    Dr,
+    Tunnel,
+}
+
+impl Forwarding {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Forwarding::Nat => "nat",
+            Forwarding::Dr => "dr",
+            Forwarding::Tunnel => "tunnel",
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! Virtual servers: the services IPVS balances.
 
 use super::health_check::HealthCheck;
-use super::real_server::{RealServer, RealServerKey};
+use super::real_server::{Forwarding, RealServer, RealServerKey};
 use super::{default_true, name::validate_name};
 use crate::error::{check_range, ModelError, Result};
 use serde::{Deserialize, Serialize};
@@ -164,28 +164,6 @@ impl SchedulerFlag {
             SchedulerFlag::Flag1 => "flag-1",
             SchedulerFlag::Flag2 => "flag-2",
             SchedulerFlag::Flag3 => "flag-3",
-        }
-    }
-}
-
-/// Packet forwarding method: NAT (masquerading), direct routing, or IP-in-IP tunnelling.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "lowercase")]
-pub enum Forwarding {
-    Nat,
-    /// Direct routing, the default of ipvsadm.
-    #[default]
-    Dr,
-    Tunnel,
-}
-
-impl Forwarding {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Forwarding::Nat => "nat",
-            Forwarding::Dr => "dr",
-            Forwarding::Tunnel => "tunnel",
         }
     }
 }

@@ -1,0 +1,102 @@
+//! What the reconciler reports in `/api/v1/status`.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+
+/// One pass.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct PassReport {
+    /// RFC 3339.
+    pub at: String,
+    /// The desired-state revision the pass worked from.
+    pub revision: u64,
+    pub duration_us: u64,
+    /// Operations applied, by kind (new_service, set_service, del_service, new_dest, set_dest, del_dest,
+    /// add_vip, del_vip).
+    pub ops: BTreeMap<String, u64>,
+    pub errors: Vec<String>,
+    /// Kernel services director neither owns nor wants, left alone.
+    pub unmanaged: Vec<String>,
+}
+
+impl PassReport {
+    pub fn new(revision: u64) -> Self {
+        PassReport {
+            at: director_service::now(),
+            revision,
+            ..Default::default()
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct ReconcileStatus {
+    /// ipvs or memory.
+    pub dataplane: String,
+    /// The revision the kernel has reached.
+    pub applied_revision: Option<u64>,
+    pub passes: u64,
+    /// Operations applied since start, by kind.
+    pub operations: BTreeMap<String, u64>,
+    pub errors: u64,
+    /// The last pass failed (a kernel read or an operation): the kernel is not at the desired revision and
+    /// `applied_revision` stays at the last revision a pass applied in full.
+    pub failing: bool,
+    /// The last pass that failed, with its errors (kept after later passes succeed).
+    pub last_failure: Option<PassReport>,
+    pub last_pass: Option<PassReport>,
+    /// The last pass that changed something or failed.
+    pub last_change: Option<PassReport>,
+}
+
+impl ReconcileStatus {
+    pub fn record(&mut self, report: &PassReport, applied: Option<u64>) {
+        self.passes += 1;
+        self.applied_revision = applied;
+        for (k, n) in &report.ops {
+            *self.operations.entry(k.clone()).or_default() += n;
+        }
+        self.errors += report.errors.len() as u64;
+        self.failing = !report.errors.is_empty();
+        if self.failing {
+            self.last_failure = Some(report.clone());
+        }
+        if !report.ops.is_empty() || !report.errors.is_empty() {
+            self.last_change = Some(report.clone());
+        }
+        self.last_pass = Some(report.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pass(revision: u64, errors: &[&str]) -> PassReport {
+        PassReport {
+            revision,
+            errors: errors.iter().map(|e| e.to_string()).collect(),
+            ..PassReport::new(revision)
+        }
+    }
+
+    #[test]
+    fn a_failed_pass_is_failing_until_one_succeeds_and_stays_on_record() {
+        let mut s = ReconcileStatus::default();
+        s.record(&pass(3, &[]), Some(3));
+        assert!(!s.failing);
+        s.record(&pass(4, &["set_dest: refused"]), Some(3));
+        assert!(s.failing);
+        assert_eq!(
+            s.applied_revision,
+            Some(3),
+            "the failed revision is not applied"
+        );
+        assert_eq!(s.errors, 1);
+        s.record(&pass(4, &[]), Some(4));
+        assert!(!s.failing);
+        let failure = s.last_failure.as_ref().expect("kept on record");
+        assert_eq!((failure.revision, failure.errors.len()), (4, 1));
+    }
+}
