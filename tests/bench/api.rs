@@ -1,6 +1,6 @@
 //! API benchmark (not a test): loads 1,000 virtual servers x 10 real servers into a release daemon, then with
 //! 32 concurrent clients on loopback measures PATCH of a real-server weight and GET of the virtual-server
-//! list, the daemon's memory, and 256 concurrent logins (wrong passwords: the bound on password hashing).
+//! list, the daemon's CPU time per PATCH (from /proc), its memory, and 256 concurrent logins (wrong passwords: the bound on password hashing).
 //! Each run does this once over plain HTTP and once over HTTPS (a lab CA from `director cert`), in
 //! alternating order; the medians of the runs are printed side by side.
 //!
@@ -19,6 +19,22 @@ const CLIENTS: usize = 32;
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i].as_secs_f64() * 1000.0
+}
+
+/// CPU time (user + system) the process has used, from /proc/PID/stat.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command name (which may hold spaces) start after its closing parenthesis;
+    // utime and stime are the 14th and 15th fields of the line.
+    let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i).and_then(|v| v.parse::<u64>().ok()))
+        .sum();
+    // SAFETY: sysconf has no preconditions.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    ticks as f64 / per_second
 }
 
 fn rss_kb(pid: u32, field: &str) -> u64 {
@@ -73,6 +89,7 @@ where
 /// What one run of one mode measured.
 #[derive(Debug, Default, Clone)]
 struct Figures {
+    patch_cpu_ms: f64,
     patch_p50: f64,
     patch_p99: f64,
     patch_rps: f64,
@@ -139,6 +156,7 @@ async fn one_run(
 
     let (c, t, b) = (client.clone(), token.clone(), base.clone());
     let patches = 5000;
+    let cpu_before = cpu_seconds(pid);
     let (lat, wall) = run(&d, patches, move |i| {
         let vs = (i * 7919) % virtual_servers;
         let j = i % REAL_SERVERS;
@@ -152,14 +170,15 @@ async fn one_run(
         .body(json!({"weight": 1 + i % 100}).to_string())
     })
     .await;
+    f.patch_cpu_ms = (cpu_seconds(pid) - cpu_before) * 1000.0 / patches as f64;
     (f.patch_p50, f.patch_p99, f.patch_rps) = (
         percentile(&lat, 0.5),
         percentile(&lat, 0.99),
         patches as f64 / wall.as_secs_f64(),
     );
     println!(
-        "{mode}: PATCH real-server weight: {patches} requests, {CLIENTS} clients: p50 {:.2} ms, p99 {:.2} ms, {:.0} requests/s; RSS {} MB",
-        f.patch_p50, f.patch_p99, f.patch_rps, rss_kb(pid, "VmRSS") / 1024
+        "{mode}: PATCH real-server weight: {patches} requests, {CLIENTS} clients: p50 {:.2} ms, p99 {:.2} ms, {:.0} requests/s, daemon CPU {:.3} ms per PATCH; RSS {} MB",
+        f.patch_p50, f.patch_p99, f.patch_rps, f.patch_cpu_ms, rss_kb(pid, "VmRSS") / 1024
     );
 
     let (c, t, b) = (client.clone(), token.clone(), base.clone());
@@ -243,6 +262,9 @@ async fn main() {
         ),
         ("BENCH PATCH p99 (ms)", |x| x.patch_p99),
         ("BENCH PATCH requests/s", |x| x.patch_rps),
+        ("BENCH PATCH daemon CPU per request (ms)", |x| {
+            x.patch_cpu_ms
+        }),
         ("BENCH GET list p50 (ms)", |x| x.list_p50),
         ("BENCH GET list p99 (ms)", |x| x.list_p99),
         ("BENCH login p99 under load (ms)", |x| x.login_p99),

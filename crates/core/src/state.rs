@@ -34,6 +34,14 @@ pub struct VrrpGroupRecord {
 /// The virtual servers of a snapshot by name, in name order.
 pub type VirtualServers = imbl::OrdMap<String, Arc<VirtualServerRecord>>;
 
+/// One virtual server that differs between two states (see [`DesiredState::virtual_server_changes`]).
+#[derive(Debug, Clone, Copy)]
+pub struct VirtualServerChange<'a> {
+    pub name: &'a str,
+    pub before: Option<&'a VirtualServerRecord>,
+    pub after: Option<&'a VirtualServerRecord>,
+}
+
 /// An immutable snapshot of everything declared. Cloning is cheap: objects are shared.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DesiredState {
@@ -46,6 +54,38 @@ pub struct DesiredState {
 }
 
 impl DesiredState {
+    /// The virtual servers that differ between this state and `next`, by name, with the record before (absent
+    /// for one added) and after (absent for one removed). It costs what changed, not the size of the states:
+    /// the parts of the two maps that `next` shares with this state are skipped unseen. Derived indexes (the
+    /// health checker's targets) follow the desired state with it.
+    pub fn virtual_server_changes<'a>(
+        &'a self,
+        next: &'a DesiredState,
+    ) -> impl Iterator<Item = VirtualServerChange<'a>> + 'a {
+        self.virtual_servers
+            .diff(&next.virtual_servers)
+            .map(|item| match item {
+                imbl::ordmap::DiffItem::Add(name, after) => VirtualServerChange {
+                    name,
+                    before: None,
+                    after: Some(after),
+                },
+                imbl::ordmap::DiffItem::Update {
+                    old: (name, before),
+                    new: (_, after),
+                } => VirtualServerChange {
+                    name,
+                    before: Some(before),
+                    after: Some(after),
+                },
+                imbl::ordmap::DiffItem::Remove(name, before) => VirtualServerChange {
+                    name,
+                    before: Some(before),
+                    after: None,
+                },
+            })
+    }
+
     /// Every check a virtual server must pass before it is written: its own fields, then its place among the
     /// others (unique kernel identity, existing VRRP group).
     pub fn check_virtual_server(&self, vs: &VirtualServer) -> Result<()> {
@@ -267,6 +307,56 @@ mod tests {
 
     fn group(v: serde_json::Value) -> VrrpGroup {
         serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn changes_between_states_name_what_was_added_changed_and_removed() {
+        let web = |port: u32| {
+            vs(
+                json!({"name": "web", "protocol": "tcp", "address": "10.0.0.1", "port": port,
+                      "scheduler": "wrr", "real_servers": []}),
+            )
+        };
+        let mut before = DesiredState::default();
+        for i in 0..500 {
+            with(
+                &mut before,
+                vs(json!({"name": format!("vs-{i:03}"), "protocol": "tcp",
+                          "address": format!("10.1.{}.{}", i / 250, i % 250), "port": 80,
+                          "scheduler": "wrr", "real_servers": []})),
+            );
+        }
+        with(&mut before, web(80));
+        let mut after = before.clone();
+        assert_eq!(
+            before.virtual_server_changes(&after).count(),
+            0,
+            "a copy changes nothing"
+        );
+        with(&mut after, web(8080));
+        after.virtual_servers.remove("vs-007");
+        with(
+            &mut after,
+            vs(
+                json!({"name": "new", "protocol": "tcp", "address": "10.9.0.1", "port": 80,
+                      "scheduler": "wrr", "real_servers": []}),
+            ),
+        );
+        let changes: Vec<(&str, Option<u32>, Option<u32>)> = before
+            .virtual_server_changes(&after)
+            .map(|c| {
+                let port = |r: Option<&VirtualServerRecord>| r.and_then(|r| r.spec.port);
+                (c.name, port(c.before), port(c.after))
+            })
+            .collect();
+        assert_eq!(
+            changes,
+            vec![
+                ("new", None, Some(80)),
+                ("vs-007", Some(80), None),
+                ("web", Some(80), Some(8080)),
+            ]
+        );
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! - [`Engine::set_targets`] diffs the wanted targets against the running ones: unchanged targets keep their
 //!   task, schedule and state; a target whose check or connect parameters changed is rescheduled but keeps
 //!   its status and counters (editing a check does not make the engine forget, unlike a keepalived reload);
-//!   removed targets stop at once.
+//!   removed targets stop at once. [`Engine::update_targets`] does the same for part of the set (the targets
+//!   of the virtual servers a revision touched), at the cost of what it changes.
 //! - [`Engine::snapshot`] is a consistent copy of every state, shared until the next change.
 //! - [`Engine::changes`] is bumped after every status or dynamic-weight change and whenever targets are added
 //!   or removed, once the snapshot shows it.
@@ -102,6 +103,17 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// The targets by id; when an id appears twice, the last one wins.
+fn by_id(targets: Vec<Target>) -> BTreeMap<TargetId, Target> {
+    let mut wanted = BTreeMap::new();
+    for t in targets {
+        if let Some(previous) = wanted.insert(t.id.clone(), t) {
+            tracing::warn!(target_id = %previous.id, "target given twice; keeping the last one");
+        }
+    }
+    wanted
+}
+
 impl Engine {
     /// Starts an engine with no targets on the current Tokio runtime.
     ///
@@ -134,30 +146,46 @@ impl Engine {
     /// Makes `targets` the set of checked targets (see the module documentation for what is kept).
     /// When an id appears twice, the last one wins.
     pub fn set_targets(&self, targets: Vec<Target>) {
+        let wanted = by_id(targets);
+        let gone: Vec<TargetId> = lock(&self.running)
+            .keys()
+            .filter(|id| !wanted.contains_key(*id))
+            .cloned()
+            .collect();
+        self.apply(gone, wanted);
+    }
+
+    /// Changes part of the set of checked targets: stops the targets of `remove` (ids not checked are
+    /// ignored) and makes each of `upsert` checked, as [`Engine::set_targets`] would (an unchanged target keeps
+    /// its state and schedule, a changed one its state). It costs what it changes: the daemon calls it with
+    /// the targets of the virtual servers a revision touched. An id in both is kept, as in `upsert`.
+    pub fn update_targets(&self, remove: Vec<TargetId>, upsert: Vec<Target>) {
+        let wanted = by_id(upsert);
+        let remove = remove
+            .into_iter()
+            .filter(|id| !wanted.contains_key(id))
+            .collect();
+        self.apply(remove, wanted);
+    }
+
+    fn apply(&self, remove: Vec<TargetId>, wanted: BTreeMap<TargetId, Target>) {
         let now = SystemTime::now();
-        let mut wanted: BTreeMap<TargetId, Target> = BTreeMap::new();
-        for t in targets {
-            if let Some(previous) = wanted.insert(t.id.clone(), t) {
-                tracing::warn!(target_id = %previous.id, "target given twice; keeping the last one");
-            }
-        }
         let mut running = lock(&self.running);
         let mut table = lock(&self.shared.table);
         let mut changed = false;
         let mut transitions = Vec::new();
 
-        running.retain(|id, r| {
-            if wanted.contains_key(id) {
-                return true;
-            }
+        for id in remove {
+            let Some(mut r) = running.remove(&id) else {
+                continue;
+            };
             if let Some(task) = r.task.take() {
                 task.abort();
             }
-            table.entries.remove(id);
+            table.entries.remove(&id);
             tracing::debug!(target_id = %id, "target removed");
             changed = true;
-            false
-        });
+        }
 
         for (id, target) in wanted {
             if let Some(r) = running.get(&id) {

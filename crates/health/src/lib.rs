@@ -51,7 +51,7 @@ pub use checker::CheckError;
 pub use engine::{Engine, Options, Stats};
 pub use lateness::LatenessSummary;
 pub use state::{HealthState, Outcome, Status, Transition};
-pub use target::{targets, Target, TargetId};
+pub use target::{target_changes, targets, targets_of, Target, TargetChanges, TargetId};
 
 /// The state of every checked target at one moment, as [`Engine::snapshot`] hands it out (shared, cheap to
 /// clone).

@@ -79,35 +79,161 @@ impl Target {
 /// One target per real server of an enabled virtual server whose effective check is not `none` (disabled real
 /// servers are checked too, so an operator sees their health before enabling them).
 pub fn targets(state: &director_core::DesiredState) -> Vec<Target> {
-    let mut out = Vec::new();
-    for (name, record) in &state.virtual_servers {
-        let vs = &record.spec;
-        if !vs.enabled {
-            continue;
-        }
-        for rs in &vs.real_servers {
-            let Some(check) = rs.health_check.as_ref().or(vs.health_check.as_ref()) else {
-                continue;
-            };
+    state
+        .virtual_servers
+        .iter()
+        .flat_map(|(name, record)| targets_of(name, &record.spec))
+        .collect()
+}
+
+/// The targets of one virtual server (named `name`), as [`targets`] counts them.
+pub fn targets_of(name: &str, vs: &director_core::model::VirtualServer) -> Vec<Target> {
+    if !vs.enabled {
+        return Vec::new();
+    }
+    vs.real_servers
+        .iter()
+        .filter_map(|rs| {
+            let check = rs.health_check.as_ref().or(vs.health_check.as_ref())?;
             if check.kind == director_core::model::CheckKind::None {
-                continue;
+                return None;
             }
             let key = rs.key();
-            out.push(Target::new(
-                name.clone(),
-                key.address,
-                key.port,
-                check.clone(),
-            ));
+            Some(Target::new(name, key.address, key.port, check.clone()))
+        })
+        .collect()
+}
+
+/// What the engine must change when the desired state goes from `before` to `after`: the targets of the
+/// virtual servers that changed, to check (anew or with a changed check), and the ids to stop. Built from the
+/// changed virtual servers only ([`DesiredState::virtual_server_changes`]), so a weight change among 50,000
+/// virtual servers costs the same as among ten.
+///
+/// [`DesiredState::virtual_server_changes`]: director_core::DesiredState::virtual_server_changes
+pub fn target_changes(
+    before: &director_core::DesiredState,
+    after: &director_core::DesiredState,
+) -> TargetChanges {
+    let mut out = TargetChanges::default();
+    for change in before.virtual_server_changes(after) {
+        let now = change
+            .after
+            .map(|r| targets_of(change.name, &r.spec))
+            .unwrap_or_default();
+        if let Some(r) = change.before {
+            let kept: std::collections::HashSet<&TargetId> = now.iter().map(|t| &t.id).collect();
+            out.remove.extend(
+                targets_of(change.name, &r.spec)
+                    .into_iter()
+                    .map(|t| t.id)
+                    .filter(|id| !kept.contains(id)),
+            );
         }
+        out.upsert.extend(now);
     }
     out
+}
+
+/// See [`target_changes`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TargetChanges {
+    /// Targets no longer checked.
+    pub remove: Vec<TargetId>,
+    /// The current targets of every changed virtual server (the engine keeps those that did not change).
+    pub upsert: Vec<Target>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use director_core::model::CheckKind;
+
+    fn state(virtual_servers: &[serde_json::Value]) -> director_core::DesiredState {
+        let mut state = director_core::DesiredState::default();
+        for v in virtual_servers {
+            let mut vs: director_core::model::VirtualServer =
+                serde_json::from_value(v.clone()).unwrap();
+            vs.normalize();
+            let record = director_core::state::VirtualServerRecord {
+                spec: vs,
+                revision: 1,
+                real_server_revisions: Default::default(),
+            };
+            state
+                .virtual_servers
+                .insert(record.spec.name.clone(), std::sync::Arc::new(record));
+        }
+        state
+    }
+
+    fn vs(name: &str, third: u8, check: &str, real: &[(&str, Option<&str>)]) -> serde_json::Value {
+        serde_json::json!({
+            "name": name, "protocol": "tcp", "address": format!("10.0.{third}.1"), "port": 80,
+            "scheduler": "wrr",
+            "health_check": {"type": check},
+            "real_servers": real.iter().map(|(a, c)| match c {
+                Some(c) => serde_json::json!({"address": a, "port": 80, "health_check": {"type": c}}),
+                None => serde_json::json!({"address": a, "port": 80}),
+            }).collect::<Vec<_>>(),
+        })
+    }
+
+    #[test]
+    fn target_changes_follow_only_the_changed_virtual_servers() {
+        let web = vs("web", 1, "tcp", &[("10.1.0.1", None), ("10.1.0.2", None)]);
+        let api = vs("api", 2, "tcp", &[("10.2.0.1", None)]);
+        let before = state(&[web.clone(), api.clone()]);
+
+        // Nothing changed: nothing to do.
+        assert_eq!(
+            target_changes(&before, &before.clone()),
+            TargetChanges::default()
+        );
+
+        // A real server added to web, its check turned off on another: web's targets again, one removed.
+        let web2 = vs(
+            "web",
+            1,
+            "tcp",
+            &[
+                ("10.1.0.1", Some("none")),
+                ("10.1.0.2", None),
+                ("10.1.0.3", None),
+            ],
+        );
+        let after = state(&[web2, api.clone()]);
+        let c = target_changes(&before, &after);
+        let ids = |ts: &[Target]| ts.iter().map(|t| t.id.to_string()).collect::<Vec<_>>();
+        assert_eq!(ids(&c.upsert), ["web/10.1.0.2:80", "web/10.1.0.3:80"]);
+        assert_eq!(
+            c.remove.iter().map(|i| i.to_string()).collect::<Vec<_>>(),
+            ["web/10.1.0.1:80"]
+        );
+
+        // A virtual server removed, another added, one disabled: exactly their targets.
+        let mut disabled = api.clone();
+        disabled["enabled"] = serde_json::json!(false);
+        let after = state(&[disabled, vs("new", 3, "http", &[("10.3.0.1", None)])]);
+        let c = target_changes(&before, &after);
+        assert_eq!(ids(&c.upsert), ["new/10.3.0.1:80"]);
+        let mut removed: Vec<String> = c.remove.iter().map(|i| i.to_string()).collect();
+        removed.sort();
+        assert_eq!(
+            removed,
+            ["api/10.2.0.1:80", "web/10.1.0.1:80", "web/10.1.0.2:80"]
+        );
+
+        // Applied in sequence, the changes give the same set as computing it afresh.
+        let mut set: std::collections::BTreeSet<TargetId> =
+            targets(&before).into_iter().map(|t| t.id).collect();
+        for id in &c.remove {
+            set.remove(id);
+        }
+        set.extend(c.upsert.iter().map(|t| t.id.clone()));
+        let fresh: std::collections::BTreeSet<TargetId> =
+            targets(&after).into_iter().map(|t| t.id).collect();
+        assert_eq!(set, fresh);
+    }
 
     #[test]
     fn ids_display_like_the_api_and_sort_by_virtual_server_first() {

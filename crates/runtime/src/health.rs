@@ -3,7 +3,8 @@
 //! health`), the first results after the start as one entry.
 
 use crate::reconciler::Reconciler;
-use director_health::{targets, Engine, Status, Target, TargetId, Transition};
+use director_core::DesiredState;
+use director_health::{target_changes, targets, Engine, Status, Target, TargetId, Transition};
 use director_service::start_burst::StartBurst;
 use director_service::{HealthRelease, Service};
 use std::collections::BTreeSet;
@@ -74,9 +75,12 @@ pub fn start(
         checks_runtime(),
         director_health::Options::default(),
     ));
-    // Subscribed before the first targets are set: no transition is missed.
+    // Subscribed before the first targets are set: no transition is missed; and before the first state is
+    // read: no revision is missed either.
     let transitions = engine.transitions();
-    let first = targets(&service.snapshot());
+    let revisions = service.subscribe();
+    let state = service.snapshot();
+    let first = targets(&state);
     let burst = StartBurst::new(
         first.iter().map(|t| t.id.clone()),
         Instant::now() + first_results_wait(&first),
@@ -89,7 +93,9 @@ pub fn start(
     tokio::spawn(follow(
         engine.clone(),
         service,
+        revisions,
         Feed {
+            state,
             checked,
             burst,
             transitions,
@@ -114,11 +120,33 @@ pub fn start(
 
 /// What the feed keeps between wakeups.
 struct Feed {
+    /// The desired state the engine's targets were last made from.
+    state: Arc<DesiredState>,
     /// The targets last given to the engine.
     checked: BTreeSet<TargetId>,
     /// The first results after the start, held for one entry.
     burst: StartBurst<TargetId, Transition>,
     transitions: broadcast::Receiver<Transition>,
+}
+
+impl Feed {
+    /// Gives the engine the targets of the virtual servers that changed since the last state (a write costs
+    /// what it changes, not the size of the table); returns the ids no longer checked.
+    fn follow(&mut self, engine: &Engine, next: Arc<DesiredState>) -> Vec<TargetId> {
+        let changes = target_changes(&self.state, &next);
+        self.state = next;
+        if changes.remove.is_empty() && changes.upsert.is_empty() {
+            return Vec::new();
+        }
+        for id in &changes.remove {
+            self.checked.remove(id);
+        }
+        self.checked
+            .extend(changes.upsert.iter().map(|t| t.id.clone()));
+        let gone = changes.remove.clone();
+        engine.update_targets(changes.remove, changes.upsert);
+        gone
+    }
 }
 
 /// Keeps the engine's targets in step with the desired state and writes every transition to the audit log.
@@ -127,10 +155,10 @@ struct Feed {
 async fn follow(
     engine: Arc<Engine>,
     service: Arc<Service>,
+    mut revisions: tokio::sync::watch::Receiver<u64>,
     mut feed: Feed,
     stop: CancellationToken,
 ) {
-    let mut revisions = service.subscribe();
     let mut following = true;
     loop {
         let deadline = feed.burst.deadline();
@@ -142,11 +170,7 @@ async fn follow(
                     following = false;
                     continue;
                 }
-                let targets = targets(&service.snapshot());
-                let now: BTreeSet<TargetId> = targets.iter().map(|t| t.id.clone()).collect();
-                engine.set_targets(targets);
-                let gone: Vec<TargetId> = feed.checked.difference(&now).cloned().collect();
-                feed.checked = now;
+                let gone = feed.follow(&engine, service.snapshot());
                 gone.iter().flat_map(|id| feed.burst.forget(id)).collect()
             }
             t = feed.transitions.recv() => match t {

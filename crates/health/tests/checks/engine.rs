@@ -1,4 +1,5 @@
-//! The engine's target set: what `set_targets` keeps, reschedules and stops, and what it signals.
+//! The engine's target set: what `set_targets` and `update_targets` keep, reschedule and stop, and what it
+//! signals.
 
 use crate::support::*;
 use director_core::model::CheckKind;
@@ -192,5 +193,38 @@ async fn a_check_that_cannot_run_keeps_the_target_down_and_says_why() {
     let checks = s.checks;
     let s = wait_for(&engine, &t.id, "checked again", |s| s.checks > checks).await;
     assert_eq!(s.status, Status::Down);
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn updating_part_of_the_targets_leaves_the_others_alone() {
+    let server = TcpServer::start().await;
+    let kept = Target::new("web", LOCALHOST, server.port, check(CheckKind::Tcp));
+    let dropped = Target::new("api", LOCALHOST, server.port, check(CheckKind::Tcp));
+    let engine = engine();
+    engine.set_targets(vec![kept.clone(), dropped.clone()]);
+    let kept_state = wait_status(&engine, &kept.id, Status::Up).await;
+    wait_status(&engine, &dropped.id, Status::Up).await;
+
+    // One removed, one added; the target named in neither keeps its state (same `since`).
+    let added = Target::new("new", LOCALHOST, server.port, check(CheckKind::Tcp));
+    engine.update_targets(vec![dropped.id.clone()], vec![added.clone()]);
+    let snap = engine.snapshot();
+    assert!(
+        !snap.contains_key(&dropped.id),
+        "the removed target is gone"
+    );
+    assert_eq!(snap[&kept.id].since, kept_state.since);
+    wait_status(&engine, &added.id, Status::Up).await;
+    assert_eq!(engine.stats().targets, 2);
+
+    // An id both removed and given is kept, as given; an id not checked is ignored.
+    engine.update_targets(
+        vec![kept.id.clone(), dropped.id.clone()],
+        vec![kept.clone()],
+    );
+    let snap = engine.snapshot();
+    assert_eq!(snap[&kept.id].since, kept_state.since);
+    assert_eq!(engine.stats().targets, 2);
     engine.shutdown().await;
 }
