@@ -5,7 +5,7 @@
 //! alternating order; the medians of the runs are printed side by side.
 //!
 //! cargo build --release -p director -p director-tests && target/release/bench-api [--runs 3]
-//!     [--virtual-servers 1000] [--logins 256]
+//!     [--virtual-servers 1000] [--logins 256] [--check-interval-ms 0]
 
 use director_tests::{Daemon, DaemonOptions};
 use reqwest::Method;
@@ -119,6 +119,7 @@ async fn one_run(
     tls: Option<&director_tests::daemon::Tls>,
     virtual_servers: usize,
     logins: usize,
+    check_interval_ms: usize,
 ) -> Figures {
     let d = Daemon::start_with(DaemonOptions {
         dataplane: Some("none".into()),
@@ -140,9 +141,13 @@ async fn one_run(
         let rs: Vec<_> = (0..REAL_SERVERS)
             .map(|j| json!({"address": format!("10.{}.{}.{}", 128 + i / 250, i % 250, j + 1), "port": 80}))
             .collect();
-        c.post(format!("{b}/api/v1/virtual-servers")).bearer_auth(&t).json(&json!({
+        let mut vs = json!({
             "name": format!("svc-{i:05}"), "protocol": "tcp", "address": format!("10.{}.{}.{}", 64 + i / 62500, (i / 250) % 250, i % 250 + 1),
-            "port": 80, "scheduler": "wrr", "real_servers": rs}))
+            "port": 80, "scheduler": "wrr", "real_servers": rs});
+        if check_interval_ms > 0 {
+            vs["health_check"] = json!({"type": "tcp", "interval_ms": check_interval_ms, "timeout_ms": 1000});
+        }
+        c.post(format!("{b}/api/v1/virtual-servers")).bearer_auth(&t).json(&vs)
     })
     .await;
     let pid = d.pid();
@@ -239,6 +244,9 @@ async fn main() {
     let runs = flag(&args, "--runs", 3).max(1);
     let virtual_servers = flag(&args, "--virtual-servers", 1000).max(1);
     let logins = flag(&args, "--logins", 256).max(1);
+    // With a check interval, every real server has a TCP check of that interval (their addresses answer
+    // nothing: the checks fail, slowly at a long interval); 0: no checks.
+    let check_interval_ms = flag(&args, "--check-interval-ms", 0);
     let pki = director_tests::pki::Pki::new();
     let tls = pki.tls("test-node", &["127.0.0.1"]);
     let (mut plain, mut secure) = (Vec::new(), Vec::new());
@@ -246,15 +254,15 @@ async fn main() {
         println!("run {} of {runs}", r + 1);
         // Alternate which goes first, so that neither always meets a warmer (or busier) machine.
         if r % 2 == 0 {
-            plain.push(one_run(None, virtual_servers, logins).await);
-            secure.push(one_run(Some(&tls), virtual_servers, logins).await);
+            plain.push(one_run(None, virtual_servers, logins, check_interval_ms).await);
+            secure.push(one_run(Some(&tls), virtual_servers, logins, check_interval_ms).await);
         } else {
-            secure.push(one_run(Some(&tls), virtual_servers, logins).await);
-            plain.push(one_run(None, virtual_servers, logins).await);
+            secure.push(one_run(Some(&tls), virtual_servers, logins, check_interval_ms).await);
+            plain.push(one_run(None, virtual_servers, logins, check_interval_ms).await);
         }
     }
     let m = |v: &[Figures], f: fn(&Figures) -> f64| median(v.iter().map(f).collect());
-    println!("medians of {runs} runs, {virtual_servers} x {REAL_SERVERS}, {CLIENTS} clients:       http     https   https/http");
+    println!("medians of {runs} runs, {virtual_servers} x {REAL_SERVERS}, {CLIENTS} clients, checks every {check_interval_ms} ms (0: none):       http     https   https/http");
     for (label, f) in [
         (
             "BENCH PATCH p50 (ms)",
