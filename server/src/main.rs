@@ -1,3 +1,6 @@
+//! The `director` binary: parses the command line, then runs the command on a multi-threaded Tokio runtime
+//! (the daemon also tunes the allocator first). Everything else is in the library (`lib.rs`).
+
 use clap::Parser;
 use director::cli::{self, Cli};
 
