@@ -1683,6 +1683,121 @@ vrrp_instance VI_2 {
     }
 
     #[test]
+    fn keepalived_defaults_and_renames() {
+        run(vec![
+            Case {
+                what: "keepalived's sample file: vrrp_garp_interval 0 and vrrp_gna_interval 0 are its default (no delay), as director's",
+                conf: r"global_defs {
+    vrrp_garp_interval 0
+    vrrp_gna_interval 0
+}
+",
+                objects: json!({"vrrp_groups": []}),
+                warnings: &[],
+            },
+            Case {
+                what: "an address listed twice is imported once, with a warning",
+                conf: r"vrrp_instance vi_1 {
+    interface eth0
+    virtual_router_id 51
+    virtual_ipaddress {
+        10.0.0.1
+        10.0.0.2/24
+        10.0.0.1/32
+    }
+}
+",
+                objects: json!({"vrrp_groups": [{"name": "vi_1", "virtual_addresses": ["10.0.0.1/32", "10.0.0.2/24"]}]}),
+                warnings: &["4: vrrp_instance vi_1: 10.0.0.1/32 is listed twice in virtual_ipaddress; imported once"],
+            },
+            Case {
+                what: "renames: the instance, the sync group, a track script's name",
+                conf: r"vrrp_script chk_haproxy {
+    script /usr/bin/true
+    weight -20
+}
+vrrp_sync_group VG_1 {
+    group {
+        VI_1
+    }
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    virtual_ipaddress {
+        10.0.0.1
+    }
+    track_script {
+        chk_haproxy
+    }
+}
+",
+                objects: json!({"vrrp_groups": [{"name": "vi_1", "sync_group": "vg_1",
+                    "track": [{"script": ["/usr/bin/true"], "weight": -20}]}]}),
+                warnings: &[
+                    "5: vrrp_sync_group VG_1 is imported as sync group vg_1 (director names are lower case, other characters '-')",
+                    "10: vrrp_instance VI_1 is imported as VRRP group vi_1 (director names are lower case, other characters '-')",
+                    "17: vrrp_instance VI_1: track_script chk_haproxy is imported as a track of its command; the name is not kept (an export calls it vi_1_track_1)",
+                ],
+            },
+            Case {
+                what: "nb_get_retry is retry in HTTP_GET (keepalived 2.2 takes it there), ignored in MISC_CHECK",
+                conf: r"virtual_server 192.0.2.1 80 {
+    real_server 10.0.0.1 80 {
+        HTTP_GET {
+            url {
+                path /
+            }
+            nb_get_retry 3
+        }
+    }
+    real_server 10.0.0.2 80 {
+        MISC_CHECK {
+            misc_path /bin/true
+            nb_get_retry 3
+        }
+    }
+}
+",
+                objects: json!({"virtual_servers": [{"real_servers": [
+                    {"health_check": {"type": "http", "fall": 4}},
+                    {"health_check": {"type": "script", "fall": 1}},
+                ]}]}),
+                warnings: &[
+                    "13: 'nb_get_retry' in virtual_server 192.0.2.1 80 > real_server 10.0.0.2 80 > MISC_CHECK is not imported: keepalived 2.2 ignores it outside HTTP_GET and SSL_GET (its default retry applies; write 'retry N' for fall N+1)",
+                ],
+            },
+        ]);
+    }
+
+    #[test]
+    fn conditional_lines_are_read_for_the_node() {
+        let conf = "global_defs {\n@lvs-01 router_id lvs-01\n@lvs-02 router_id lvs-02\n}\n\
+            vrrp_instance vi_1 {\n    interface eth0\n    virtual_router_id 51\n\
+            @lvs-01 priority 150\n@^lvs-01 priority 100\n    virtual_ipaddress {\n        10.0.0.1\n    }\n}\n";
+        for (id, node, priority) in [("lvs-01", "lvs-01", 150), ("lvs-02", "lvs-02", 100)] {
+            let parsed = director_keepalived::parse_with_source_for(
+                &director_keepalived::MemorySource::new(),
+                "keepalived.conf",
+                conf,
+                id,
+            )
+            .unwrap_or_else(|e| panic!("{id}: {e}"));
+            let i = map(
+                parsed,
+                &Options {
+                    node: None,
+                    default_node: "here".into(),
+                },
+            )
+            .unwrap_or_else(|e| panic!("{id}: {e}"));
+            assert_eq!(i.node, node);
+            assert_eq!(i.vrrp_groups[0].group.priority, priority, "{id}");
+            assert_eq!(warnings(&i), Vec::<String>::new(), "{id}");
+        }
+    }
+
+    #[test]
     fn the_node_is_the_option_then_router_id_then_this_host() {
         let conf = "global_defs {\n    router_id lvs-01\n}\n";
         assert_eq!(

@@ -465,6 +465,167 @@ mod tests {
         assert_eq!((hc.interval_ms, hc.timeout_ms, hc.fall), (60_000, 2000, 2));
     }
 
+    /// A cluster's file: node, VRID, VIP (the virtual server's address too).
+    fn cluster(node: &str, vrid: u32, vip: &str) -> String {
+        format!(
+            "global_defs {{\n router_id {node}\n}}\nvrrp_instance VI_1 {{\n interface eth0\n \
+             virtual_router_id {vrid}\n virtual_ipaddress {{\n  {vip}\n }}\n}}\n\
+             virtual_server {vip} 80 {{\n real_server 10.9.0.1 80 {{\n }}\n}}\n"
+        )
+    }
+
+    /// The groups of a prepared import: (name, VRID, addresses, member nodes), and its virtual servers'
+    /// groups.
+    fn groups(p: &Prepared) -> (Vec<(String, u32, String, String)>, Vec<(String, String)>) {
+        let g = p
+            .batch
+            .vrrp_groups
+            .iter()
+            .map(|g| {
+                let members: Vec<&str> = g.members.iter().map(|m| m.node.as_str()).collect();
+                (
+                    g.name.clone(),
+                    g.vrid,
+                    g.virtual_addresses.join(" "),
+                    members.join(" "),
+                )
+            })
+            .collect();
+        let v = p
+            .batch
+            .virtual_servers
+            .iter()
+            .map(|v| (v.name.clone(), v.vrrp_group.clone().unwrap_or_default()))
+            .collect();
+        (g, v)
+    }
+
+    #[test]
+    fn a_group_is_known_by_its_vrid_and_addresses() {
+        struct Case {
+            what: &'static str,
+            first: Vec<(&'static str, u32, &'static str)>,
+            then: (&'static str, u32, &'static str),
+            groups: Vec<(&'static str, u32, &'static str, &'static str)>,
+            virtual_servers: Vec<(&'static str, &'static str)>,
+            warnings: &'static [&'static str],
+        }
+        let cases = vec![
+            Case {
+                what: "another cluster also called VI_1 (other VRID and VIP) is a group of its own, and its virtual server is tied to it",
+                first: vec![("lvs-01", 51, "10.0.0.1")],
+                then: ("lvs-11", 52, "10.1.0.1"),
+                groups: vec![("vi_1-2", 52, "10.1.0.1/32", "lvs-11")],
+                virtual_servers: vec![("tcp-10.1.0.1-80", "vi_1-2")],
+                warnings: &["b.conf:4: VRRP group vi_1 (VRID 52, 10.1.0.1/32) is another cluster than VRRP group vi_1 (VRID 51, 10.0.0.1/32) in the data directory: imported as VRRP group vi_1-2"],
+            },
+            Case {
+                what: "the second node of the cluster (same VRID and VIP) joins the group",
+                first: vec![("lvs-01", 51, "10.0.0.1")],
+                then: ("lvs-02", 51, "10.0.0.1"),
+                groups: vec![("vi_1", 51, "10.0.0.1/32", "lvs-01 lvs-02")],
+                virtual_servers: vec![("tcp-10.0.0.1-80", "vi_1")],
+                warnings: &[],
+            },
+            Case {
+                what: "a third cluster takes the next free name",
+                first: vec![("lvs-01", 51, "10.0.0.1"), ("lvs-11", 52, "10.1.0.1")],
+                then: ("lvs-21", 53, "10.2.0.1"),
+                groups: vec![("vi_1-3", 53, "10.2.0.1/32", "lvs-21")],
+                virtual_servers: vec![("tcp-10.2.0.1-80", "vi_1-3")],
+                warnings: &["b.conf:4: VRRP group vi_1 (VRID 53, 10.2.0.1/32) is another cluster than VRRP group vi_1 (VRID 51, 10.0.0.1/32) in the data directory: imported as VRRP group vi_1-3"],
+            },
+            Case {
+                what: "the second node of the renamed cluster joins it, whatever its instance is called",
+                first: vec![("lvs-01", 51, "10.0.0.1"), ("lvs-11", 52, "10.1.0.1")],
+                then: ("lvs-12", 52, "10.1.0.1"),
+                groups: vec![("vi_1-2", 52, "10.1.0.1/32", "lvs-11 lvs-12")],
+                virtual_servers: vec![("tcp-10.1.0.1-80", "vi_1-2")],
+                warnings: &["b.conf:4: VRRP group vi_1 (VRID 52, 10.1.0.1/32) is the cluster of VRRP group vi_1-2 (same VRID and addresses): imported as a member of vi_1-2"],
+            },
+            Case {
+                what: "a node's own file imported again with another VIP updates its group",
+                first: vec![("lvs-01", 51, "10.0.0.1")],
+                then: ("lvs-01", 51, "10.0.0.9"),
+                groups: vec![("vi_1", 51, "10.0.0.9/32", "lvs-01")],
+                virtual_servers: vec![("tcp-10.0.0.9-80", "vi_1")],
+                warnings: &[],
+            },
+        ];
+        for case in cases {
+            let mut state = DesiredState::default();
+            for (node, vrid, vip) in &case.first {
+                let p = prepare(&state, &imported("a.conf", &cluster(node, *vrid, vip)))
+                    .unwrap_or_else(|e| panic!("{}: {e}", case.what));
+                apply(&mut state, &p);
+            }
+            let (node, vrid, vip) = case.then;
+            let p = prepare(&state, &imported("b.conf", &cluster(node, vrid, vip)))
+                .unwrap_or_else(|e| panic!("{}: {e}", case.what));
+            let (g, v) = groups(&p);
+            let expected_g: Vec<(String, u32, String, String)> = case
+                .groups
+                .iter()
+                .map(|(n, v, a, m)| (n.to_string(), *v, a.to_string(), m.to_string()))
+                .collect();
+            let expected_v: Vec<(String, String)> = case
+                .virtual_servers
+                .iter()
+                .map(|(n, g)| (n.to_string(), g.to_string()))
+                .collect();
+            assert_eq!(g, expected_g, "{}", case.what);
+            assert_eq!(v, expected_v, "{}", case.what);
+            let warnings: Vec<String> = p.warnings.iter().map(ToString::to_string).collect();
+            assert_eq!(warnings, case.warnings, "{}", case.what);
+        }
+    }
+
+    #[test]
+    fn the_same_name_and_vrid_with_other_addresses_is_refused_naming_both_lines() {
+        let a = imported("a.conf", &cluster("lvs-01", 51, "10.0.0.1"));
+        let b = imported("b.conf", &cluster("lvs-02", 51, "10.0.0.2"));
+        let e = prepare_all(&DesiredState::default(), &[a, b]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "b.conf:4: VRRP group vi_1 (VRID 51, 10.0.0.2/32) conflicts with VRRP group vi_1 (VRID 51, 10.0.0.1/32) declared at a.conf:4: the same name and VRID but other addresses, so neither one cluster nor two; make the addresses or the VRIDs agree"
+        );
+    }
+
+    #[test]
+    fn several_files_are_one_change() {
+        let files = [
+            imported("a.conf", &cluster("lvs-01", 51, "10.0.0.1")),
+            imported("b.conf", &cluster("lvs-02", 51, "10.0.0.1")),
+            imported("c.conf", &cluster("lvs-11", 52, "10.1.0.1")),
+        ];
+        let p = prepare_all(&DesiredState::default(), &files).unwrap();
+        let (g, v) = groups(&p);
+        assert_eq!(
+            g,
+            [
+                (
+                    "vi_1".into(),
+                    51,
+                    "10.0.0.1/32".into(),
+                    "lvs-01 lvs-02".into()
+                ),
+                ("vi_1-2".into(), 52, "10.1.0.1/32".into(), "lvs-11".into()),
+            ]
+        );
+        assert_eq!(
+            v,
+            [
+                ("tcp-10.0.0.1-80".into(), "vi_1".into()),
+                ("tcp-10.1.0.1-80".into(), "vi_1-2".into()),
+            ]
+        );
+        let outcomes: Vec<Outcome> = p.planned.iter().map(|p| p.outcome).collect();
+        assert!(
+            outcomes.iter().all(|o| *o == Outcome::Created),
+            "{outcomes:?}"
+        );
+    }
+
     #[test]
     fn an_existing_virtual_server_keeps_its_name() {
         let mut state = DesiredState::default();
