@@ -68,7 +68,7 @@ pub struct Imported {
 const KEEPALIVED_DELAY_LOOP: Duration = Duration::from_secs(60);
 const KEEPALIVED_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// A track whose failure puts a keepalived instance in FAULT: the lowest priority director can give.
-const FAULT_WEIGHT: i32 = -254;
+const FAULT_WEIGHT: i32 = -director_core::model::vrrp_group::MAX_TRACK_WEIGHT;
 
 /// Maps a parsed keepalived configuration. The spans of the virtual servers move into the result; the
 /// rest of `parsed` is freed here, before the import builds what it writes.
@@ -751,7 +751,18 @@ impl Mapper<'_> {
         keyword: &str,
         name: &str,
     ) -> i32 {
+        let max = director_core::model::vrrp_group::MAX_TRACK_WEIGHT;
         match weight {
+            Some(w) if w.abs() > max => {
+                let clamped = w.clamp(-max, max);
+                self.warn(
+                    at,
+                    format!(
+                        "{ctx}: the weight {w} of {keyword} {name} is imported as {clamped}, as keepalived takes it (+/-{max} at most)"
+                    ),
+                );
+                clamped
+            }
             Some(w) if w != 0 => w,
             _ => {
                 self.warn(
@@ -2009,11 +2020,11 @@ vrrp_instance VI_3 {
 ",
                 objects: json!({"vrrp_groups": [{"track": [
                     {"interface": "eth1", "weight": -30, "script": null, "virtual_server": null},
-                    {"interface": "eth2", "weight": -254},
+                    {"interface": "eth2", "weight": -253},
                     {"interface": "eth3", "weight": 10},
                 ]}]}),
                 warnings: &[
-                    "9: vrrp_instance VI_1: track_interface eth2 has no weight (keepalived: FAULT); imported with weight -254",
+                    "9: vrrp_instance VI_1: track_interface eth2 has no weight (keepalived: FAULT); imported with weight -253",
                     "10: vrrp_instance VI_1: 'reverse' of track_interface eth3 is not imported",
                 ],
             },
@@ -2058,7 +2069,7 @@ vrrp_instance VI_2 {
                 objects: json!({"vrrp_groups": [
                     {"track": [
                         {"script": ["/usr/local/bin/check", "--port", "80"], "weight": -20, "interface": null},
-                        {"script": ["/bin/true"], "weight": -254},
+                        {"script": ["/bin/true"], "weight": -253},
                     ]},
                     {"track": [{"script": ["/usr/local/bin/check", "--port", "80"], "weight": -50}]},
                 ]}),
@@ -2069,7 +2080,7 @@ vrrp_instance VI_2 {
                     "6: 'fall' in vrrp_script chk_lb is not imported: director runs track scripts every --vrrp-track-interval",
                     "7: 'user' in vrrp_script chk_lb is not imported: director runs track scripts every --vrrp-track-interval",
                     "8: 'init_fail' in vrrp_script chk_lb is not imported: director runs track scripts every --vrrp-track-interval",
-                    "22: vrrp_instance VI_1: track_script chk_none has no weight (keepalived: FAULT); imported with weight -254",
+                    "22: vrrp_instance VI_1: track_script chk_none has no weight (keepalived: FAULT); imported with weight -253",
                     "32: vrrp_instance VI_2: 'reverse' of track_script chk_lb is not imported",
                 ],
             },
