@@ -476,7 +476,10 @@ mod tests {
 
     /// The groups of a prepared import: (name, VRID, addresses, member nodes), and its virtual servers'
     /// groups.
-    fn groups(p: &Prepared) -> (Vec<(String, u32, String, String)>, Vec<(String, String)>) {
+    /// A group as (name, VRID, addresses, member nodes).
+    type GroupRow = (String, u32, String, String);
+
+    fn groups(p: &Prepared) -> (Vec<GroupRow>, Vec<(String, String)>) {
         let g = p
             .batch
             .vrrp_groups
@@ -563,7 +566,7 @@ mod tests {
             let p = prepare(&state, &imported("b.conf", &cluster(node, vrid, vip)))
                 .unwrap_or_else(|e| panic!("{}: {e}", case.what));
             let (g, v) = groups(&p);
-            let expected_g: Vec<(String, u32, String, String)> = case
+            let expected_g: Vec<GroupRow> = case
                 .groups
                 .iter()
                 .map(|(n, v, a, m)| (n.to_string(), *v, a.to_string(), m.to_string()))
