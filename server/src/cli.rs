@@ -111,16 +111,21 @@ pub struct PlanOpts {
 
 #[derive(Debug, Subcommand)]
 pub enum ImportCommand {
-    /// Import one node's keepalived.conf (and the files it includes) as VRRP groups and virtual servers.
-    /// The second node's file of a VRRP pair adds that node to the same groups. Refuses while a daemon
+    /// Import nodes' keepalived.conf files (and the files they include) as VRRP groups and virtual
+    /// servers. The second node's file of a VRRP pair adds that node to the same groups (a group is
+    /// known by its VRID and addresses, not by its name). Refuses while a daemon
     /// has the data directory open (stop it, import, start it: the kernel table stays in place).
     Keepalived {
-        /// The keepalived.conf to read.
-        file: PathBuf,
+        /// The keepalived.conf files to read, one per node (one change; a conflict between two names both
+        /// lines).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
         /// Print what would be created or updated, and write nothing.
         #[arg(long)]
         dry_run: bool,
-        /// The node the file belongs to (default: its global_defs router_id, else --node-name).
+        /// The node the file belongs to (default: its global_defs router_id, else --node-name); with one
+        /// file only. Conditional lines (`@NAME ...`, keepalived's -i) are read for this name, else for
+        /// --node-name.
         #[arg(long)]
         node: Option<String>,
     },
@@ -209,10 +214,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(opts) => crate::serve::run(cli.global, *opts).await,
         Command::Plan(opts) => plan(&cli.global, &opts).await,
         Command::Import(ImportCommand::Keepalived {
-            file,
+            files,
             dry_run,
             node,
-        }) => crate::import::keepalived(&cli.global, &file, dry_run, node).await,
+        }) => crate::import::keepalived(&cli.global, &files, dry_run, node).await,
         Command::Export(ExportCommand::Keepalived { node }) => {
             crate::export::keepalived(&cli.global, node).await
         }

@@ -18,24 +18,43 @@ use director_service::{Actor, Outcome, Via};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// `director import keepalived FILE [--dry-run] [--node NAME]`.
+/// `director import keepalived FILE... [--dry-run] [--node NAME]`.
 pub async fn keepalived(
     global: &GlobalOpts,
-    file: &Path,
+    files: &[PathBuf],
     dry_run: bool,
     node: Option<String>,
 ) -> anyhow::Result<()> {
-    let parsed = director_keepalived::parse_file(&FsSource, file)
-        .map_err(|e| anyhow::anyhow!("{e}\nnothing imported"))?;
+    if node.is_some() && files.len() > 1 {
+        bail!("--node names the node of one file: import several files without it (each file's node is its router_id)\nnothing imported");
+    }
+    // keepalived's -i: the conditional lines of the file are those of the node it is imported for.
+    let config_id = node.clone().unwrap_or_else(|| global.node());
     let options = Options {
         node,
         default_node: global.node(),
     };
-    let imported =
-        mapping::map(parsed, &options).map_err(|e| anyhow::anyhow!("{e}\nnothing imported"))?;
-    for w in &imported.warnings {
+    let mut imported = Vec::with_capacity(files.len());
+    for file in files {
+        let parsed = director_keepalived::parse_file_for(&FsSource, file, &config_id)
+            .map_err(|e| anyhow::anyhow!("{e}\nnothing imported"))?;
+        imported.push(
+            mapping::map(parsed, &options).map_err(|e| anyhow::anyhow!("{e}\nnothing imported"))?,
+        );
+    }
+    let mut warnings = imported
+        .iter()
+        .flat_map(|i| &i.warnings)
+        .map(ToString::to_string)
+        .collect::<Vec<_>>();
+    for w in &warnings {
         eprintln!("warning: {w}");
     }
+    let names = files
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
     let database = global.database();
     if !dry_run {
         let holders = database_holders(&database);
@@ -62,40 +81,31 @@ pub async fn keepalived(
         } else {
             DesiredState::default()
         };
-        let prepared = merge::prepare(&state, &imported)
+        let prepared = merge::prepare_all(&state, &imported)
             .map_err(|e| anyhow::anyhow!("{e}\nnothing imported"))?;
-        for w in &prepared.warnings {
-            eprintln!("warning: {w}");
-        }
-        print_plan(&imported.node, &prepared.planned, "would be");
-        println!(
-            "dry run: nothing written ({} warning(s))",
-            imported.warnings.len()
-        );
+        print_merge_warnings(&prepared.warnings, &mut warnings);
+        print_plan(&imported, &prepared.planned, "would be");
+        println!("dry run: nothing written ({} warning(s))", warnings.len());
         return Ok(());
     }
     let service = global.open_service(Duration::from_secs(3600)).await?;
     let result = async {
-        let prepared = merge::prepare(&service.snapshot(), &imported)
+        let prepared = merge::prepare_all(&service.snapshot(), &imported)
             .map_err(|e| anyhow::anyhow!("{e}\nnothing imported"))?;
-        for w in &prepared.warnings {
-            eprintln!("warning: {w}");
-        }
+        print_merge_warnings(&prepared.warnings, &mut warnings);
         let report = service
             .apply_batch(&actor(), prepared.batch)
             .await
             .context("nothing imported")?;
-        print_plan(&imported.node, &prepared.planned, "");
+        print_plan(&imported, &prepared.planned, "");
         match report.revision {
             Some(r) => println!(
-                "imported {} at revision {r} ({} warning(s))",
-                file.display(),
-                imported.warnings.len()
+                "imported {names} at revision {r} ({} warning(s))",
+                warnings.len()
             ),
             None => println!(
-                "nothing to change: the data directory already holds {} ({} warning(s))",
-                file.display(),
-                imported.warnings.len()
+                "nothing to change: the data directory already holds {names} ({} warning(s))",
+                warnings.len()
             ),
         }
         Ok(())
@@ -109,6 +119,15 @@ pub async fn keepalived(
     result
 }
 
+/// Prints the warnings of the merge and counts them with the file's: the count printed at the end is the
+/// number of warning lines printed.
+fn print_merge_warnings(merge: &[director_convert::import::Warning], all: &mut Vec<String>) {
+    for w in merge {
+        eprintln!("warning: {w}");
+        all.push(w.to_string());
+    }
+}
+
 /// The person at the terminal, through the import.
 fn actor() -> Actor {
     let user = std::env::var("SUDO_USER")
@@ -117,8 +136,13 @@ fn actor() -> Actor {
     Actor::new(format!("cli:{user}"), Role::Admin, Via::Import)
 }
 
-fn print_plan(node: &str, planned: &[Planned], mood: &str) {
-    println!("node {node}:");
+fn print_plan(imported: &[mapping::Imported], planned: &[Planned], mood: &str) {
+    let nodes = imported
+        .iter()
+        .map(|i| i.node.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    println!("node {nodes}:");
     for p in planned {
         let verb = match (p.outcome, mood.is_empty()) {
             (Outcome::Created, true) => "created".to_string(),

@@ -164,7 +164,10 @@ async fn corpus_imports_object_by_object() {
     assert_eq!(hc["type"], "tcp");
     assert_eq!(hc["interval_ms"], 6000);
     assert_eq!(hc["timeout_ms"], 3000);
-    assert_eq!(hc["fall"], 3, "nb_get_retry 2 = fall 3");
+    assert_eq!(
+        hc["fall"], 2,
+        "nb_get_retry 2 in TCP_CHECK is ignored, as keepalived 2.2 does: its default retry 1 = fall 2"
+    );
     assert_eq!(hc["retry_delay_ms"], 2000);
     assert_eq!(hc["connect_address"], "127.0.0.1");
     assert_eq!(hc["connect_port"], 8080);
@@ -422,6 +425,8 @@ const SYNTAX_MESSAGES: &[&str] = &[
     "nmatched",
     "Unterminated",
     "deprecated",
+    "will not work",
+    "cannot be",
 ];
 
 fn keepalived_bin() -> PathBuf {
@@ -519,4 +524,164 @@ async fn export_ipvsadm_prints_the_table_director_programs() {
     assert!(!table.contains("2001:db8:1::80"), "{table}");
     let v6 = director(&data, &["export", "ipvsadm", "--node", "lvs-v6"]);
     assert!(text(&v6.stdout).contains("-A -t [2001:db8:1::80]:443 -s wlc -p 300 -M 64"));
+}
+
+/// The warning lines of an import's standard error, and the count its last line prints.
+fn warning_count(stdout: &str, stderr: &str) -> (usize, usize) {
+    let printed = stderr
+        .lines()
+        .filter(|l| l.starts_with("warning: "))
+        .count();
+    let said = stdout
+        .lines()
+        .last()
+        .and_then(|l| l.rsplit_once(" ("))
+        .and_then(|(_, n)| n.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(usize::MAX);
+    (printed, said)
+}
+
+#[tokio::test]
+async fn keepalived_defaults_are_imported_loudly_and_export_back_as_keepalived_accepts() {
+    let dir = temp();
+    let first = dir.path().join("first");
+    let (stdout, stderr) = import(&first, &corpus("keepalived-default.conf"));
+    let (printed, said) = warning_count(&stdout, &stderr);
+    assert_eq!(printed, said, "{stdout}\n{stderr}");
+    for expected in [
+        "keepalived-default.conf:14: vrrp_instance VI_1 is imported as VRRP group vi_1",
+        "192.168.200.16/32 is listed twice in virtual_ipaddress; imported once",
+        "track_interface eth0 has no weight (keepalived: FAULT); imported with weight -253",
+        "the weight -254 of track_script chk_web is imported as -253",
+        "track_script chk_web is imported as a track of its command; the name is not kept (an export calls it vi_1_track_2)",
+        "keepalived-default.conf:43: 'nb_get_retry' in virtual_server 192.168.200.16 443 > real_server 192.168.201.100 443 > TCP_CHECK is not imported",
+    ] {
+        assert!(stderr.contains(expected), "{expected}\n{stderr}");
+    }
+    assert!(!stderr.contains("garp_interval"), "{stderr}");
+    let out = director(&first, &["export", "keepalived", "--node", "lvs-default"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let exported = text(&out.stdout);
+    assert!(
+        exported.contains("state BACKUP") && exported.contains("nopreempt"),
+        "{exported}"
+    );
+    let conf = dir.path().join("export.conf");
+    std::fs::write(&conf, &out.stdout).expect("write export");
+    let check = Command::new(keepalived_bin())
+        .arg("-t")
+        .arg("-f")
+        .arg(&conf)
+        .output()
+        .expect("run keepalived -t");
+    let report = format!("{}{}", text(&check.stdout), text(&check.stderr));
+    let syntax: Vec<&str> = report
+        .lines()
+        .filter(|l| SYNTAX_MESSAGES.iter().any(|m| l.contains(m)))
+        .collect();
+    assert!(
+        syntax.is_empty(),
+        "keepalived -t:\n{report}\n--- export ---\n{exported}"
+    );
+    let second = dir.path().join("second");
+    import(&second, &conf);
+    let a = daemon_on(&first).await;
+    let b = daemon_on(&second).await;
+    assert_eq!(objects(&a).await, objects(&b).await, "the round trip");
+}
+
+#[tokio::test]
+async fn two_clusters_called_vi_1_stay_two_groups_and_a_true_conflict_names_both_lines() {
+    let dir = temp();
+    let data = dir.path().join("data");
+    let a = corpus("clusters/a.conf");
+    let b = corpus("clusters/b.conf");
+    import(&data, &a);
+    // b.conf's conditional lines are read for this node (DIRECTOR_NODE_NAME test-node): router_id lvs-b1,
+    // priority 150.
+    let (stdout, stderr) = import(&data, &b);
+    let (printed, said) = warning_count(&stdout, &stderr);
+    assert_eq!(printed, said, "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("b.conf:5: VRRP group vi_1 (VRID 72, 10.72.0.1/32) is another cluster than VRRP group vi_1 (VRID 71, 10.71.0.1/32) in the data directory: imported as VRRP group vi_1-2"),
+        "{stderr}"
+    );
+    let out = director(
+        &data,
+        &[
+            "import",
+            "keepalived",
+            corpus("clusters/conflict.conf").to_str().unwrap(),
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("nothing imported"),
+        "{}",
+        text(&out.stderr)
+    );
+    let d = daemon_on(&data).await;
+    let objects = objects(&d).await;
+    let groups: Vec<(String, u64, String, u64)> = objects["vrrp_groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["name"].as_str().unwrap_or_default().to_string(),
+                g["vrid"].as_u64().unwrap_or_default(),
+                g["members"][0]["node"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                g["members"][0]["priority"].as_u64().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        groups,
+        [
+            ("vi_1".to_string(), 71, "lvs-a1".to_string(), 150),
+            ("vi_1-2".to_string(), 72, "lvs-b1".to_string(), 150),
+        ]
+    );
+    let tied: Vec<(String, String)> = objects["virtual_servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["name"].as_str().unwrap_or_default().to_string(),
+                v["vrrp_group"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        tied,
+        [
+            ("tcp-10.71.0.1-80".to_string(), "vi_1".to_string()),
+            ("tcp-10.72.0.1-80".to_string(), "vi_1-2".to_string()),
+        ]
+    );
+
+    // Both files in one import: the conflict names both lines.
+    let fresh = dir.path().join("fresh");
+    let out = director(
+        &fresh,
+        &[
+            "import",
+            "keepalived",
+            a.to_str().unwrap(),
+            corpus("clusters/conflict.conf").to_str().unwrap(),
+        ],
+    );
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("conflict.conf:4: VRRP group vi_1 (VRID 71, 10.73.0.1/32) conflicts with VRRP group vi_1 (VRID 71, 10.71.0.1/32) declared at ")
+            && err.contains("a.conf:4"),
+        "{err}"
+    );
+    assert!(err.contains("nothing imported"), "{err}");
 }

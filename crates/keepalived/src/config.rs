@@ -66,9 +66,9 @@ pub struct GlobalDefs {
     pub vrrp_mcast_group4: Option<Ipv4Addr>,
     /// `vrrp_mcast_group6 ADDRESS`
     pub vrrp_mcast_group6: Option<Ipv6Addr>,
-    /// `vrrp_garp_interval SECONDS` (fractional, > 0)
+    /// `vrrp_garp_interval SECONDS` (fractional, > 0; `0`, keepalived's default, reads as unset)
     pub vrrp_garp_interval: Option<Duration>,
-    /// `vrrp_gna_interval SECONDS` (fractional, > 0)
+    /// `vrrp_gna_interval SECONDS` (fractional, > 0; `0`, keepalived's default, reads as unset)
     pub vrrp_gna_interval: Option<Duration>,
     /// `vrrp_garp_master_delay SECONDS` (whole seconds)
     pub vrrp_garp_master_delay: Option<Duration>,

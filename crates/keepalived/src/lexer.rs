@@ -11,9 +11,12 @@
 //!   (keepalived splits the line there), so `auth { auth_type PASS }` is four statements
 //!   worth of tokens on one line.
 //!
-//! Lines that use keepalived's preprocessor (`@id` conditional lines, `$NAME=value`
-//! definitions, `~SEQ(...)` / `~LST(...)`) are rejected with
-//! [`ErrorKind::Preprocessor`]: this parser does not expand them and must not guess.
+//! `@ID rest` and `@^ID rest` are keepalived's conditional lines (its `-i CONFIG_ID`): read
+//! [`tokenize_for`] a config id, `rest` is read on the node whose id is `ID` (`@ID`) or on every
+//! other node (`@^ID`), and the line is empty elsewhere. Without a config id ([`tokenize`]) they
+//! are rejected, as are the rest of keepalived's preprocessor (`$NAME=value` definitions,
+//! `~SEQ(...)` / `~LST(...)`), with [`ErrorKind::Preprocessor`]: this parser does not expand
+//! them and must not guess.
 
 use crate::error::ErrorKind;
 
@@ -59,15 +62,22 @@ pub(crate) fn is_blank(c: char) -> bool {
 }
 
 /// Splits `text` into tokens. Every line, including the last, ends with a
-/// [`TokenKind::Newline`].
+/// [`TokenKind::Newline`]. A conditional line (`@ID ...`) is an error.
 pub fn tokenize(text: &str) -> Result<Vec<Token>, LexError> {
+    tokenize_for(text, None)
+}
+
+/// Splits `text` into tokens as keepalived started with `-i config_id` reads it: a conditional
+/// line `@ID rest` keeps `rest` only when `ID` is `config_id`, `@^ID rest` only when it is not.
+/// Without a config id a conditional line is an error.
+pub fn tokenize_for(text: &str, config_id: Option<&str>) -> Result<Vec<Token>, LexError> {
     // A UTF-8 byte order mark left by an editor is not part of the first keyword.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     // About one token per six bytes in typical files: one allocation instead of a doubling series.
     let mut tokens = Vec::with_capacity(text.len() / 6);
     for (index, raw) in text.split('\n').enumerate() {
         let line = u32::try_from(index + 1).unwrap_or(u32::MAX);
-        tokenize_line(raw, line, &mut tokens)?;
+        tokenize_line(raw, line, config_id, &mut tokens)?;
         tokens.push(Token {
             kind: TokenKind::Newline,
             line,
@@ -116,14 +126,42 @@ fn is_definition(s: &str) -> bool {
     false
 }
 
-fn tokenize_line(raw: &str, line: u32, tokens: &mut Vec<Token>) -> Result<(), LexError> {
+/// The part of a conditional line `@ID rest` / `@^ID rest` read on the node `config_id`: `rest`
+/// when the condition holds, else nothing (as keepalived, also when nothing follows the id).
+fn conditional<'a>(trimmed: &'a str, config_id: &str) -> &'a str {
+    let Some(cond) = trimmed.strip_prefix('@') else {
+        return trimmed;
+    };
+    let (negated, cond) = match cond.strip_prefix('^') {
+        Some(rest) => (true, rest),
+        None => (false, cond),
+    };
+    let Some(end) = cond.find(is_blank) else {
+        return "";
+    };
+    if (&cond[..end] == config_id) != negated {
+        cond[end..].trim_start_matches(is_blank)
+    } else {
+        ""
+    }
+}
+
+fn tokenize_line(
+    raw: &str,
+    line: u32,
+    config_id: Option<&str>,
+    tokens: &mut Vec<Token>,
+) -> Result<(), LexError> {
     if raw.contains('\0') {
         return Err(LexError {
             line,
             kind: ErrorKind::NulByte,
         });
     }
-    let trimmed = raw.trim_start_matches(is_blank);
+    let mut trimmed = raw.trim_start_matches(is_blank);
+    if let Some(id) = config_id {
+        trimmed = conditional(trimmed, id);
+    }
     check_preprocessor(trimmed, line)?;
 
     let mut word = String::new();
@@ -270,5 +308,27 @@ mod tests {
             words("script \"$HOME/x\" $1"),
             ["script", "\"$HOME/x\"", "$1", "NL"]
         );
+    }
+
+    #[test]
+    fn conditional_lines_are_read_for_the_config_id() {
+        let text = "@lvs1 priority 150\n@^lvs1 priority 100\n  @lvs2 a b\n@lvs1\nc";
+        let read = |id: &str| -> Vec<String> {
+            tokenize_for(text, Some(id))
+                .unwrap()
+                .into_iter()
+                .map(|t| match t.kind {
+                    TokenKind::Word { text, .. } => format!("{}:{text}", t.line),
+                    _ => String::new(),
+                })
+                .filter(|w| !w.is_empty())
+                .collect()
+        };
+        assert_eq!(read("lvs1"), ["1:priority", "1:150", "5:c"]);
+        assert_eq!(read("lvs2"), ["2:priority", "2:100", "3:a", "3:b", "5:c"]);
+        assert_eq!(read("lvs3"), ["2:priority", "2:100", "5:c"]);
+        // Still no other preprocessor under a condition that holds.
+        let e = tokenize_for("@lvs1 $X=1", Some("lvs1")).unwrap_err();
+        assert!(matches!(e.kind, ErrorKind::Preprocessor { .. }));
     }
 }

@@ -58,6 +58,28 @@ pub fn parse_file(source: &dyn Source, path: impl AsRef<Path>) -> Result<Parsed,
     mapping::map(&tree)
 }
 
+/// [`parse_file`] as keepalived started with `-i config_id` reads it: a line `@ID ...` is read only
+/// when `ID` is `config_id`, a line `@^ID ...` only when it is not.
+pub fn parse_file_for(
+    source: &dyn Source,
+    path: impl AsRef<Path>,
+    config_id: &str,
+) -> Result<Parsed, Error> {
+    let tree = syntax::parse_file_for(source, path.as_ref(), Some(config_id))?;
+    mapping::map(&tree)
+}
+
+/// [`parse_with_source`] with conditional lines read for `config_id` (see [`parse_file_for`]).
+pub fn parse_with_source_for(
+    source: &dyn Source,
+    name: impl AsRef<Path>,
+    text: &str,
+    config_id: &str,
+) -> Result<Parsed, Error> {
+    let tree = syntax::parse_with_source_for(source, name.as_ref(), text, Some(config_id))?;
+    mapping::map(&tree)
+}
+
 /// Parses `text`, named `name` in errors and reports; included files are read through
 /// `source`, relative to `name`'s directory.
 pub fn parse_with_source(

@@ -13,7 +13,8 @@
 //! - `virtual_server group NAME` is not supported: it is reported as unmapped (keyword
 //!   `virtual_server group`) and left out of the configuration.
 //! - Old keyword spellings are accepted: `lb_algo` (= `lvs_sched`), `lb_kind`
-//!   (= `lvs_method`), `nb_get_retry` (= `retry`).
+//!   (= `lvs_method`), `nb_get_retry` (= `retry`, in `HTTP_GET` and `SSL_GET` only: keepalived 2.2
+//!   ignores it in `TCP_CHECK` and `MISC_CHECK`, and it is reported as unmapped there).
 
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -340,6 +341,13 @@ const POSITIVE: Duration = Duration::from_micros(1);
 /// keepalived 2.2 accepts `vrrp_garp_interval` / `vrrp_gna_interval` up to this.
 const MAX_GARP_INTERVAL: Duration = Duration::from_micros(4_294_967_295);
 
+/// `vrrp_garp_interval` / `vrrp_gna_interval`: `0` is keepalived's default (no delay between
+/// announcements) and reads as unset; keepalived's own sample file writes it.
+fn announcement_interval(n: &Node) -> Res<Option<Duration>> {
+    let d = seconds(n, Duration::ZERO, Some(MAX_GARP_INTERVAL))?;
+    Ok((!d.is_zero()).then_some(d))
+}
+
 fn string(n: &Node) -> Res<String> {
     one(n).map(str::to_owned)
 }
@@ -491,16 +499,14 @@ impl Mapper {
                         .map_err(|_| invalid(c, &c.keyword, s, "not an IPv6 address"))?;
                     seen.put(c, &mut g.vrrp_mcast_group6, addr)?;
                 }
-                "vrrp_garp_interval" => seen.put(
-                    c,
-                    &mut g.vrrp_garp_interval,
-                    seconds(c, POSITIVE, Some(MAX_GARP_INTERVAL))?,
-                )?,
-                "vrrp_gna_interval" => seen.put(
-                    c,
-                    &mut g.vrrp_gna_interval,
-                    seconds(c, POSITIVE, Some(MAX_GARP_INTERVAL))?,
-                )?,
+                "vrrp_garp_interval" => {
+                    seen.once(&c.keyword, c)?;
+                    g.vrrp_garp_interval = announcement_interval(c)?;
+                }
+                "vrrp_gna_interval" => {
+                    seen.once(&c.keyword, c)?;
+                    g.vrrp_gna_interval = announcement_interval(c)?;
+                }
                 "vrrp_garp_master_delay" => seen.put(
                     c,
                     &mut g.vrrp_garp_master_delay,
@@ -1033,6 +1039,10 @@ impl Mapper {
         let mut check = TcpCheck::default();
         let mut seen = Seen::default();
         for c in plain_block(n)? {
+            if c.keyword == OLD_RETRY {
+                self.unmapped(c, &ctx);
+                continue;
+            }
             if !check_option(
                 c,
                 Some(&mut check.connection),
@@ -1130,6 +1140,10 @@ impl Mapper {
         let mut check = MiscCheck::default();
         let mut seen = Seen::default();
         for c in plain_block(n)? {
+            if c.keyword == OLD_RETRY {
+                self.unmapped(c, &ctx);
+                continue;
+            }
             if check_option(c, None, &mut check.options, &mut seen)? {
                 continue;
             }
@@ -1203,6 +1217,10 @@ fn check_option(
     }
     check_timing(c, options, seen)
 }
+
+/// `retry`'s old name, which keepalived 2.2 still takes in `HTTP_GET` and `SSL_GET` only: in the other
+/// checkers it is an unknown keyword that keepalived ignores, and so is it here (reported as unmapped).
+const OLD_RETRY: &str = "nb_get_retry";
 
 fn check_timing(c: &Node, o: &mut CheckOptions, seen: &mut Seen) -> Res<bool> {
     match c.keyword.as_str() {

@@ -63,6 +63,16 @@ struct SpannedToken {
 
 /// Reads `path` and everything it includes through `source` and builds the tree.
 pub fn parse_file(source: &dyn Source, path: &Path) -> Result<Vec<Node>, Error> {
+    parse_file_for(source, path, None)
+}
+
+/// [`parse_file`] as keepalived started with `-i config_id` reads it: conditional lines (`@ID ...`,
+/// `@^ID ...`) are read for `config_id` (see [`lexer::tokenize_for`]); without one they are errors.
+pub fn parse_file_for(
+    source: &dyn Source,
+    path: &Path,
+    config_id: Option<&str>,
+) -> Result<Vec<Node>, Error> {
     let path = normalize(path);
     let text = source.read(&path).map_err(|e| {
         Error::new(
@@ -73,17 +83,28 @@ pub fn parse_file(source: &dyn Source, path: &Path) -> Result<Vec<Node>, Error> 
             },
         )
     })?;
-    parse_with_source(source, &path, &text)
+    parse_with_source_for(source, &path, &text, config_id)
 }
 
 /// Builds the tree of `text`, named `name` in locations. Includes are resolved through
 /// `source` relative to `name`'s directory.
 pub fn parse_with_source(source: &dyn Source, name: &Path, text: &str) -> Result<Vec<Node>, Error> {
+    parse_with_source_for(source, name, text, None)
+}
+
+/// [`parse_with_source`] with conditional lines read for `config_id`.
+pub fn parse_with_source_for(
+    source: &dyn Source,
+    name: &Path,
+    text: &str,
+    config_id: Option<&str>,
+) -> Result<Vec<Node>, Error> {
     let name = normalize(name);
     let mut tokens = Vec::new();
     let mut reading = Reading {
         stack: vec![name.clone()],
         files: 1,
+        config_id,
     };
     expand(source, &name, text, &mut reading, &mut tokens)?;
     TreeBuilder { tokens, pos: 0 }.block(0, None)
@@ -95,10 +116,12 @@ pub fn parse_str(name: &Path, text: &str) -> Result<Vec<Node>, Error> {
     parse_with_source(&MemorySource::new(), name, text)
 }
 
-/// The files being read (for cycle detection) and how many were read so far.
-struct Reading {
+/// The files being read (for cycle detection), how many were read so far, and the config id
+/// conditional lines are read for.
+struct Reading<'a> {
     stack: Vec<PathBuf>,
     files: usize,
+    config_id: Option<&'a str>,
 }
 
 fn expand(
@@ -109,7 +132,7 @@ fn expand(
     out: &mut Vec<SpannedToken>,
 ) -> Result<(), Error> {
     let file: Arc<Path> = Arc::from(path);
-    let mut tokens = lexer::tokenize(text)
+    let mut tokens = lexer::tokenize_for(text, reading.config_id)
         .map_err(|e| Error::new(&Location::new(file.clone(), e.line), e.kind))?;
     out.reserve(tokens.len());
     let mut at_statement_start = true;

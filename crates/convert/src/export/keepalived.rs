@@ -7,7 +7,7 @@
 
 use crate::import::words;
 use director_core::model::health_check::CheckKind;
-use director_core::model::vrrp_group::parse_vip;
+use director_core::model::vrrp_group::{parse_vip, MAX_TRACK_WEIGHT};
 use director_core::model::{
     AuthType, Family, Forwarding, HealthCheck, Protocol, RealServer, Scheduler, SchedulerFlag,
     VirtualServer, VrrpGroup,
@@ -83,7 +83,10 @@ fn instance(
         .map(|m| m.priority.unwrap_or(g.priority))
         .max()
         .unwrap_or(priority);
-    v.state = Some(if priority >= highest {
+    // keepalived clears `nopreempt` of an instance that starts as MASTER (and `keepalived -t` fails):
+    // without preemption every node starts as BACKUP, and the highest priority takes over when no master
+    // is heard, as director's nodes do.
+    v.state = Some(if priority >= highest && g.preempt {
         k::VrrpState::Master
     } else {
         k::VrrpState::Backup
@@ -126,7 +129,7 @@ fn instance(
         if let Some(interface) = &t.interface {
             v.track_interface.push(k::TrackInterface {
                 name: interface.clone(),
-                weight: Some(t.weight),
+                weight: Some(keepalived_weight(t.weight)),
                 reverse: false,
             });
         } else if let Some(command) = &t.script {
@@ -136,7 +139,7 @@ fn instance(
             scripts.push(script);
             v.track_script.push(k::TrackScript {
                 name,
-                weight: Some(t.weight),
+                weight: Some(keepalived_weight(t.weight)),
                 reverse: None,
             });
         } else if let Some(vs) = &t.virtual_server {
@@ -166,6 +169,12 @@ fn instance(
         v.garp_master_refresh = Some(Duration::from_secs(u64::from(garp.refresh_s)));
     }
     v
+}
+
+/// A track weight within keepalived's -253..=253. The model allows no more since this was written; a weight
+/// of +/-254 stored before moves any priority 1..254 to the same bound as +/-253 does, in both.
+fn keepalived_weight(w: i32) -> i32 {
+    w.clamp(-MAX_TRACK_WEIGHT, MAX_TRACK_WEIGHT)
 }
 
 fn lvs_method(f: Forwarding) -> k::LvsMethod {

@@ -68,7 +68,7 @@ pub struct Imported {
 const KEEPALIVED_DELAY_LOOP: Duration = Duration::from_secs(60);
 const KEEPALIVED_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// A track whose failure puts a keepalived instance in FAULT: the lowest priority director can give.
-const FAULT_WEIGHT: i32 = -254;
+const FAULT_WEIGHT: i32 = -director_core::model::vrrp_group::MAX_TRACK_WEIGHT;
 
 /// Maps a parsed keepalived configuration. The spans of the virtual servers move into the result; the
 /// rest of `parsed` is freed here, before the import builds what it writes.
@@ -85,7 +85,7 @@ pub fn map(mut parsed: Parsed, options: &Options) -> Result<Imported, ImportErro
                     file: u.file.clone(),
                     line: u.line,
                 },
-                message: format!("'{}' in {} is not imported", u.keyword, u.context),
+                message: unmapped_message(&u.keyword, &u.context),
             })
             .collect(),
         scripts_reported: HashSet::new(),
@@ -148,6 +148,18 @@ pub fn map(mut parsed: Parsed, options: &Options) -> Result<Imported, ImportErro
         virtual_servers,
         warnings,
     })
+}
+
+/// The warning for a keyword the keepalived parser does not map.
+fn unmapped_message(keyword: &str, context: &str) -> String {
+    if keyword == "nb_get_retry" {
+        // keepalived 2.2 takes it in HTTP_GET and SSL_GET only; elsewhere it logs "Unknown keyword" and
+        // checks with its default retry, and so does the import.
+        return format!(
+            "'nb_get_retry' in {context} is not imported: keepalived 2.2 ignores it outside HTTP_GET and SSL_GET (its default retry applies; write 'retry N' for fall N+1)"
+        );
+    }
+    format!("'{keyword}' in {context} is not imported")
 }
 
 /// A director name for a keepalived name: lower case, other characters as `-`.
@@ -337,10 +349,19 @@ impl Mapper<'_> {
                 (g.vrrp_check_unicast_src, "vrrp_check_unicast_src"),
                 (g.vrrp_mcast_group4.is_some(), "vrrp_mcast_group4"),
                 (g.vrrp_mcast_group6.is_some(), "vrrp_mcast_group6"),
+            ],
+            "",
+        );
+        // `0` (keepalived's default, written by its sample file) reads as unset: director, like keepalived
+        // with 0, sends the announcements of a burst back to back.
+        self.not_imported(
+            &span,
+            "global_defs",
+            &[
                 (g.vrrp_garp_interval.is_some(), "vrrp_garp_interval"),
                 (g.vrrp_gna_interval.is_some(), "vrrp_gna_interval"),
             ],
-            "",
+            ": director sends the announcements of a burst without delay (keepalived's '0')",
         );
     }
 
@@ -355,6 +376,15 @@ impl Mapper<'_> {
                     format!("vrrp_sync_group {}: not usable as a director name", sg.name),
                 )
             })?;
+            if name != sg.name {
+                self.warn(
+                    &span.at,
+                    format!(
+                        "vrrp_sync_group {} is imported as sync group {name} (director names are lower case, other characters '-')",
+                        sg.name
+                    ),
+                );
+            }
             for inst in &sg.group {
                 if !self.config.vrrp_instances.iter().any(|v| &v.name == inst) {
                     return Err(ImportError::at(
@@ -407,6 +437,14 @@ impl Mapper<'_> {
                 format!("{ctx}: the name is not usable as a director name"),
             )
         })?;
+        if name != inst.name {
+            self.warn(
+                &span.at,
+                format!(
+                    "{ctx} is imported as VRRP group {name} (director names are lower case, other characters '-')"
+                ),
+            );
+        }
         let vrid = inst.virtual_router_id.ok_or_else(|| {
             ImportError::at(&span.at, format!("{ctx}: virtual_router_id is required"))
         })?;
@@ -419,7 +457,8 @@ impl Mapper<'_> {
         let auth = self.authentication(inst, span, &ctx, version)?;
         let mut track = self.track_interfaces(inst, span, &ctx);
         for t in &inst.track_script {
-            track.push(self.track_script(t, span, &ctx)?);
+            let n = track.len() + 1;
+            track.push(self.track_script(t, span, &ctx, &name, n)?);
         }
         let notify = self.notify(inst, span, &ctx);
         self.instance_not_imported(inst, span, &ctx);
@@ -476,10 +515,21 @@ impl Mapper<'_> {
         ctx: &str,
         interface: &str,
     ) -> Vec<String> {
-        inst.virtual_ipaddress
-            .iter()
-            .map(|vip| self.virtual_address(vip, span, ctx, interface))
-            .collect()
+        let mut out: Vec<String> = Vec::with_capacity(inst.virtual_ipaddress.len());
+        for vip in &inst.virtual_ipaddress {
+            let address = self.virtual_address(vip, span, ctx, interface);
+            if out.contains(&address) {
+                // keepalived adds the address once; so does director.
+                let at = written_at(span, "virtual_ipaddress").clone();
+                self.warn(
+                    &at,
+                    format!("{ctx}: {address} is listed twice in virtual_ipaddress; imported once"),
+                );
+                continue;
+            }
+            out.push(address);
+        }
+        out
     }
 
     fn virtual_address(
@@ -701,7 +751,18 @@ impl Mapper<'_> {
         keyword: &str,
         name: &str,
     ) -> i32 {
+        let max = director_core::model::vrrp_group::MAX_TRACK_WEIGHT;
         match weight {
+            Some(w) if w.abs() > max => {
+                let clamped = w.clamp(-max, max);
+                self.warn(
+                    at,
+                    format!(
+                        "{ctx}: the weight {w} of {keyword} {name} is imported as {clamped}, as keepalived takes it (+/-{max} at most)"
+                    ),
+                );
+                clamped
+            }
             Some(w) if w != 0 => w,
             _ => {
                 self.warn(
@@ -716,11 +777,14 @@ impl Mapper<'_> {
     }
 
     /// One `track_script` entry -> a track running its `vrrp_script`'s command.
+    /// The track is the `n`th of group `group`: the name director's export gives its script.
     fn track_script(
         &mut self,
         t: &k::TrackScript,
         span: &BlockSpan,
         ctx: &str,
+        group: &str,
+        n: usize,
     ) -> Result<Track, ImportError> {
         let config = self.config;
         let at = entry_at(span, &t.name, "track_script").clone();
@@ -735,6 +799,16 @@ impl Mapper<'_> {
         };
         let script = &config.vrrp_scripts[si];
         let command = self.vrrp_script_command(si)?;
+        let exported = format!("{group}_track_{n}");
+        if t.name != exported {
+            self.warn(
+                &at,
+                format!(
+                    "{ctx}: track_script {} is imported as a track of its command; the name is not kept (an export calls it {exported})",
+                    t.name
+                ),
+            );
+        }
         let weight = self.track_weight(
             t.weight.or(script.weight),
             &at,
@@ -1500,10 +1574,22 @@ mod tests {
         warnings: &'static [&'static str],
     }
 
+    /// Whether a warning says that a keepalived name is imported under another name.
+    fn is_rename(w: &str) -> bool {
+        w.contains(" is imported as VRRP group ")
+            || w.contains(" is imported as sync group ")
+            || w.contains("the name is not kept")
+    }
+
+    /// Runs the cases. A case that lists no rename warning is not asked for them: most snippets use
+    /// keepalived's habitual `VI_1`; the renames have cases of their own (`renames_are_warned`).
     fn run(cases: Vec<Case>) {
         for case in cases {
-            let imported = import(case.conf)
+            let mut imported = import(case.conf)
                 .unwrap_or_else(|e| panic!("{}: refused: {e}\n{}", case.what, case.conf));
+            if !case.warnings.iter().any(|w| is_rename(w)) {
+                imported.warnings.retain(|w| !is_rename(&w.message));
+            }
             let objects = objects(&imported);
             if let Err(e) = holds(&objects, &case.objects, "") {
                 panic!(
@@ -1565,8 +1651,8 @@ mod tests {
                     "16: 'vrrp_check_unicast_src' in global_defs is not imported",
                     "17: 'vrrp_mcast_group4' in global_defs is not imported",
                     "18: 'vrrp_mcast_group6' in global_defs is not imported",
-                    "19: 'vrrp_garp_interval' in global_defs is not imported",
-                    "20: 'vrrp_gna_interval' in global_defs is not imported",
+                    "19: 'vrrp_garp_interval' in global_defs is not imported: director sends the announcements of a burst without delay (keepalived's '0')",
+                    "20: 'vrrp_gna_interval' in global_defs is not imported: director sends the announcements of a burst without delay (keepalived's '0')",
                     "21: 'enable_traps' in global_defs is not imported",
                 ],
             },
@@ -1605,6 +1691,121 @@ vrrp_instance VI_2 {
                 warnings: &[],
             },
         ]);
+    }
+
+    #[test]
+    fn keepalived_defaults_and_renames() {
+        run(vec![
+            Case {
+                what: "keepalived's sample file: vrrp_garp_interval 0 and vrrp_gna_interval 0 are its default (no delay), as director's",
+                conf: r"global_defs {
+    vrrp_garp_interval 0
+    vrrp_gna_interval 0
+}
+",
+                objects: json!({"vrrp_groups": []}),
+                warnings: &[],
+            },
+            Case {
+                what: "an address listed twice is imported once, with a warning",
+                conf: r"vrrp_instance vi_1 {
+    interface eth0
+    virtual_router_id 51
+    virtual_ipaddress {
+        10.0.0.1
+        10.0.0.2/24
+        10.0.0.1/32
+    }
+}
+",
+                objects: json!({"vrrp_groups": [{"name": "vi_1", "virtual_addresses": ["10.0.0.1/32", "10.0.0.2/24"]}]}),
+                warnings: &["4: vrrp_instance vi_1: 10.0.0.1/32 is listed twice in virtual_ipaddress; imported once"],
+            },
+            Case {
+                what: "renames: the instance, the sync group, a track script's name",
+                conf: r"vrrp_script chk_haproxy {
+    script /usr/bin/true
+    weight -20
+}
+vrrp_sync_group VG_1 {
+    group {
+        VI_1
+    }
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    virtual_ipaddress {
+        10.0.0.1
+    }
+    track_script {
+        chk_haproxy
+    }
+}
+",
+                objects: json!({"vrrp_groups": [{"name": "vi_1", "sync_group": "vg_1",
+                    "track": [{"script": ["/usr/bin/true"], "weight": -20}]}]}),
+                warnings: &[
+                    "5: vrrp_sync_group VG_1 is imported as sync group vg_1 (director names are lower case, other characters '-')",
+                    "10: vrrp_instance VI_1 is imported as VRRP group vi_1 (director names are lower case, other characters '-')",
+                    "17: vrrp_instance VI_1: track_script chk_haproxy is imported as a track of its command; the name is not kept (an export calls it vi_1_track_1)",
+                ],
+            },
+            Case {
+                what: "nb_get_retry is retry in HTTP_GET (keepalived 2.2 takes it there), ignored in MISC_CHECK",
+                conf: r"virtual_server 192.0.2.1 80 {
+    real_server 10.0.0.1 80 {
+        HTTP_GET {
+            url {
+                path /
+            }
+            nb_get_retry 3
+        }
+    }
+    real_server 10.0.0.2 80 {
+        MISC_CHECK {
+            misc_path /bin/true
+            nb_get_retry 3
+        }
+    }
+}
+",
+                objects: json!({"virtual_servers": [{"real_servers": [
+                    {"health_check": {"type": "http", "fall": 4}},
+                    {"health_check": {"type": "script", "fall": 1}},
+                ]}]}),
+                warnings: &[
+                    "13: 'nb_get_retry' in virtual_server 192.0.2.1 80 > real_server 10.0.0.2 80 > MISC_CHECK is not imported: keepalived 2.2 ignores it outside HTTP_GET and SSL_GET (its default retry applies; write 'retry N' for fall N+1)",
+                ],
+            },
+        ]);
+    }
+
+    #[test]
+    fn conditional_lines_are_read_for_the_node() {
+        let conf = "global_defs {\n@lvs-01 router_id lvs-01\n@lvs-02 router_id lvs-02\n}\n\
+            vrrp_instance vi_1 {\n    interface eth0\n    virtual_router_id 51\n\
+            @lvs-01 priority 150\n@^lvs-01 priority 100\n    virtual_ipaddress {\n        10.0.0.1\n    }\n}\n";
+        for (id, node, priority) in [("lvs-01", "lvs-01", 150), ("lvs-02", "lvs-02", 100)] {
+            let parsed = director_keepalived::parse_with_source_for(
+                &director_keepalived::MemorySource::new(),
+                "keepalived.conf",
+                conf,
+                id,
+            )
+            .unwrap_or_else(|e| panic!("{id}: {e}"));
+            let i = map(
+                parsed,
+                &Options {
+                    node: None,
+                    default_node: "here".into(),
+                },
+            )
+            .unwrap_or_else(|e| panic!("{id}: {e}"));
+            assert_eq!(i.node, node);
+            assert_eq!(i.vrrp_groups[0].group.priority, priority, "{id}");
+            assert_eq!(warnings(&i), Vec::<String>::new(), "{id}");
+        }
     }
 
     #[test]
@@ -1819,11 +2020,11 @@ vrrp_instance VI_3 {
 ",
                 objects: json!({"vrrp_groups": [{"track": [
                     {"interface": "eth1", "weight": -30, "script": null, "virtual_server": null},
-                    {"interface": "eth2", "weight": -254},
+                    {"interface": "eth2", "weight": -253},
                     {"interface": "eth3", "weight": 10},
                 ]}]}),
                 warnings: &[
-                    "9: vrrp_instance VI_1: track_interface eth2 has no weight (keepalived: FAULT); imported with weight -254",
+                    "9: vrrp_instance VI_1: track_interface eth2 has no weight (keepalived: FAULT); imported with weight -253",
                     "10: vrrp_instance VI_1: 'reverse' of track_interface eth3 is not imported",
                 ],
             },
@@ -1868,7 +2069,7 @@ vrrp_instance VI_2 {
                 objects: json!({"vrrp_groups": [
                     {"track": [
                         {"script": ["/usr/local/bin/check", "--port", "80"], "weight": -20, "interface": null},
-                        {"script": ["/bin/true"], "weight": -254},
+                        {"script": ["/bin/true"], "weight": -253},
                     ]},
                     {"track": [{"script": ["/usr/local/bin/check", "--port", "80"], "weight": -50}]},
                 ]}),
@@ -1879,7 +2080,7 @@ vrrp_instance VI_2 {
                     "6: 'fall' in vrrp_script chk_lb is not imported: director runs track scripts every --vrrp-track-interval",
                     "7: 'user' in vrrp_script chk_lb is not imported: director runs track scripts every --vrrp-track-interval",
                     "8: 'init_fail' in vrrp_script chk_lb is not imported: director runs track scripts every --vrrp-track-interval",
-                    "22: vrrp_instance VI_1: track_script chk_none has no weight (keepalived: FAULT); imported with weight -254",
+                    "22: vrrp_instance VI_1: track_script chk_none has no weight (keepalived: FAULT); imported with weight -253",
                     "32: vrrp_instance VI_2: 'reverse' of track_script chk_lb is not imported",
                 ],
             },
@@ -2247,8 +2448,9 @@ virtual_server 192.0.2.1 81 {
                 warnings: &[],
             },
             Case {
-                what: "timing of the checker, else the real server's, else the service's; nb_get_retry N is fall \
-                       N + 1; connect_ip, connect_port, bindto",
+                what: "timing of the checker, else the real server's, else the service's; nb_get_retry in \
+                       TCP_CHECK is ignored as keepalived 2.2 does (the service's retry 5 is fall 6); connect_ip, \
+                       connect_port, bindto",
                 conf: r"virtual_server 192.0.2.1 80 {
     delay_loop 6
     connect_timeout 4
@@ -2274,7 +2476,7 @@ virtual_server 192.0.2.1 81 {
                 objects: json!({"virtual_servers": [{
                     "health_check": null,
                     "real_servers": [
-                        {"health_check": {"type": "tcp", "interval_ms": 6000, "timeout_ms": 2000, "fall": 3,
+                        {"health_check": {"type": "tcp", "interval_ms": 6000, "timeout_ms": 2000, "fall": 6,
                                           "retry_delay_ms": 3000, "warmup_ms": 10000,
                                           "connect_address": "127.0.0.1", "connect_port": 8080,
                                           "bind_address": "127.0.0.2"}},
@@ -2283,17 +2485,19 @@ virtual_server 192.0.2.1 81 {
                                           "connect_address": null}},
                     ],
                 }]}),
-                warnings: &[],
+                warnings: &[
+                    "10: 'nb_get_retry' in virtual_server 192.0.2.1 80 > real_server 10.0.0.1 80 > TCP_CHECK is not imported: keepalived 2.2 ignores it outside HTTP_GET and SSL_GET (its default retry applies; write 'retry N' for fall N+1)",
+                ],
             },
             Case {
-                what: "a timeout beyond the interval and a retry (nb_get_retry) beyond 99 are cut; alpha, log_all_failures, \
+                what: "a timeout beyond the interval and a retry beyond 99 are cut; alpha, log_all_failures, \
                        bind_if, bind_port, fwmark of a checker are not imported",
                 conf: r"virtual_server 192.0.2.1 80 {
     real_server 10.0.0.1 80 {
         TCP_CHECK {
             delay_loop 2
             connect_timeout 3
-            nb_get_retry 150
+            retry 150
             alpha
             log_all_failures
             bind_if eth1

@@ -1,21 +1,24 @@
 //! One node's imported objects against the current desired state: create-or-update, checked as a whole.
 //!
-//! - A VRRP group that exists (same name) keeps its other members: the file's node is added, or its member
-//!   entry replaced. So the MASTER's and the BACKUP's files of one instance make one group of two members.
+//! - A VRRP group is known by its VRID and addresses, not by its name: the file's group joins the existing
+//!   group with the same VRID sharing an address (the file's node is added, or its member entry replaced),
+//!   so the MASTER's and the BACKUP's files of one instance make one group of two members. Another cluster
+//!   with a name already taken gets a free name (`vi_1-2`, with a warning); the same name and VRID with
+//!   other addresses cannot be told apart and refuse the import, naming both declarations.
 //! - A virtual server that exists with the same address, port and protocol (or fwmark) is updated under
 //!   its existing name; otherwise the imported name is used. Its real servers become the file's.
 //! - Every object is checked with the model's rules against the state as the earlier objects leave it,
 //!   exactly as the service layer will; an error names the file and line. Nothing is written here.
 
-use super::mapping::{describe, place_of, Imported};
-use super::{ImportError, Warning};
+use super::mapping::{describe, place_of, Imported, ImportedGroup};
+use super::{ImportError, Place, Warning};
 use director_core::audit::diff;
 use director_core::model::{VirtualServer, VrrpGroup};
 use director_core::state::{VirtualServerRecord, VrrpGroupRecord};
 use director_core::{DesiredState, Identities};
 use director_keepalived::Location;
 use director_service::{Batch, Outcome};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// What the import does to one object.
@@ -40,77 +43,116 @@ pub struct Prepared {
 
 /// Merges `imported` into `state` (pure; see the module documentation).
 pub fn prepare(state: &DesiredState, imported: &Imported) -> Result<Prepared, ImportError> {
+    prepare_all(state, std::slice::from_ref(imported))
+}
+
+/// Merges the files of several nodes, one after the other, as one change. A conflict between two of
+/// them names both files' lines.
+pub fn prepare_all(state: &DesiredState, files: &[Imported]) -> Result<Prepared, ImportError> {
     let mut next = state.clone();
+    let mut warnings = Vec::new();
+    // Where each group touched by this import was first declared, and the order objects were touched in.
+    let mut origins: HashMap<String, Place> = HashMap::new();
+    let mut groups: Vec<String> = Vec::new();
+    let mut virtual_servers: Vec<String> = Vec::new();
+    for imported in files {
+        // The name each group of this file ends up under: its virtual servers follow it.
+        let mut renamed: HashMap<String, String> = HashMap::new();
+        for g in &imported.vrrp_groups {
+            let target = resolve_group(&next, g, &imported.node, &origins, &mut warnings)?;
+            let mut group = g.group.clone();
+            group.name = target.clone();
+            renamed.insert(g.group.name.clone(), target.clone());
+            if let Some(old) = next.vrrp_groups.get(&target).cloned() {
+                group = merge_group(&old.spec, group, &imported.node, &g.span.at, &mut warnings);
+            }
+            next.check_vrrp_group(&group).map_err(|e| {
+                ImportError::at(
+                    place_of(&g.span, &e.field),
+                    format!("VRRP group {}: {}", group.name, describe(&e)),
+                )
+            })?;
+            group.normalize();
+            origins
+                .entry(target.clone())
+                .or_insert_with(|| (&g.span.at).into());
+            if !groups.contains(&target) {
+                groups.push(target.clone());
+            }
+            next.vrrp_groups.insert(
+                target,
+                Arc::new(VrrpGroupRecord {
+                    spec: group,
+                    revision: 0,
+                }),
+            );
+        }
+        let mut identities = Identities::of(&next);
+        for v in &imported.virtual_servers {
+            let mut vs = v.virtual_server.clone();
+            if let Some(g) = vs.vrrp_group.take() {
+                vs.vrrp_group = Some(renamed.get(&g).cloned().unwrap_or(g));
+            }
+            vs.normalize();
+            if let Some(name) = vs.key().and_then(|k| identities.holder(k)) {
+                vs.name = name.to_string();
+            }
+            next.check_virtual_server_among(&vs, &mut identities)
+                .map_err(|e| {
+                    ImportError::at(
+                        place_of(&v.span, &e.field),
+                        format!("virtual server {}: {}", vs.name, describe(&e)),
+                    )
+                })?;
+            if !virtual_servers.contains(&vs.name) {
+                virtual_servers.push(vs.name.clone());
+            }
+            next.virtual_servers.insert(
+                vs.name.clone(),
+                Arc::new(VirtualServerRecord {
+                    spec: vs,
+                    revision: 0,
+                    real_server_revisions: BTreeMap::new(),
+                }),
+            );
+        }
+    }
     let mut batch = Batch::default();
     let mut planned = Vec::new();
-    let mut warnings = Vec::new();
-    for g in &imported.vrrp_groups {
-        let mut group = g.group.clone();
-        let existing = next.vrrp_groups.get(&group.name).cloned();
-        if let Some(old) = &existing {
-            group = merge_group(&old.spec, group, &imported.node, &g.span.at, &mut warnings);
-        }
-        next.check_vrrp_group(&group).map_err(|e| {
-            ImportError::at(
-                place_of(&g.span, &e.field),
-                format!("VRRP group {}: {}", group.name, describe(&e)),
-            )
-        })?;
-        group.normalize();
+    for name in groups {
+        let Some(group) = next.vrrp_groups.get(&name) else {
+            continue;
+        };
+        let group = group.spec.clone();
         let (outcome, detail) = outcome(
-            existing.as_ref().map(|r| &r.spec),
+            state.vrrp_groups.get(&name).map(|r| &r.spec),
             &group,
             describe_group(&group),
         );
         planned.push(Planned {
             kind: "vrrp_group",
-            name: group.name.clone(),
+            name,
             outcome,
             detail,
         });
-        next.vrrp_groups.insert(
-            group.name.clone(),
-            Arc::new(VrrpGroupRecord {
-                spec: group.clone(),
-                revision: 0,
-            }),
-        );
         batch.vrrp_groups.push(group);
     }
-    let mut identities = Identities::of(&next);
-    for v in &imported.virtual_servers {
-        let mut vs = v.virtual_server.clone();
-        vs.normalize();
-        if let Some(name) = vs.key().and_then(|k| identities.holder(k)) {
-            vs.name = name.to_string();
-        }
-        next.check_virtual_server_among(&vs, &mut identities)
-            .map_err(|e| {
-                ImportError::at(
-                    place_of(&v.span, &e.field),
-                    format!("virtual server {}: {}", vs.name, describe(&e)),
-                )
-            })?;
-        let existing = next.virtual_servers.get(&vs.name).cloned();
+    for name in virtual_servers {
+        let Some(vs) = next.virtual_servers.get(&name) else {
+            continue;
+        };
+        let vs = vs.spec.clone();
         let (outcome, detail) = outcome(
-            existing.as_ref().map(|r| &r.spec),
+            state.virtual_servers.get(&name).map(|r| &r.spec),
             &vs,
             describe_virtual_server(&vs),
         );
         planned.push(Planned {
             kind: "virtual_server",
-            name: vs.name.clone(),
+            name,
             outcome,
             detail,
         });
-        next.virtual_servers.insert(
-            vs.name.clone(),
-            Arc::new(VirtualServerRecord {
-                spec: vs.clone(),
-                revision: 0,
-                real_server_revisions: BTreeMap::new(),
-            }),
-        );
         batch.virtual_servers.push(vs);
     }
     Ok(Prepared {
@@ -118,6 +160,109 @@ pub fn prepare(state: &DesiredState, imported: &Imported) -> Result<Prepared, Im
         planned,
         warnings,
     })
+}
+
+/// Whether two groups' addresses share one.
+fn addresses_overlap(a: &VrrpGroup, b: &VrrpGroup) -> bool {
+    a.virtual_addresses
+        .iter()
+        .any(|x| b.virtual_addresses.contains(x))
+}
+
+fn summary(g: &VrrpGroup) -> String {
+    format!("VRID {}, {}", g.vrid, g.virtual_addresses.join(" "))
+}
+
+/// The name under which the file's group `g` goes into `next`. A VRRP cluster is known by its VRID and
+/// addresses, not by its instance name (every keepalived example calls its instance VI_1):
+///
+/// - the group of the same name, VRID or an address whose only member is the file's node: that node's
+///   file imported again;
+/// - else the one group with the same VRID and family sharing an address: another node of that cluster
+///   (under that group's name, with a warning when the instance's name differs);
+/// - else a new group: under its own name when free; when another cluster (another VRID) has the name,
+///   under the first free `NAME-2`, `NAME-3`, ... with a warning; when a group of that name has the same
+///   VRID but none of the addresses, the two cannot be told apart and the import is refused naming both.
+fn resolve_group(
+    next: &DesiredState,
+    g: &ImportedGroup,
+    node: &str,
+    origins: &HashMap<String, Place>,
+    warnings: &mut Vec<Warning>,
+) -> Result<String, ImportError> {
+    let group = &g.group;
+    let name = &group.name;
+    if let Some(old) = next.vrrp_groups.get(name) {
+        let same = old.spec.vrid == group.vrid || addresses_overlap(&old.spec, group);
+        if same && old.spec.members.iter().all(|m| m.node == node) {
+            return Ok(name.clone());
+        }
+    }
+    let same_cluster: Vec<&str> = next
+        .vrrp_groups
+        .iter()
+        .filter(|(_, r)| {
+            r.spec.vrid == group.vrid
+                && r.spec.family() == group.family()
+                && addresses_overlap(&r.spec, group)
+        })
+        .map(|(n, _)| n.as_str())
+        .collect();
+    match same_cluster.as_slice() {
+        [one] => {
+            if *one != name.as_str() {
+                warnings.push(Warning {
+                    place: (&g.span.at).into(),
+                    message: format!(
+                        "VRRP group {name} ({}) is the cluster of VRRP group {one} (same VRID and addresses): imported as a member of {one}",
+                        summary(group)
+                    ),
+                });
+            }
+            return Ok((*one).to_string());
+        }
+        [] => {}
+        several => {
+            return Err(ImportError::at(
+                &g.span.at,
+                format!(
+                    "VRRP group {name} ({}) has the VRID and addresses of several VRRP groups: {}",
+                    summary(group),
+                    several.join(", ")
+                ),
+            ))
+        }
+    }
+    let Some(taken) = next.vrrp_groups.get(name) else {
+        return Ok(name.clone());
+    };
+    let where_first = origins
+        .get(name)
+        .map(|p| format!("declared at {p}"))
+        .unwrap_or_else(|| "in the data directory".to_string());
+    if taken.spec.vrid == group.vrid {
+        return Err(ImportError::at(
+            &g.span.at,
+            format!(
+                "VRRP group {name} ({}) conflicts with VRRP group {name} ({}) {where_first}: the same name and VRID but other addresses, so neither one cluster nor two; make the addresses or the VRIDs agree",
+                summary(group),
+                summary(&taken.spec)
+            ),
+        ));
+    }
+    let free = (2..)
+        .map(|n| format!("{name}-{n}"))
+        .find(|n| !next.vrrp_groups.contains_key(n))
+        .unwrap_or_else(|| name.clone());
+    warnings.push(Warning {
+        place: (&g.span.at).into(),
+        message: format!(
+            "VRRP group {name} ({}) is another cluster than VRRP group {name} ({}) {where_first}: imported as VRRP group {free}",
+            summary(group),
+            summary(&taken.spec)
+        ),
+    });
+    Ok(free)
 }
 
 /// The existing group with the imported node's member entry added or replaced. Re-importing the file of
@@ -320,6 +465,170 @@ mod tests {
         assert_eq!((hc.interval_ms, hc.timeout_ms, hc.fall), (60_000, 2000, 2));
     }
 
+    /// A cluster's file: node, VRID, VIP (the virtual server's address too).
+    fn cluster(node: &str, vrid: u32, vip: &str) -> String {
+        format!(
+            "global_defs {{\n router_id {node}\n}}\nvrrp_instance VI_1 {{\n interface eth0\n \
+             virtual_router_id {vrid}\n virtual_ipaddress {{\n  {vip}\n }}\n}}\n\
+             virtual_server {vip} 80 {{\n real_server 10.9.0.1 80 {{\n }}\n}}\n"
+        )
+    }
+
+    /// The groups of a prepared import: (name, VRID, addresses, member nodes), and its virtual servers'
+    /// groups.
+    /// A group as (name, VRID, addresses, member nodes).
+    type GroupRow = (String, u32, String, String);
+
+    fn groups(p: &Prepared) -> (Vec<GroupRow>, Vec<(String, String)>) {
+        let g = p
+            .batch
+            .vrrp_groups
+            .iter()
+            .map(|g| {
+                let members: Vec<&str> = g.members.iter().map(|m| m.node.as_str()).collect();
+                (
+                    g.name.clone(),
+                    g.vrid,
+                    g.virtual_addresses.join(" "),
+                    members.join(" "),
+                )
+            })
+            .collect();
+        let v = p
+            .batch
+            .virtual_servers
+            .iter()
+            .map(|v| (v.name.clone(), v.vrrp_group.clone().unwrap_or_default()))
+            .collect();
+        (g, v)
+    }
+
+    #[test]
+    fn a_group_is_known_by_its_vrid_and_addresses() {
+        struct Case {
+            what: &'static str,
+            first: Vec<(&'static str, u32, &'static str)>,
+            then: (&'static str, u32, &'static str),
+            groups: Vec<(&'static str, u32, &'static str, &'static str)>,
+            virtual_servers: Vec<(&'static str, &'static str)>,
+            warnings: &'static [&'static str],
+        }
+        let cases = vec![
+            Case {
+                what: "another cluster also called VI_1 (other VRID and VIP) is a group of its own, and its virtual server is tied to it",
+                first: vec![("lvs-01", 51, "10.0.0.1")],
+                then: ("lvs-11", 52, "10.1.0.1"),
+                groups: vec![("vi_1-2", 52, "10.1.0.1/32", "lvs-11")],
+                virtual_servers: vec![("tcp-10.1.0.1-80", "vi_1-2")],
+                warnings: &["b.conf:4: VRRP group vi_1 (VRID 52, 10.1.0.1/32) is another cluster than VRRP group vi_1 (VRID 51, 10.0.0.1/32) in the data directory: imported as VRRP group vi_1-2"],
+            },
+            Case {
+                what: "the second node of the cluster (same VRID and VIP) joins the group",
+                first: vec![("lvs-01", 51, "10.0.0.1")],
+                then: ("lvs-02", 51, "10.0.0.1"),
+                groups: vec![("vi_1", 51, "10.0.0.1/32", "lvs-01 lvs-02")],
+                virtual_servers: vec![("tcp-10.0.0.1-80", "vi_1")],
+                warnings: &[],
+            },
+            Case {
+                what: "a third cluster takes the next free name",
+                first: vec![("lvs-01", 51, "10.0.0.1"), ("lvs-11", 52, "10.1.0.1")],
+                then: ("lvs-21", 53, "10.2.0.1"),
+                groups: vec![("vi_1-3", 53, "10.2.0.1/32", "lvs-21")],
+                virtual_servers: vec![("tcp-10.2.0.1-80", "vi_1-3")],
+                warnings: &["b.conf:4: VRRP group vi_1 (VRID 53, 10.2.0.1/32) is another cluster than VRRP group vi_1 (VRID 51, 10.0.0.1/32) in the data directory: imported as VRRP group vi_1-3"],
+            },
+            Case {
+                what: "the second node of the renamed cluster joins it, whatever its instance is called",
+                first: vec![("lvs-01", 51, "10.0.0.1"), ("lvs-11", 52, "10.1.0.1")],
+                then: ("lvs-12", 52, "10.1.0.1"),
+                groups: vec![("vi_1-2", 52, "10.1.0.1/32", "lvs-11 lvs-12")],
+                virtual_servers: vec![("tcp-10.1.0.1-80", "vi_1-2")],
+                warnings: &["b.conf:4: VRRP group vi_1 (VRID 52, 10.1.0.1/32) is the cluster of VRRP group vi_1-2 (same VRID and addresses): imported as a member of vi_1-2"],
+            },
+            Case {
+                what: "a node's own file imported again with another VIP updates its group",
+                first: vec![("lvs-01", 51, "10.0.0.1")],
+                then: ("lvs-01", 51, "10.0.0.9"),
+                groups: vec![("vi_1", 51, "10.0.0.9/32", "lvs-01")],
+                virtual_servers: vec![("tcp-10.0.0.9-80", "vi_1")],
+                warnings: &[],
+            },
+        ];
+        for case in cases {
+            let mut state = DesiredState::default();
+            for (node, vrid, vip) in &case.first {
+                let p = prepare(&state, &imported("a.conf", &cluster(node, *vrid, vip)))
+                    .unwrap_or_else(|e| panic!("{}: {e}", case.what));
+                apply(&mut state, &p);
+            }
+            let (node, vrid, vip) = case.then;
+            let p = prepare(&state, &imported("b.conf", &cluster(node, vrid, vip)))
+                .unwrap_or_else(|e| panic!("{}: {e}", case.what));
+            let (g, v) = groups(&p);
+            let expected_g: Vec<GroupRow> = case
+                .groups
+                .iter()
+                .map(|(n, v, a, m)| (n.to_string(), *v, a.to_string(), m.to_string()))
+                .collect();
+            let expected_v: Vec<(String, String)> = case
+                .virtual_servers
+                .iter()
+                .map(|(n, g)| (n.to_string(), g.to_string()))
+                .collect();
+            assert_eq!(g, expected_g, "{}", case.what);
+            assert_eq!(v, expected_v, "{}", case.what);
+            let warnings: Vec<String> = p.warnings.iter().map(ToString::to_string).collect();
+            assert_eq!(warnings, case.warnings, "{}", case.what);
+        }
+    }
+
+    #[test]
+    fn the_same_name_and_vrid_with_other_addresses_is_refused_naming_both_lines() {
+        let a = imported("a.conf", &cluster("lvs-01", 51, "10.0.0.1"));
+        let b = imported("b.conf", &cluster("lvs-02", 51, "10.0.0.2"));
+        let e = prepare_all(&DesiredState::default(), &[a, b]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "b.conf:4: VRRP group vi_1 (VRID 51, 10.0.0.2/32) conflicts with VRRP group vi_1 (VRID 51, 10.0.0.1/32) declared at a.conf:4: the same name and VRID but other addresses, so neither one cluster nor two; make the addresses or the VRIDs agree"
+        );
+    }
+
+    #[test]
+    fn several_files_are_one_change() {
+        let files = [
+            imported("a.conf", &cluster("lvs-01", 51, "10.0.0.1")),
+            imported("b.conf", &cluster("lvs-02", 51, "10.0.0.1")),
+            imported("c.conf", &cluster("lvs-11", 52, "10.1.0.1")),
+        ];
+        let p = prepare_all(&DesiredState::default(), &files).unwrap();
+        let (g, v) = groups(&p);
+        assert_eq!(
+            g,
+            [
+                (
+                    "vi_1".into(),
+                    51,
+                    "10.0.0.1/32".into(),
+                    "lvs-01 lvs-02".into()
+                ),
+                ("vi_1-2".into(), 52, "10.1.0.1/32".into(), "lvs-11".into()),
+            ]
+        );
+        assert_eq!(
+            v,
+            [
+                ("tcp-10.0.0.1-80".into(), "vi_1".into()),
+                ("tcp-10.1.0.1-80".into(), "vi_1-2".into()),
+            ]
+        );
+        let outcomes: Vec<Outcome> = p.planned.iter().map(|p| p.outcome).collect();
+        assert!(
+            outcomes.iter().all(|o| *o == Outcome::Created),
+            "{outcomes:?}"
+        );
+    }
+
     #[test]
     fn an_existing_virtual_server_keeps_its_name() {
         let mut state = DesiredState::default();
@@ -355,8 +664,12 @@ mod tests {
             virtual_ipaddress {\n  10.0.0.9\n }\n}\n";
         let i = imported("w.conf", text);
         assert_eq!(i.node, "here");
-        assert_eq!(i.warnings.len(), 1, "{:?}", i.warnings);
-        assert_eq!(i.warnings[0].place.line, 4);
-        assert!(i.warnings[0].message.contains("notify_master"));
+        assert_eq!(i.warnings.len(), 2, "{:?}", i.warnings);
+        assert_eq!(i.warnings[0].place.line, 1);
+        assert!(i.warnings[0]
+            .message
+            .contains("imported as VRRP group vi_1"));
+        assert_eq!(i.warnings[1].place.line, 4);
+        assert!(i.warnings[1].message.contains("notify_master"));
     }
 }

@@ -51,6 +51,10 @@ pub struct Member {
     pub unicast_source: Option<IpAddr>,
 }
 
+/// The largest track weight either way: keepalived's. With priorities 1..254 it already moves any priority
+/// to the bound.
+pub const MAX_TRACK_WEIGHT: i32 = 253;
+
 /// Something whose failure lowers the priority by `weight` (a negative number) or raises it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -65,7 +69,7 @@ pub struct Track {
     /// carry credentials); a script written back as it was read keeps the stored arguments.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub script: Option<Vec<String>>,
-    /// -254..254, added to the priority while the tracked thing has failed.
+    /// -253..253 (keepalived's range), added to the priority while the tracked thing has failed.
     pub weight: i32,
 }
 
@@ -489,7 +493,7 @@ fn validate_track(t: &Track) -> Result<()> {
             return Err(ModelError::invalid("script", "needs a command to run"));
         }
     }
-    check_range("weight", t.weight, -254, 254)
+    check_range("weight", t.weight, -MAX_TRACK_WEIGHT, MAX_TRACK_WEIGHT)
 }
 
 #[cfg(test)]

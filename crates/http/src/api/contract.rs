@@ -245,7 +245,7 @@ fn constrain(schemas: &mut Map<String, Value>) {
             json!({"type": ["string", "null"], "pattern": INTERFACE}),
         ),
         ("Track", "script", nullable(command())),
-        ("Track", "weight", range(-254, 254)),
+        ("Track", "weight", range(-253, 253)),
         (
             "Notify",
             "webhook",
