@@ -337,6 +337,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Asks the running daemon for its plan, with a short-lived viewer token signed with the data directory's
 /// secret (the command runs on the director's own host).
+/// Why `director plan` found no daemon, and what to pass: the daemon it asks is the one on `--http-listen`.
+fn unreachable(url: &str, http_listen: &str, error: &reqwest::Error) -> String {
+    let mut cause = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(s) = source {
+        cause = format!("{cause}: {s}");
+        source = s.source();
+    }
+    format!(
+        "no director daemon answers at {url} ({cause}). `director plan` asks the daemon on --http-listen \
+         (default 127.0.0.1:8080, or DIRECTOR_HTTP_LISTEN), here {http_listen}: pass the address the daemon \
+         listens on, such as `director plan --http-listen 127.0.0.1:9090`, and --ca when it serves HTTPS"
+    )
+}
+
 async fn plan(global: &GlobalOpts, opts: &PlanOpts) -> anyhow::Result<()> {
     let tokens = global.tokens()?;
     let token = tokens.issue(
@@ -377,17 +392,15 @@ async fn plan(global: &GlobalOpts, opts: &PlanOpts) -> anyhow::Result<()> {
         .bearer_auth(token)
         .send()
         .await
-        .with_context(|| {
-            format!(
-                "asking the daemon at {url} (is `director serve` running there? --http-listen names its \
-                 address, --ca its CA when it serves HTTPS)"
-            )
-        })?;
+        .map_err(|e| anyhow::anyhow!("{}", unreachable(&url, &opts.http_listen, &e)))?;
     let status = response.status();
-    let body: serde_json::Value = response
-        .json()
-        .await
-        .context("reading the daemon's answer")?;
+    let body: serde_json::Value = response.json().await.map_err(|_| {
+        anyhow::anyhow!(
+            "the answer of {url} is not director's (is another program listening on {}?): pass the address \
+             of the daemon's --http-listen with `director plan --http-listen ADDRESS:PORT`",
+            opts.http_listen
+        )
+    })?;
     if !status.is_success() {
         bail!(
             "{}",

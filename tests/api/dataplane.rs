@@ -182,6 +182,22 @@ async fn the_reconciler_reports_what_it_did() {
         String::from_utf8_lossy(&out.stdout).lines().next(),
         Some("plan at revision 2: 0 operation(s)")
     );
+    // Asked on a port where no daemon listens, it says which address it asked and what to pass.
+    let closed = format!("127.0.0.1:{}", director_tests::free_port());
+    let out = std::process::Command::new(director_bin())
+        .args(["plan", "--http-listen", &closed, "--data-dir"])
+        .arg(d.data_path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "no director daemon answers at http://{closed}/api/v1/plan"
+        )) && stderr.contains("pass the address the daemon listens on")
+            && stderr.contains("--http-listen"),
+        "{stderr}"
+    );
 
     // Disabling the virtual server removes its service: one DEL_SERVICE.
     assert_eq!(

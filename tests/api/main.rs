@@ -9,6 +9,7 @@ mod crud;
 mod dataplane;
 mod durability;
 mod health;
+mod hosts;
 mod logins;
 mod logs;
 mod metrics;

@@ -112,3 +112,90 @@ async fn with_a_dataplane_waits_follow_the_reconciler() {
         "the observed table has the real server: {text}"
     );
 }
+
+#[tokio::test]
+async fn drain_host_waits_for_the_kernel_and_undrain_restores() {
+    let d = Daemon::start_with(DaemonOptions {
+        dataplane: Some("memory".into()),
+        ..Default::default()
+    })
+    .await;
+    let mut c = admin(&d).await;
+    for (name, address) in [("web", "192.168.10.180"), ("api", "192.168.10.181")] {
+        c.create_virtual_server(pb::CreateVirtualServerRequest {
+            virtual_server: Some(web(name, address)),
+        })
+        .await
+        .expect("create");
+    }
+    let viewer = d.token_for("viewer").await;
+    let s = expect_code(
+        client_with(&d, &viewer)
+            .await
+            .drain_host(pb::DrainHostRequest {
+                address: "10.0.1.2".into(),
+                ..Default::default()
+            })
+            .await,
+        Code::PermissionDenied,
+    );
+    assert!(s.message().contains("operator"), "{}", s.message());
+    let s = expect_code(
+        c.drain_host(pb::DrainHostRequest {
+            address: "10.0.1.99".into(),
+            ..Default::default()
+        })
+        .await,
+        Code::NotFound,
+    );
+    assert!(s.message().contains("10.0.1.99"), "{}", s.message());
+    let s = expect_code(
+        c.drain_host(pb::DrainHostRequest {
+            address: "10.0.1".into(),
+            ..Default::default()
+        })
+        .await,
+        Code::InvalidArgument,
+    );
+    assert_eq!(bad_field(&s), "address");
+
+    // With the memory dataplane no connection is open: the wait ends once the kernel has the change.
+    let drained = c
+        .drain_host(pb::DrainHostRequest {
+            address: "10.0.1.2".into(),
+            wait: true,
+            timeout: seconds(30, 0),
+        })
+        .await
+        .expect("drain the host and wait")
+        .into_inner();
+    let change = drained.change.clone().expect("change");
+    assert!(change.changed);
+    assert_eq!(change.real_servers.len(), 2, "{change:?}");
+    assert!(change
+        .real_servers
+        .iter()
+        .all(|r| r.weight == 0 && r.weight_before == 2));
+    assert_eq!(drained.active_connections, 0);
+    assert!(
+        drained.applied_revision >= Some(change.revision),
+        "{drained:?}"
+    );
+    let table = d.get("/api/v1/dataplane").await.to_string();
+    assert!(table.contains("10.0.1.2"), "{table}");
+
+    let undrained = c
+        .undrain_host(pb::UndrainHostRequest {
+            address: "10.0.1.2".into(),
+        })
+        .await
+        .expect("undrain")
+        .into_inner()
+        .change
+        .expect("change");
+    assert_eq!(undrained.revision, change.revision + 1);
+    assert!(
+        undrained.real_servers.iter().all(|r| r.weight == 2),
+        "{undrained:?}"
+    );
+}

@@ -114,6 +114,24 @@ pub enum Command {
         #[arg(long, default_value = "60s", value_parser = parse_duration)]
         timeout: Duration,
     },
+    /// Drain a host everywhere: every real server with the address (any port), in every virtual server, gets
+    /// weight 0 in one change. A drained host is left as it is. Exit 2 when no real server has the address.
+    DrainHost {
+        /// IPv4 or IPv6 address of the host.
+        address: String,
+        /// Wait until the kernel has the change and the active connections to the host reached 0.
+        #[arg(long)]
+        wait: bool,
+        /// How long to wait (exit 5 after that; the weights stay 0).
+        #[arg(long, default_value = "60s", value_parser = parse_duration)]
+        timeout: Duration,
+    },
+    /// Undrain a host everywhere: each of its real servers at weight 0 gets back its weight from before its
+    /// last drain (1 when none is recorded), in one change.
+    UndrainHost {
+        /// IPv4 or IPv6 address of the host.
+        address: String,
+    },
     /// Enable a real server, or a whole virtual server when no real server is named.
     Enable {
         virtual_server: String,

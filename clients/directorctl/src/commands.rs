@@ -87,6 +87,28 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             wait,
             timeout,
         } => drain(&mut c, out, virtual_server, real_server, wait, timeout).await,
+        Command::DrainHost {
+            address,
+            wait,
+            timeout,
+        } => {
+            let r = c
+                .drain_host(pb::DrainHostRequest {
+                    address,
+                    wait,
+                    timeout: Some(proto_duration(timeout)),
+                })
+                .await?
+                .into_inner();
+            host_change(out, &r)
+        }
+        Command::UndrainHost { address } => {
+            let r = c
+                .undrain_host(pb::UndrainHostRequest { address })
+                .await?
+                .into_inner();
+            host_change(out, &r)
+        }
         Command::Enable {
             virtual_server,
             real_server,
@@ -452,6 +474,48 @@ async fn drain(
         ));
     }
     output::line(&text)
+}
+
+/// A host drain or undrain: the sentence, then a row per real server (or the whole response as JSON).
+fn host_change(out: Output, r: &pb::HostDrainResponse) -> Result<(), Failure> {
+    let v = to_json("HostDrainResponse", r)?;
+    if out == Output::Json {
+        return output::json(&v);
+    }
+    let change = &v["change"];
+    let mut text = cell(&change["message"]);
+    text.push_str(&format!(" (revision {})", cell(&change["revision"])));
+    if let Some(applied) = r.applied_revision {
+        text.push_str(&format!(
+            "; {} active connections, kernel at revision {applied}",
+            r.active_connections
+        ));
+    }
+    output::line(&text)?;
+    let rows: Vec<Vec<String>> = change["real_servers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|rs| {
+            vec![
+                cell(&rs["virtual_server"]),
+                cell(&rs["endpoint"]),
+                cell(&rs["weight_before"]),
+                cell(&rs["weight"]),
+                if rs["changed"] == true { "yes" } else { "no" }.to_string(),
+            ]
+        })
+        .collect();
+    output::table(
+        &[
+            "VIRTUAL SERVER",
+            "REAL SERVER",
+            "BEFORE",
+            "WEIGHT",
+            "CHANGED",
+        ],
+        &rows,
+    )
 }
 
 async fn switch(

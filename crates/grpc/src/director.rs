@@ -452,6 +452,75 @@ impl pb::director_server::Director for DirectorApi {
         }))
     }
 
+    async fn drain_host(
+        &self,
+        request: Request<pb::DrainHostRequest>,
+    ) -> Reply<pb::HostDrainResponse> {
+        let actor = auth::actor(&self.service, &request).await?;
+        let req = request.into_inner();
+        let address = service::parse_host_address(&req.address).map_err(errors::status)?;
+        let timeout = wait_timeout(req.timeout.as_ref())?;
+        if req.wait {
+            // Refused before anything changes: the caller asked for a wait that could never end.
+            self.require_dataplane()?;
+        }
+        let change = self
+            .service
+            .drain_host(&actor, address)
+            .await
+            .map_err(errors::status)?;
+        if !req.wait {
+            return Ok(Response::new(pb::HostDrainResponse {
+                change: Some(to_proto::host_change(&change)),
+                active_connections: 0,
+                applied_revision: None,
+            }));
+        }
+        let state = self.service.snapshot();
+        let targets: Vec<(VirtualServer, RealServerKey)> = change
+            .real_servers
+            .iter()
+            .filter_map(|r| {
+                let vs = state.virtual_servers.get(&r.virtual_server)?;
+                let key = r.endpoint.parse().ok()?;
+                Some((vs.spec.clone(), key))
+            })
+            .collect();
+        let drained = wait::drained_all(
+            &self.service,
+            &targets,
+            &format!("host {address}"),
+            change.revision,
+            timeout,
+            &self.shutdown,
+        )
+        .await?;
+        Ok(Response::new(pb::HostDrainResponse {
+            change: Some(to_proto::host_change(&change)),
+            active_connections: drained.active_connections,
+            applied_revision: Some(drained.applied_revision),
+        }))
+    }
+
+    async fn undrain_host(
+        &self,
+        request: Request<pb::UndrainHostRequest>,
+    ) -> Reply<pb::HostDrainResponse> {
+        let actor = auth::actor(&self.service, &request).await?;
+        let req = request.into_inner();
+        let address = service::parse_host_address(&req.address).map_err(errors::status)?;
+        let change = self
+            .service
+            .undrain_host(&actor, address)
+            .await
+            .map_err(errors::status)?;
+        Ok(Response::new(pb::HostDrainResponse {
+            change: Some(to_proto::host_change(&change)),
+            active_connections: 0,
+            applied_revision: None,
+        }))
+    }
+
     async fn enable(&self, request: Request<pb::EnableRequest>) -> Reply<pb::VirtualServer> {
         self.set_enabled(request, true).await
     }

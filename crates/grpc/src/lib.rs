@@ -176,6 +176,8 @@ mod tests {
             ("Track", "VrrpTrack"),
             ("Notify", "VrrpNotify"),
             ("Garp", "VrrpGarp"),
+            ("HostChange", "HostChange"),
+            ("HostRealServer", "HostRealServer"),
         ] {
             let fields = message(proto);
             let properties = schema(model)["properties"]

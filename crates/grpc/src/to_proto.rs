@@ -7,6 +7,7 @@ use super::proto as pb;
 use director_core::model::{HealthCheck, VrrpGroup};
 use director_runtime::views::{RealServerView, VirtualServerView, VrrpGroupView};
 use director_service::store::AuditEntry;
+use director_service::HostChange;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -188,6 +189,27 @@ pub fn vrrp_group(view: &VrrpGroupView) -> pb::VrrpGroup {
                 }),
                 _ => None,
             }),
+    }
+}
+
+/// What a host drain or undrain did.
+pub fn host_change(c: &HostChange) -> pb::HostChange {
+    pb::HostChange {
+        address: c.address.clone(),
+        revision: c.revision,
+        changed: c.changed,
+        real_servers: c
+            .real_servers
+            .iter()
+            .map(|r| pb::HostRealServer {
+                virtual_server: r.virtual_server.clone(),
+                endpoint: r.endpoint.clone(),
+                weight_before: r.weight_before,
+                weight: r.weight,
+                changed: r.changed,
+            })
+            .collect(),
+        message: c.message.clone(),
     }
 }
 

@@ -60,13 +60,31 @@ pub async fn drained(
     timeout: Duration,
     shutdown: &CancellationToken,
 ) -> Result<Drained, Status> {
+    let what = format!("{}/{key}", vs.name);
+    let targets = [(vs.clone(), *key)];
+    drained_all(service, &targets, &what, revision, timeout, shutdown).await
+}
+
+/// Waits until the kernel has `revision`, then until the real servers of `targets` (each with its virtual
+/// server) together have no active connections in the observed table; `what` names them in the timeout.
+pub async fn drained_all(
+    service: &Service,
+    targets: &[(VirtualServer, RealServerKey)],
+    what: &str,
+    revision: u64,
+    timeout: Duration,
+    shutdown: &CancellationToken,
+) -> Result<Drained, Status> {
     let started = Instant::now();
     let deadline = started + timeout;
     let applied_revision = applied(service, revision, timeout, shutdown).await?;
     loop {
-        let active = service
-            .observed()
-            .map(|table| active_connections(&table, vs, key));
+        let active = service.observed().map(|table| {
+            targets
+                .iter()
+                .map(|(vs, key)| active_connections(&table, vs, key))
+                .fold(0u32, u32::saturating_add)
+        });
         if active == Some(0) {
             return Ok(Drained {
                 applied_revision,
@@ -79,8 +97,7 @@ pub async fn drained(
         }
         if Instant::now() >= deadline {
             return Err(errors::timed_out(format!(
-                "{}/{key} still has {} after {} s; its weight stays 0",
-                vs.name,
+                "{what} still has {} after {} s; its weight stays 0",
                 active.map_or_else(
                     || "no observed kernel table".to_string(),
                     |n| format!("{n} active connections")
@@ -151,6 +168,74 @@ mod tests {
         let key: RealServerKey = "10.0.0.2:80".parse().expect("key");
         assert_eq!(active_connections(&table(7), &vs(), &key), 7);
         assert_eq!(active_connections(&table(0), &vs(), &key), 0);
+    }
+
+    /// A service on a store of its own whose kernel has revision 0 and the table `observed`.
+    async fn service_observing(observed: Table) -> (tempfile::TempDir, Service) {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let store = director_service::store::Store::open(&dir.path().join("d.db"))
+            .await
+            .expect("store");
+        let service = Service::open(
+            store,
+            "lvs-01".into(),
+            director_service::auth::Tokens::new(&[7u8; 32]),
+            3600,
+        )
+        .await
+        .expect("service");
+        service.set_applied(0);
+        service.set_observed(std::sync::Arc::new(observed));
+        (dir, service)
+    }
+
+    #[tokio::test]
+    async fn a_drain_wait_on_open_connections_times_out_saying_how_many() {
+        let (_dir, service) = service_observing(table(3)).await;
+        let key: RealServerKey = "10.0.0.2:80".parse().expect("key");
+        let targets = [(vs(), key)];
+        let status = drained_all(
+            &service,
+            &targets,
+            "host 10.0.0.2",
+            0,
+            Duration::from_millis(300),
+            &CancellationToken::new(),
+        )
+        .await
+        .expect_err("3 connections stay open");
+        assert_eq!(status.code(), tonic::Code::DeadlineExceeded);
+        assert!(
+            status
+                .message()
+                .starts_with("host 10.0.0.2 still has 3 active connections after 0.3 s"),
+            "{}",
+            status.message()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_drain_wait_without_connections_ends_at_once() {
+        let (_dir, service) = service_observing(table(0)).await;
+        let key: RealServerKey = "10.0.0.2:80".parse().expect("key");
+        let targets = [(vs(), key)];
+        let drained = drained_all(
+            &service,
+            &targets,
+            "host 10.0.0.2",
+            0,
+            Duration::from_secs(30),
+            &CancellationToken::new(),
+        )
+        .await
+        .expect("no connections");
+        assert_eq!(
+            drained,
+            Drained {
+                applied_revision: 0,
+                active_connections: 0
+            }
+        );
     }
 
     #[test]

@@ -32,6 +32,9 @@ mod users;
 mod virtual_servers;
 mod vrrp_groups;
 
+pub use actions::{
+    parse_host_address, Host, HostChange, HostMember, HostRealServer, UNDRAIN_DEFAULT_WEIGHT,
+};
 pub use actor::{bearer_token, Actor, Via};
 pub use batch::{Batch, BatchReport, Outcome};
 pub use error::{Result, ServiceError};

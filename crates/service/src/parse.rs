@@ -18,7 +18,8 @@ pub fn from_json<T: DeserializeOwned + serde::Serialize>(value: Value) -> Result
         Err(e) => {
             let field = track.path().to_string();
             let field = if field == "." { String::new() } else { field };
-            Err(ServiceError::invalid(field, e.to_string()))
+            let message = plain_message(&field, &e.to_string());
+            Err(ServiceError::invalid(field, message))
         }
         Ok(_) if unknown.is_some() => {
             let field = unknown.unwrap_or_default();
@@ -42,6 +43,40 @@ pub fn from_json<T: DeserializeOwned + serde::Serialize>(value: Value) -> Result
             Ok(v)
         }
     }
+}
+
+/// serde's words for a number of the wrong kind (`invalid value: integer `-1`, expected u32`) as a person
+/// reads them: `must be an integer from 0 to 65535, got -1`, with the model's own bound where it is tighter
+/// than the type's (a weight). Other messages are kept.
+fn plain_message(field: &str, message: &str) -> String {
+    let Some((got, expected)) = message.rsplit_once(", expected ") else {
+        return message.to_string();
+    };
+    let max = match expected {
+        "u8" => u64::from(u8::MAX),
+        "u16" => u64::from(u16::MAX),
+        "u32" => u64::from(u32::MAX),
+        "u64" => u64::MAX,
+        _ => return message.to_string(),
+    };
+    let last = field.rsplit('.').next().unwrap_or(field);
+    let max = if last == "weight" {
+        u64::from(director_core::model::real_server::MAX_WEIGHT)
+    } else {
+        max
+    };
+    let got = got
+        .strip_prefix("invalid value: ")
+        .or_else(|| got.strip_prefix("invalid type: "))
+        .unwrap_or(got);
+    let got = match got.split_once(' ') {
+        Some(("integer" | "floating", rest)) => rest
+            .trim_start_matches("point ")
+            .trim_matches('`')
+            .to_string(),
+        _ => got.to_string(),
+    };
+    format!("must be an integer from 0 to {max}, got {got}")
 }
 
 /// The path of the first place where `input` has an array and `parsed` (the input read and written back)
@@ -272,6 +307,36 @@ mod tests {
             .field()
             .unwrap_or_default()
             .to_string()
+    }
+
+    #[test]
+    fn numbers_of_the_wrong_kind_are_told_in_plain_words() {
+        let message = |v: Value| match from_json::<VirtualServer>(v) {
+            Err(ServiceError::Invalid { field, message }) => format!("{field}: {message}"),
+            other => panic!("expected an invalid field, got {other:?}"),
+        };
+        let rs = |weight: Value| json!({"name":"web","real_servers":[{"address":"10.0.0.1","port":80,"weight":weight}]});
+        assert_eq!(
+            message(rs(json!(-1))),
+            "real_servers[0].weight: must be an integer from 0 to 65535, got -1"
+        );
+        assert_eq!(
+            message(rs(json!(1.5))),
+            "real_servers[0].weight: must be an integer from 0 to 65535, got 1.5"
+        );
+        assert_eq!(
+            message(rs(json!("five"))),
+            "real_servers[0].weight: must be an integer from 0 to 65535, got string \"five\""
+        );
+        let weight = from_json::<director_core::model::RealServer>(
+            json!({"address":"10.0.0.1","port":80,"weight":-1}),
+        )
+        .expect_err("weight -1");
+        assert_eq!(
+            weight.to_string(),
+            "weight: must be an integer from 0 to 65535, got -1"
+        );
+        assert!(!weight.to_string().contains("u32"), "{weight}");
     }
 
     #[test]

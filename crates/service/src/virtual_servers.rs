@@ -500,7 +500,11 @@ impl Service {
 }
 
 /// Operators may change weights and the enabled flag of existing real servers; anything else needs admin.
-fn authorize_change(actor: &Actor, old: &VirtualServer, new: &VirtualServer) -> Result<()> {
+pub(super) fn authorize_change(
+    actor: &Actor,
+    old: &VirtualServer,
+    new: &VirtualServer,
+) -> Result<()> {
     if actor.role >= Role::Admin {
         return Ok(());
     }

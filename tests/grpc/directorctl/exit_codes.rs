@@ -74,6 +74,27 @@ async fn failures_have_their_codes() {
             2,
             "not found",
         ),
+        (
+            "host not found",
+            &operator,
+            vec!["drain-host", "10.0.9.9"],
+            2,
+            "10.0.9.9",
+        ),
+        (
+            "not an address",
+            &operator,
+            vec!["drain-host", "web"],
+            1,
+            "address",
+        ),
+        (
+            "viewer drains a host",
+            &viewer,
+            vec!["drain-host", "10.0.1.1"],
+            3,
+            "PERMISSION_DENIED",
+        ),
         ("no token", "", vec!["list", "vs"], 3, "UNAUTHENTICATED"),
         ("bad token", "not-a-token", vec!["status"], 3, "not valid"),
         (
@@ -115,6 +136,13 @@ async fn failures_have_their_codes() {
             "drain and wait without dataplane",
             &operator,
             vec!["drain", "web", "10.0.1.1:80", "--wait"],
+            7,
+            "no dataplane",
+        ),
+        (
+            "drain a host and wait without dataplane",
+            &operator,
+            vec!["drain-host", "10.0.1.1", "--wait"],
             7,
             "no dataplane",
         ),
@@ -181,4 +209,31 @@ async fn waits_succeed_or_time_out_with_a_dataplane() {
     assert_eq!(run["real_server"]["weight"], 0);
     assert_eq!(run["active_connections"], 0);
     assert!(run["applied_revision"].as_u64() >= Some(2), "{run}");
+
+    // A host: drained everywhere and waited for (the memory dataplane has no connections), then undrained.
+    let op = d.token_for("operator").await;
+    let run = ctl(
+        &d,
+        &op,
+        &[
+            "drain-host",
+            "10.0.1.2",
+            "--wait",
+            "--timeout",
+            "30s",
+            "-o",
+            "json",
+        ],
+    )
+    .await
+    .ok()
+    .json();
+    assert_eq!(run["change"]["changed"], true, "{run}");
+    assert_eq!(run["change"]["real_servers"][0]["weight"], 0, "{run}");
+    assert_eq!(run["active_connections"], 0);
+    let run = ctl(&d, &op, &["drain-host", "10.0.1.2"]).await.ok();
+    assert!(run.stdout.contains("drained already"), "{run:?}");
+    let run = ctl(&d, &op, &["undrain-host", "10.0.1.2"]).await.ok();
+    assert!(run.stdout.starts_with("undrained 10.0.1.2"), "{run:?}");
+    assert!(run.stdout.contains("10.0.1.2:80"), "{run:?}");
 }

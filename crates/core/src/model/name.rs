@@ -2,7 +2,7 @@
 
 use crate::error::{ModelError, Result};
 
-/// The longest name DESIGN.md allows: one leading character and 62 more.
+/// The longest name docs/design.md allows: one leading character and 62 more.
 pub const MAX_NAME_LEN: usize = 63;
 
 /// Checks `[a-z0-9][a-z0-9._-]{0,62}`.

@@ -438,7 +438,7 @@ fn constrain_parameters(op: &mut Value) {
             ("query", "limit") => {
                 json!({"type": "integer", "minimum": 1, "maximum": director_service::MAX_PAGE})
             }
-            ("query", "address" | "real_server") => any_address(),
+            ("query", "address" | "real_server") | ("path", "address") => any_address(),
             ("query", "port") => json!({"type": "integer", "minimum": 0, "maximum": 65535}),
             ("query", "fwmark") => json!({"type": "integer", "minimum": 0, "maximum": u32::MAX}),
             _ => continue,

@@ -1,6 +1,6 @@
 //! The OpenAPI document (generated from the handlers and models) and its interactive page.
 
-use super::{audit, dataplane, error, status, tokens, users, virtual_servers, vrrp_groups};
+use super::{audit, dataplane, error, hosts, status, tokens, users, virtual_servers, vrrp_groups};
 use director_core::model;
 use director_runtime::daemon::DataplaneInfo;
 use director_runtime::reconciler::{PassReport, ReconcileStatus};
@@ -25,6 +25,7 @@ use utoipa::{Modify, OpenApi};
         virtual_servers::patch, virtual_servers::delete,
         virtual_servers::list_real, virtual_servers::create_real, virtual_servers::get_real,
         virtual_servers::replace_real, virtual_servers::patch_real, virtual_servers::delete_real,
+        hosts::list, hosts::drain, hosts::undrain,
         vrrp_groups::list, vrrp_groups::create, vrrp_groups::get, vrrp_groups::replace, vrrp_groups::patch,
         vrrp_groups::delete,
         audit::list,
@@ -42,12 +43,15 @@ use utoipa::{Modify, OpenApi};
         dataplane::DataplaneView, dataplane::PlanView, ReconcileStatus, PassReport,
         users::LoginRequest, users::NewUser, users::UserPatch, users::UserList, UserView, LoginResult,
         tokens::TokenList, TokenView,
+        hosts::HostList, director_service::Host, director_service::HostMember, director_service::HostChange,
+        director_service::HostRealServer,
     )),
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Log in for a bearer token; log out to revoke it"),
         (name = "virtual-servers", description = "IPVS services"),
         (name = "real-servers", description = "Backends of a virtual server"),
+        (name = "hosts", description = "Backend hosts across every virtual server: drain and undrain one everywhere"),
         (name = "vrrp-groups", description = "VRRP failover of virtual addresses"),
         (name = "audit", description = "Who changed what"),
         (name = "users", description = "Accounts and roles (admin)"),

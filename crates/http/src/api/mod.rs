@@ -8,6 +8,7 @@ mod dataplane;
 pub mod docs;
 mod error;
 mod extract;
+mod hosts;
 pub mod status;
 mod tokens;
 mod users;
@@ -50,6 +51,9 @@ crate::routes::routes! {
         put(virtual_servers::replace_real, OPERATOR),
         patch(virtual_servers::patch_real, OPERATOR),
         delete(virtual_servers::delete_real, ADMIN);
+    "/hosts" => get(hosts::list, VIEWER);
+    "/hosts/{address}/drain" => post(hosts::drain, OPERATOR);
+    "/hosts/{address}/undrain" => post(hosts::undrain, OPERATOR);
     "/vrrp-groups" =>
         get(vrrp_groups::list, VIEWER),
         post(vrrp_groups::create, ADMIN);

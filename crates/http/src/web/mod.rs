@@ -29,10 +29,10 @@ pub use history::{spawn_sampler, CounterHistory, WebContext};
 use crate::routes::{ADMIN, OPERATOR, PUBLIC, VIEWER};
 use crate::state::AppState;
 use axum::Router;
-use pages::{audit, dashboard, login, real_servers, users, virtual_servers, vrrp_groups};
+use pages::{audit, dashboard, hosts, login, real_servers, users, virtual_servers, vrrp_groups};
 
 crate::routes::routes! {
-    /// Every route of the UI (DESIGN.md, "Web UI routes"), with who may call it (a session of that role;
+    /// Every route of the UI (docs/design.md, "Web UI routes"), with who may call it (a session of that role;
     /// forms also need the session's CSRF token). The routes that act on a real server need an operator for
     /// weights, draining and enabling, an admin for deleting.
     pub const ROUTES; fn ui_routes;
@@ -55,6 +55,8 @@ crate::routes::routes! {
     "/virtual-servers/{name}/real-servers/{endpoint}/{action}" =>
         post(real_servers::action, OPERATOR),
         get(real_servers::back, VIEWER);
+    "/hosts" => get(hosts::page, VIEWER);
+    "/hosts/{address}/{action}" => post(hosts::action, OPERATOR), get(hosts::back, VIEWER);
     "/vrrp-groups" => get(vrrp_groups::list, VIEWER);
     "/vrrp-groups/{name}" => get(vrrp_groups::detail, VIEWER);
     "/audit" => get(audit::page, VIEWER);

@@ -27,7 +27,7 @@ pub struct Banner {
 #[derive(Debug, Clone)]
 pub struct Chrome {
     pub title: String,
-    /// The navigation entry of the page: dashboard, virtual-servers, vrrp-groups, audit, users.
+    /// The navigation entry of the page: dashboard, virtual-servers, hosts, vrrp-groups, audit, users.
     pub nav: &'static str,
     pub user: String,
     pub role: Role,

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod dashboard;
+pub mod hosts;
 pub mod login;
 pub mod real_servers;
 pub mod users;

@@ -14,7 +14,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use director_core::model::{RealServer, RealServerKey, Role};
 use director_service::parse::from_json;
 use director_service::require;
-use director_service::store::AuditFilter;
 use serde_json::{json, Map, Value};
 
 const ADD_INPUTS: [&str; 5] = ["address", "port", "weight", "forwarding", "enabled"];
@@ -112,24 +111,6 @@ pub async fn back(_ui: Ui, Path((name, _, _)): Path<(String, String, String)>) -
     Redirect::to(&format!("/virtual-servers/{name}")).into_response()
 }
 
-/// The weight a drained real server had before its last drain, from the audit log.
-async fn weight_before_drain(ui: &Ui, name: &str, key: &RealServerKey) -> Option<u32> {
-    let filter = AuditFilter {
-        object: Some(format!("{name}/{key}")),
-        field: Some("weight".into()),
-        limit: Some(50),
-        ..Default::default()
-    };
-    let (entries, _) = ui.app.service.audit(ui.actor(), &filter).await.ok()?;
-    entries.iter().find_map(|e| {
-        let before = e.before.as_ref()?.get("weight")?.as_u64()?;
-        let after = e.after.as_ref()?.get("weight")?.as_u64()?;
-        (after == 0 && before > 0)
-            .then(|| u32::try_from(before).ok())
-            .flatten()
-    })
-}
-
 /// `POST /virtual-servers/{name}/real-servers/{endpoint}/{action}`.
 pub async fn action(
     Path((name, endpoint, action)): Path<(String, String, String)>,
@@ -216,11 +197,15 @@ async fn perform(
             )
         }
         "undrain" => {
-            let weight = weight_before_drain(&ui, &name, &key).await.unwrap_or(1);
-            (
-                json!({ "weight": weight }),
-                format!("Undrained {key}: weight {weight}."),
-            )
+            let (_, weight) = ui
+                .app
+                .service
+                .undrain_real_server(ui.actor(), &name, &key)
+                .await?;
+            return Ok(ui::redirect(
+                &back,
+                Flash::ok(format!("Undrained {key}: weight {weight}.")),
+            ));
         }
         "enable" => (json!({ "enabled": true }), format!("Enabled {key}.")),
         "disable" => {
