@@ -36,7 +36,7 @@ impl DirectorApi {
     fn vs_view(&self, actor: &Actor, record: &VirtualServerRecord) -> pb::VirtualServer {
         to_proto::virtual_server(
             &VirtualServerView::new(record, &self.runtime.started_at, actor.visibility())
-                .with_health(&self.health.snapshot()),
+                .with_health(&self.health.snapshot_of(&record.spec.name)),
         )
     }
 
@@ -60,7 +60,10 @@ impl DirectorApi {
                 &self.runtime.started_at,
                 actor.visibility(),
             )
-            .with_health(&record.spec.name, &self.health.snapshot()),
+            .with_health(
+                &record.spec.name,
+                &self.health.snapshot_of(&record.spec.name),
+            ),
         ))
     }
 

@@ -273,6 +273,28 @@ impl Engine {
         self.runtime.spawn(task.run())
     }
 
+    /// The state of the targets of one virtual server: what a view of one object needs. It reads the live
+    /// table, so it costs that virtual server's targets, while [`Engine::snapshot`] copies every target after
+    /// any check has finished.
+    pub fn snapshot_of(&self, virtual_server: &str) -> crate::Snapshot {
+        let first = TargetId::new(
+            virtual_server,
+            director_core::model::RealServerKey {
+                address: std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+                port: 0,
+            },
+        );
+        let table = lock(&self.shared.table);
+        Arc::new(
+            table
+                .entries
+                .range(first..)
+                .take_while(|(id, _)| id.virtual_server == virtual_server)
+                .map(|(id, e)| (id.clone(), e.state.clone()))
+                .collect(),
+        )
+    }
+
     /// The state of every target.
     pub fn snapshot(&self) -> crate::Snapshot {
         let mut table = lock(&self.shared.table);

@@ -228,3 +228,33 @@ async fn updating_part_of_the_targets_leaves_the_others_alone() {
     assert_eq!(engine.stats().targets, 2);
     engine.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_snapshot_of_one_virtual_server_holds_its_targets_only() {
+    let server = TcpServer::start().await;
+    let web = Target::new("web", LOCALHOST, server.port, check(CheckKind::Tcp));
+    let web6 = Target::new(
+        "web",
+        "::1".parse().expect("address"),
+        server.port,
+        check(CheckKind::Tcp),
+    );
+    let prefix = Target::new("we", LOCALHOST, server.port, check(CheckKind::Tcp));
+    let longer = Target::new("web-2", LOCALHOST, server.port, check(CheckKind::Tcp));
+    let engine = engine();
+    engine.set_targets(vec![
+        web.clone(),
+        web6.clone(),
+        prefix.clone(),
+        longer.clone(),
+    ]);
+    let up = wait_status(&engine, &web.id, Status::Up).await;
+    let of_web = engine.snapshot_of("web");
+    assert_eq!(
+        of_web.keys().cloned().collect::<Vec<_>>(),
+        vec![web.id.clone(), web6.id.clone()]
+    );
+    assert_eq!(of_web[&web.id].since, up.since);
+    assert!(engine.snapshot_of("nothing").is_empty());
+    engine.shutdown().await;
+}

@@ -202,7 +202,7 @@ pub async fn create(
         &location,
         record.revision,
         &VirtualServerView::new(&record, &app.runtime.started_at, actor.visibility())
-            .with_health(&app.health.snapshot()),
+            .with_health(&app.health.snapshot_of(&record.spec.name)),
     ))
 }
 
@@ -220,7 +220,7 @@ pub async fn get(
     Ok(with_etag(
         record.revision,
         &VirtualServerView::new(&record, &app.runtime.started_at, actor.visibility())
-            .with_health(&app.health.snapshot()),
+            .with_health(&app.health.snapshot_of(&record.spec.name)),
     ))
 }
 
@@ -245,7 +245,7 @@ pub async fn replace(
     Ok(with_etag(
         record.revision,
         &VirtualServerView::new(&record, &app.runtime.started_at, actor.visibility())
-            .with_health(&app.health.snapshot()),
+            .with_health(&app.health.snapshot_of(&record.spec.name)),
     ))
 }
 
@@ -270,7 +270,7 @@ pub async fn patch(
     Ok(with_etag(
         record.revision,
         &VirtualServerView::new(&record, &app.runtime.started_at, actor.visibility())
-            .with_health(&app.health.snapshot()),
+            .with_health(&app.health.snapshot_of(&record.spec.name)),
     ))
 }
 
@@ -313,7 +313,10 @@ fn rs_view(
         &app.runtime.started_at,
         actor.visibility(),
     )
-    .with_health(&record.spec.name, &app.health.snapshot());
+    .with_health(
+        &record.spec.name,
+        &app.health.snapshot_of(&record.spec.name),
+    );
     Ok(with_etag(view.revision, &view))
 }
 
@@ -339,7 +342,10 @@ pub async fn list_real(
                 &app.runtime.started_at,
                 actor.visibility(),
             )
-            .with_health(&record.spec.name, &app.health.snapshot())
+            .with_health(
+                &record.spec.name,
+                &app.health.snapshot_of(&record.spec.name),
+            )
         })
         .collect();
     Ok(with_etag(
@@ -378,7 +384,10 @@ pub async fn create_real(
         &app.runtime.started_at,
         actor.visibility(),
     )
-    .with_health(&record.spec.name, &app.health.snapshot());
+    .with_health(
+        &record.spec.name,
+        &app.health.snapshot_of(&record.spec.name),
+    );
     Ok(created(
         &format!("/api/v1/virtual-servers/{name}/real-servers/{key}"),
         view.revision,
