@@ -139,6 +139,13 @@ async fn scrape(state: &AppState) -> Result<String, String> {
     let mut kernel = None;
     let mut reconcile = None;
     if let Some(r) = &state.reconciler {
+        reconcile = Some((r.status(), r.pass_durations()));
+    }
+    if let Some(r) = state
+        .reconciler
+        .as_ref()
+        .filter(|r| r.dataplane().has_table())
+    {
         let (table, fresh) = match r.observed().await {
             Ok((t, _)) => (Some(Arc::new(t)), true),
             Err(e) => {
@@ -150,7 +157,6 @@ async fn scrape(state: &AppState) -> Result<String, String> {
             let effective = r.effective(&table);
             kernel = Some((table, fresh, effective));
         }
-        reconcile = Some((r.status(), r.pass_durations()));
     }
     let health = state.health.snapshot();
     let health_stats = state.health.stats();
