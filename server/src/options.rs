@@ -59,9 +59,10 @@ pub enum DataplaneMode {
     Auto,
     /// IPVS, or fail at start.
     Ipvs,
-    /// Reconcile against a table in memory: the kernel is not touched (tests, hosts without IPVS).
+    /// Reconcile against an IPVS table in memory: the kernel's is not touched (tests, hosts without IPVS);
+    /// addresses are bound.
     Memory,
-    /// Keep the desired state only; no reconciler runs.
+    /// No IPVS table: the reconciler binds only the addresses of VRRP groups.
     None,
 }
 

@@ -7,7 +7,7 @@ use axum::serve::ListenerExt as _;
 use director_core::model::Role;
 use director_http::{AppState, Limits};
 use director_runtime::daemon::{DataplaneInfo, Runtime};
-use director_runtime::dataplane::{Dataplane, IpvsDataplane, MemoryDataplane};
+use director_runtime::dataplane::{AddressesOnly, Dataplane, IpvsDataplane, MemoryDataplane};
 use director_runtime::reconciler::{Reconciler, ReconcilerConfig};
 use director_service::{Actor, Service, Via};
 use std::io::Write;
@@ -52,63 +52,69 @@ pub async fn run(global: GlobalOpts, opts: ServeOpts) -> anyhow::Result<()> {
     // Revocations made by `director token revoke` (another process) reach this one within the poll; every
     // revocation made here or there goes to the peers through the sync log; expired ones are dropped.
     let _revocations = service.watch_revocations(REVOCATION_POLL, shutdown.clone());
-    let reconciler = dataplane.map(|dp| {
-        Reconciler::new(
-            service.clone(),
-            dp,
-            ReconcilerConfig {
-                node: service.node().to_string(),
-                resync: opts.resync_interval,
-                vip_interface: opts.vip_interface.clone(),
-                remove_unmanaged: opts.remove_unmanaged,
-                clear_on_stop: opts.clear_on_stop,
-                ownership_file: global.data_dir.join("ipvs-owned.json"),
-            },
-        )
-    });
-    let health =
-        director_runtime::health::start(service.clone(), reconciler.clone(), shutdown.clone());
-    // VRRP tracks "virtual server below quorum" with the reconciler's view (health included); without a
-    // dataplane, from the desired state (enabled real servers).
-    let below_quorum = match &reconciler {
-        Some(r) => r.below_quorum(),
-        None => director_runtime::vrrp::track::desired_below_quorum(service.clone()),
+    // The kernel's one writer: every IPVS service and every VIP (VRRP's included) is written by the
+    // reconciler through the dataplane. Without IPVS it still binds VRRP's addresses.
+    let has_table = dataplane.has_table();
+    let reconciler = Reconciler::new(
+        service.clone(),
+        dataplane,
+        ReconcilerConfig {
+            node: service.node().to_string(),
+            resync: opts.resync_interval,
+            vip_interface: opts.vip_interface.clone(),
+            remove_unmanaged: opts.remove_unmanaged,
+            clear_on_stop: opts.clear_on_stop,
+            ownership_file: global.data_dir.join("ipvs-owned.json"),
+        },
+    );
+    let health = director_runtime::health::start(
+        service.clone(),
+        Some(reconciler.clone()),
+        shutdown.clone(),
+    );
+    // VRRP tracks "virtual server below quorum" with the reconciler's view (health included); without an
+    // IPVS table, from the desired state (enabled real servers).
+    let below_quorum = if has_table {
+        reconciler.below_quorum()
+    } else {
+        director_runtime::vrrp::track::desired_below_quorum(service.clone())
     };
-    let vrrp = director_runtime::vrrp::start(service.clone(), opts.vrrp_options(), below_quorum);
-    // At the signal, at once: masters advertise priority 0 and release their VIPs.
+    let vrrp = director_runtime::vrrp::start(
+        service.clone(),
+        opts.vrrp_options(),
+        below_quorum,
+        reconciler.bound(),
+    );
+    // At the signal, at once: masters advertise priority 0 and give their role up (the reconciler, still
+    // running, releases their VIPs).
+    let vrrp_stopped = CancellationToken::new();
     let vrrp_stop = {
-        let (vrrp, stop) = (vrrp.clone(), shutdown.clone());
+        let (vrrp, stop, stopped) = (vrrp.clone(), shutdown.clone(), vrrp_stopped.clone());
         tokio::spawn(async move {
             stop.cancelled().await;
             vrrp.shutdown().await;
+            stopped.cancel();
         })
     };
-    // The reconciler programs a virtual server tied to a VRRP group only while this node is its master, and
-    // passes again at every role change.
-    if let (Some(r), true) = (&reconciler, vrrp.enabled()) {
+    // The reconciler binds a group's addresses and programs its virtual servers only while this node is its
+    // master; every transition asks it for a pass at once (`vrrp::instance`).
+    if vrrp.enabled() {
         let roles = vrrp.clone();
-        r.set_roles(Arc::new(move |group: &str| {
+        reconciler.set_roles(Arc::new(move |group: &str| {
             Some(
                 roles
                     .group_status(group)
                     .is_some_and(|s| s.role == director_runtime::vrrp::VrrpRole::Master),
             )
         }));
-        let (r, mut changes, stop) = (r.clone(), vrrp.roles(), shutdown.clone());
-        tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    _ = stop.cancelled() => break,
-                    changed = changes.changed() => if changed.is_err() { break },
-                }
-                r.wake();
-            }
-        });
     }
-    let reconcile_task = reconciler.clone().map(|r| {
-        let stop = shutdown.clone();
-        tokio::spawn(async move { r.run(stop.cancelled_owned()).await })
-    });
+    let reconcile_task = {
+        let (r, stop, released) = (reconciler.clone(), shutdown.clone(), vrrp_stopped.clone());
+        tokio::spawn(async move {
+            r.run(stop.cancelled_owned(), released.cancelled_owned())
+                .await
+        })
+    };
 
     let sync = match &sync_settings {
         Some(settings) => {
@@ -142,7 +148,7 @@ pub async fn run(global: GlobalOpts, opts: ServeOpts) -> anyhow::Result<()> {
         body_bytes: opts.body_limit,
         request_timeout: opts.request_timeout,
     };
-    // The UI's charts: kernel counters sampled every few seconds (only with a dataplane).
+    // The UI's charts: kernel counters sampled every few seconds (only with an IPVS table).
     let web = director_http::web::WebContext::new();
     let metrics = director_http::metrics::Metrics::new(opts.metrics.into());
     if sync.enabled() {
@@ -160,7 +166,7 @@ pub async fn run(global: GlobalOpts, opts: ServeOpts) -> anyhow::Result<()> {
     }
     let _sampler = director_http::web::spawn_sampler(
         &web,
-        reconciler.clone(),
+        has_table.then(|| reconciler.clone()),
         service.applied(),
         shutdown.clone(),
     );
@@ -168,7 +174,7 @@ pub async fn run(global: GlobalOpts, opts: ServeOpts) -> anyhow::Result<()> {
         AppState {
             service: service.clone(),
             runtime: runtime.clone(),
-            reconciler: reconciler.clone(),
+            reconciler: Some(reconciler.clone()),
             health: health.clone(),
             vrrp: vrrp.clone(),
             web,
@@ -274,45 +280,43 @@ pub async fn run(global: GlobalOpts, opts: ServeOpts) -> anyhow::Result<()> {
     tokio::try_join!(http, grpc, peers)?;
     shutdown.cancel();
     let _ = vrrp_stop.await;
-    if let Some(task) = reconcile_task {
-        let _ = task.await;
-    }
+    let _ = reconcile_task.await;
     service.store().close().await;
     tracing::info!("stopped");
     Ok(())
 }
 
 /// `ipvs` fails without IPVS; `auto` falls back to none, loudly; `memory` reconciles a table in memory.
-fn select_dataplane(
-    mode: DataplaneMode,
-) -> anyhow::Result<(DataplaneInfo, Option<Arc<dyn Dataplane>>)> {
+/// Addresses need no IPVS: they are bound in every mode (`none` binds only VRRP's).
+fn select_dataplane(mode: DataplaneMode) -> anyhow::Result<(DataplaneInfo, Arc<dyn Dataplane>)> {
     let info = |active: &str, detail: String| DataplaneInfo {
         requested: format!("{mode:?}").to_lowercase(),
         active: active.to_string(),
         detail,
     };
     match mode {
-        DataplaneMode::None => {
-            Ok((info("none", "dataplane disabled by --dataplane none: the kernel is not touched".into()), None))
-        }
+        DataplaneMode::None => Ok((
+            info("none", "IPVS dataplane disabled by --dataplane none: the IPVS table is not touched (VRRP's addresses are still bound)".into()),
+            Arc::new(AddressesOnly::new()),
+        )),
         DataplaneMode::Memory => Ok((
-            info("memory", "in-memory dataplane (--dataplane memory): reconciled, but the kernel is not touched".into()),
-            Some(Arc::new(MemoryDataplane::new())),
+            info("memory", "in-memory dataplane (--dataplane memory): reconciled, but the kernel's IPVS table is not touched (addresses are bound)".into()),
+            Arc::new(MemoryDataplane::with_kernel_addresses()),
         )),
         DataplaneMode::Ipvs => {
             let dp = IpvsDataplane::connect().map_err(|e| anyhow::anyhow!("--dataplane ipvs: {e}"))?;
             let detail = dp.describe();
-            Ok((info("ipvs", detail), Some(Arc::new(dp))))
+            Ok((info("ipvs", detail), Arc::new(dp)))
         }
         DataplaneMode::Auto => match IpvsDataplane::connect() {
             Ok(dp) => {
                 let detail = dp.describe();
-                Ok((info("ipvs", detail), Some(Arc::new(dp))))
+                Ok((info("ipvs", detail), Arc::new(dp)))
             }
             Err(e) => {
-                let detail = format!("no IPVS dataplane: {e}; the desired state is kept but the kernel is not touched");
+                let detail = format!("no IPVS dataplane: {e}; the desired state is kept but the IPVS table is not touched (VRRP's addresses are still bound)");
                 tracing::warn!("NO DATAPLANE: {detail}");
-                Ok((info("none", detail), None))
+                Ok((info("none", detail), Arc::new(AddressesOnly::new())))
             }
         },
     }

@@ -70,7 +70,8 @@ async fn ipvs_mode_refuses_to_start_without_ipvs_and_auto_says_so() {
         "says what to do: {why}"
     );
     assert_eq!(why["reasons"].as_array().map(Vec::len), Some(1), "{why}");
-    // The metrics of the dataplane and the reconciler are there, at 0.
+    // The metrics of the dataplane and the reconciler are there, at 0 (but the passes: without IPVS the
+    // reconciler still runs, for VRRP's addresses).
     let metrics = d
         .http
         .get(d.url("/metrics"))
@@ -83,11 +84,9 @@ async fn ipvs_mode_refuses_to_start_without_ipvs_and_auto_says_so() {
     for line in [
         "director_dataplane_up 0",
         "director_applied_revision 0",
-        "director_reconcile_passes_total 0",
         "director_reconcile_errors_total 0",
         "director_reconcile_failing 0",
         "director_reconcile_operations_total{op=\"set_dest\"} 0",
-        "director_reconcile_pass_duration_seconds_count 0",
         "director_ipvs_connections_total 0",
     ] {
         assert!(
@@ -95,6 +94,18 @@ async fn ipvs_mode_refuses_to_start_without_ipvs_and_auto_says_so() {
             "{line} missing from:\n{metrics}"
         );
     }
+    for family in [
+        "director_reconcile_passes_total ",
+        "director_reconcile_pass_duration_seconds_count ",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l.starts_with(family)),
+            "{family}missing from:\n{metrics}"
+        );
+    }
+    let status = d.get("/api/v1/status").await;
+    assert_eq!(status["reconciler"]["dataplane"], "none", "{status}");
+    assert_eq!(status["applied_revision"], serde_json::Value::Null);
 }
 
 #[tokio::test]

@@ -7,7 +7,8 @@
 
 use director_tests::netns::{
     director::{create_group, group, status, transitions, wait_role},
-    holders, master_down_interval, skew_time, time_until_held, wait_for_holder, Lan, Node,
+    holders, master_down_interval, skew_time, time_until_held, wait_for_holder, AddressMonitor,
+    AddressWrite, Lan, Node,
 };
 use director_tests::{Daemon, DaemonOptions};
 use director_vrrp::packet::MULTICAST_V4;
@@ -1098,4 +1099,92 @@ async fn the_first_roles_after_a_start_are_one_audit_entry() {
             .is_some_and(|i| i.iter().all(|e| e["via"] != "vrrp")),
         "{changes:#}"
     );
+}
+
+/// The number of reconcile passes `d` has run.
+async fn passes(d: &Daemon) -> u64 {
+    d.get("/api/v1/status").await["reconciler"]["passes"]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+/// Waits until `d` has run `n` more reconcile passes (bounded): whatever they would write is written.
+async fn more_passes(d: &Daemon, n: u64) {
+    let start = passes(d).await;
+    let deadline = Instant::now() + SETTLE;
+    while passes(d).await < start + n {
+        assert!(
+            Instant::now() < deadline,
+            "the reconciler of {} stalled",
+            d.url("")
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// One writer, one write: the kernel's own notifications of lvs-b's address changes show each VIP added once
+/// when it takes over and deleted once when it steps down, with passes running in between (no add, delete,
+/// add again).
+#[tokio::test]
+async fn a_takeover_adds_each_vip_once_and_a_step_down_deletes_each_once() {
+    let mut lan = Lan::create();
+    let (na, nb) = (lan.add_node(1), lan.add_node(2));
+    let vips = [lan.vip(100), lan.vip(101)];
+    let mut a = start(&na, "lvs-a").await;
+    let b = Daemon::start_with(DaemonOptions {
+        extra_args: vec!["--resync-interval".into(), "200ms".into()],
+        ..nb.daemon_options("lvs-b")
+    })
+    .await;
+    let g = group("vi-1", 51, 3, 100, &vips, &[("lvs-a", 150), ("lvs-b", 100)]);
+    create_group(&a, &g).await;
+    create_group(&b, &g).await;
+    wait_role(&a, "vi-1", "master", SETTLE).await;
+    wait_role(&b, "vi-1", "backup", SETTLE).await;
+    for vip in vips {
+        wait_for_holder(&[&na], vip, SETTLE).expect("lvs-a holds the VIPs");
+        assert!(!nb.holds(vip), "the backup holds no VIP");
+    }
+    let monitor = AddressMonitor::start(&nb);
+
+    // Takeover.
+    a.kill9();
+    wait_role(&b, "vi-1", "master", SETTLE).await;
+    for vip in vips {
+        wait_for_holder(&[&nb], vip, SETTLE).expect("lvs-b takes the VIPs");
+    }
+    more_passes(&b, 3).await;
+    let added = monitor.writes(&vips);
+    assert_eq!(
+        added.len(),
+        2,
+        "one add per VIP on takeover, nothing else: {added:?}"
+    );
+    for vip in vips {
+        assert!(added.contains(&AddressWrite::Added(vip)), "{added:?}");
+    }
+
+    // Step-down: lvs-a returns with its higher priority and preempts.
+    let _a2 = restart(&na, "lvs-a", &mut a).await;
+    wait_role(&b, "vi-1", "backup", SETTLE).await;
+    let deadline = Instant::now() + SETTLE;
+    while vips.iter().any(|v| nb.holds(*v)) {
+        assert!(Instant::now() < deadline, "lvs-b keeps a VIP as backup");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    more_passes(&b, 3).await;
+    let writes = monitor.writes(&vips);
+    assert_eq!(
+        writes.len(),
+        4,
+        "one add per VIP, then one delete per VIP: {writes:?}"
+    );
+    assert_eq!(&writes[..2], &added[..]);
+    for vip in vips {
+        assert!(
+            writes[2..].contains(&AddressWrite::Deleted(vip)),
+            "{writes:?}"
+        );
+    }
+    wait_for_holder(&[&na], vips[0], SETTLE).expect("lvs-a holds the VIPs again");
 }

@@ -296,6 +296,93 @@ fn kill_namespace(ns: &str) {
     }
 }
 
+/// The kernel's own notifications of address changes in a node (`ip -o monitor address`), gathered while it
+/// runs: every address write, whoever made it.
+pub struct AddressMonitor {
+    child: Child,
+    lines: std::sync::Arc<Mutex<Vec<String>>>,
+}
+
+/// One address write seen by an [`AddressMonitor`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressWrite {
+    Added(IpAddr),
+    Deleted(IpAddr),
+}
+
+impl AddressMonitor {
+    /// Starts monitoring `node`; returns once the monitor listens (it reports the address of a probe).
+    pub fn start(node: &Node) -> AddressMonitor {
+        use std::io::BufRead;
+        let mut child = Command::new("ip")
+            .args(["-n", &node.ns, "-o", "monitor", "address"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn ip monitor");
+        let stdout = child.stdout.take().expect("piped");
+        let lines = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let sink = lines.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                sink.lock().unwrap_or_else(|p| p.into_inner()).push(line);
+            }
+        });
+        let monitor = AddressMonitor { child, lines };
+        // A probe on the loopback, added and removed until the monitor reports it, tells when it listens.
+        let probe = format!("{PROBE}/32");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !monitor.lines().iter().any(|l| l.contains(PROBE)) {
+            assert!(
+                Instant::now() < deadline,
+                "ip monitor never reported the probe"
+            );
+            for verb in ["add", "del"] {
+                let _ = output("ip", &["-n", &node.ns, "addr", verb, &probe, "dev", "lo"]);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        monitor
+    }
+
+    fn lines(&self) -> Vec<String> {
+        self.lines.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The writes of `addresses` seen so far, in order.
+    pub fn writes(&self, addresses: &[IpAddr]) -> Vec<AddressWrite> {
+        self.lines()
+            .iter()
+            .filter_map(|line| {
+                let address = addresses.iter().find(|a| {
+                    let needle = match a {
+                        IpAddr::V4(a) => format!(" inet {a}/"),
+                        IpAddr::V6(a) => format!(" inet6 {a}/"),
+                    };
+                    line.contains(&needle)
+                })?;
+                Some(if line.starts_with("Deleted") {
+                    AddressWrite::Deleted(*address)
+                } else {
+                    AddressWrite::Added(*address)
+                })
+            })
+            .collect()
+    }
+}
+
+/// The monitor's probe address (TEST-NET-1).
+const PROBE: &str = "192.0.2.254";
+
+impl Drop for AddressMonitor {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Polls every 10 ms until one of `nodes` holds `addr`; returns which and how long it took.
 pub fn wait_for_holder(
     nodes: &[&Node],

@@ -25,6 +25,7 @@
 //! answer at once, not after a second of duplicate address detection (which would
 //! also fail while the old master still holds it). keepalived does the same.
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use neli::consts::nl::NlmF;
@@ -49,6 +50,7 @@ const RTM_DELADDR: u16 = 21;
 const RTM_GETADDR: u16 = 22;
 // include/uapi/linux/if_link.h
 const IFLA_IFNAME: u16 = 3;
+const IFLA_N: usize = IFLA_IFNAME as usize + 1;
 // include/uapi/linux/if_addr.h
 const IFA_ADDRESS: u16 = 1;
 const IFA_LOCAL: u16 = 2;
@@ -156,6 +158,43 @@ impl VipBinder {
         Ok(out)
     }
 
+    /// The VIPs director owns on every interface, by interface name, sorted: one dump of the links and
+    /// one of the addresses. An interface that appears between the two dumps is left for the next call.
+    pub fn owned_all(&self) -> Result<BTreeMap<String, Vec<IpAddr>>, Error> {
+        let names = self.links()?;
+        let mut out: BTreeMap<String, Vec<IpAddr>> = BTreeMap::new();
+        for entry in self.dump_addresses()? {
+            let Some(name) = names.get(&entry.index) else {
+                continue;
+            };
+            if entry.is_owned(name) {
+                out.entry(name.clone()).or_default().push(entry.address);
+            }
+        }
+        for addresses in out.values_mut() {
+            addresses.sort();
+        }
+        Ok(out)
+    }
+
+    /// `RTM_GETLINK` dump: every interface's index and name.
+    fn links(&self) -> Result<BTreeMap<u32, String>, Error> {
+        let op = "RTM_GETLINK dump";
+        let request = vec![0u8; IFINFOMSG_LEN];
+        let mut out = BTreeMap::new();
+        for msg in self
+            .transport
+            .exchange(RTM_GETLINK, Kind::Dump, NlmF::empty(), request, op)?
+        {
+            let (index, name) = decode_link(&msg).map_err(|source| Error::Decode {
+                op: op.to_owned(),
+                source,
+            })?;
+            out.insert(index, name);
+        }
+        Ok(out)
+    }
+
     /// `RTM_GETLINK` by name.
     fn ifindex(&self, interface: &str) -> Result<u32, Error> {
         if interface.is_empty() || interface.len() > IFNAME_MAX || interface.contains(['\0', '/']) {
@@ -179,6 +218,13 @@ impl VipBinder {
 
     /// `RTM_GETADDR` dump, filtered to one interface.
     fn addresses(&self, index: u32) -> Result<Vec<AddrEntry>, Error> {
+        let mut all = self.dump_addresses()?;
+        all.retain(|e| e.index == index);
+        Ok(all)
+    }
+
+    /// `RTM_GETADDR` dump: the IPv4 and IPv6 addresses of every interface.
+    fn dump_addresses(&self) -> Result<Vec<AddrEntry>, Error> {
         let op = "RTM_GETADDR dump";
         let request = vec![0u8; IFADDRMSG_LEN]; // AF_UNSPEC: IPv4 and IPv6
         let mut out = Vec::new();
@@ -187,8 +233,8 @@ impl VipBinder {
             .exchange(RTM_GETADDR, Kind::Dump, NlmF::empty(), request, op)?
         {
             match decode_addr_msg(&msg) {
-                Ok(Some(entry)) if entry.index == index => out.push(entry),
-                Ok(_) => {}
+                Ok(Some(entry)) => out.push(entry),
+                Ok(None) => {}
                 Err(source) => {
                     return Err(Error::Decode {
                         op: op.to_owned(),
@@ -326,6 +372,17 @@ fn decode_addr_msg(payload: &[u8]) -> Result<Option<AddrEntry>, DecodeError> {
         label,
         proto,
     }))
+}
+
+/// The interface index and name from an `RTM_NEWLINK` message of a `RTM_GETLINK` dump.
+fn decode_link(payload: &[u8]) -> Result<(u32, String), DecodeError> {
+    let index = decode_ifindex(payload)?;
+    let a = nla::table::<IFLA_N>(&payload[IFINFOMSG_LEN..], "RTM_NEWLINK")?;
+    let name = nla::string(
+        "IFLA_IFNAME",
+        nla::required(a[usize::from(IFLA_IFNAME)], "IFLA_IFNAME")?,
+    )?;
+    Ok((index, name))
 }
 
 /// The interface index from the `RTM_NEWLINK` message answering `RTM_GETLINK`.
@@ -484,11 +541,27 @@ mod tests {
         assert!(decode_ifindex(&[0u8; IFINFOMSG_LEN]).is_err());
     }
 
+    #[test]
+    fn decode_a_link_of_the_dump() {
+        let mut header = [0u8; IFINFOMSG_LEN];
+        header[4..8].copy_from_slice(&3i32.to_ne_bytes());
+        let mut w = Writer::with_header(&header);
+        w.put_u32(4, 1500); // IFLA_MTU, ignored
+        w.put_str(IFLA_IFNAME, "bond0");
+        assert_eq!(decode_link(&w.finish()), Ok((3, "bond0".to_string())));
+        assert_eq!(
+            decode_link(&header),
+            Err(DecodeError::Missing("IFLA_IFNAME"))
+        );
+        assert!(decode_link(&header[..4]).is_err());
+    }
+
     proptest! {
         #[test]
         fn garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
             let _ = decode_addr_msg(&bytes);
             let _ = decode_ifindex(&bytes);
+            let _ = decode_link(&bytes);
         }
 
         #[test]

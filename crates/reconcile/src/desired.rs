@@ -1,5 +1,6 @@
 //! The kernel table this node should have.
 
+use director_core::model::vrrp_group::parse_vip;
 use director_core::model::{
     Family, Forwarding, Protocol, RealServerKey, SchedulerFlag, VirtualServer,
 };
@@ -45,10 +46,36 @@ pub struct DesiredService {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct DesiredKernel {
     pub services: BTreeMap<ServiceKey, DesiredService>,
-    /// Addresses of virtual servers without a VRRP group (bound on the VIP interface, if one is set).
-    pub vips: BTreeSet<IpAddr>,
+    /// The addresses to bind, by interface: those of virtual servers without a VRRP group on the VIP
+    /// interface, and those of every VRRP group this node is master of on the group's interface here.
+    pub vips: BTreeMap<String, BTreeSet<IpAddr>>,
     /// Virtual servers with fewer up real servers than their quorum (hysteresis applied).
     pub below_quorum: BTreeSet<String>,
+}
+
+/// This node, as its desired table depends on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Host<'a> {
+    /// The node's name (its member entry in VRRP groups).
+    pub node: &'a str,
+    /// Where the addresses of virtual servers without a VRRP group are bound (`--vip-interface`); `None`:
+    /// nowhere.
+    pub vip_interface: Option<&'a str>,
+    /// Whether the node has an IPVS table. Without one no service is programmed, and only the addresses of
+    /// VRRP groups are bound: a virtual server's address without its service would be answered by the host
+    /// itself.
+    pub ipvs: bool,
+}
+
+impl<'a> Host<'a> {
+    /// A node with IPVS and no VIP interface.
+    pub fn new(node: &'a str) -> Self {
+        Host {
+            node,
+            vip_interface: None,
+            ipvs: true,
+        }
+    }
 }
 
 /// Computes the kernel table of this node.
@@ -58,7 +85,10 @@ pub struct DesiredKernel {
 /// - A disabled real server is absent; a down one is absent, or kept with weight 0 when `inhibit_on_failure`;
 ///   an unknown one (never checked yet) is treated as down while the virtual server has `alpha`.
 /// - Below quorum (with hysteresis), the sorry server is added.
-pub fn desired_kernel(state: &DesiredState, node: &str, inputs: &dyn Inputs) -> DesiredKernel {
+/// - The address of a programmed virtual server without a VRRP group is bound on the VIP interface; the
+///   addresses of a VRRP group only while VRRP runs here and this node is its master, on the group's
+///   interface for this node.
+pub fn desired_kernel(state: &DesiredState, host: &Host<'_>, inputs: &dyn Inputs) -> DesiredKernel {
     let mut out = DesiredKernel::default();
     for (name, record) in &state.virtual_servers {
         let vs = &record.spec;
@@ -68,7 +98,7 @@ pub fn desired_kernel(state: &DesiredState, node: &str, inputs: &dyn Inputs) -> 
         if below {
             out.below_quorum.insert(name.clone());
         }
-        if !vs.enabled || !owned_here(state, vs, node, inputs) {
+        if !host.ipvs || !vs.enabled || !owned_here(state, vs, host.node, inputs) {
             continue;
         }
         let mut destinations = destinations;
@@ -79,8 +109,13 @@ pub fn desired_kernel(state: &DesiredState, node: &str, inputs: &dyn Inputs) -> 
                 .entry((sorry.address, port))
                 .or_insert_with(|| Destination::new(sorry.address, port, forwarding, 1));
         }
-        if let (None, Some(address)) = (&vs.vrrp_group, vs.address) {
-            out.vips.insert(address);
+        if let (None, Some(address), Some(interface)) =
+            (&vs.vrrp_group, vs.address, host.vip_interface)
+        {
+            out.vips
+                .entry(interface.to_string())
+                .or_default()
+                .insert(address);
         }
         out.services.insert(
             key.clone(),
@@ -90,6 +125,29 @@ pub fn desired_kernel(state: &DesiredState, node: &str, inputs: &dyn Inputs) -> 
                 destinations,
             },
         );
+    }
+    for (interface, address) in vrrp_addresses(state, host.node, inputs) {
+        out.vips.entry(interface).or_default().insert(address);
+    }
+    out
+}
+
+/// The addresses of the VRRP groups this node is master of, each on the group's interface for this node.
+/// None while VRRP does not run here: the addresses are VRRP's to hand out.
+fn vrrp_addresses(state: &DesiredState, node: &str, inputs: &dyn Inputs) -> Vec<(String, IpAddr)> {
+    let mut out = Vec::new();
+    for (name, record) in &state.vrrp_groups {
+        if inputs.is_master(name) != Some(true) {
+            continue;
+        }
+        let Some(interface) = record.spec.member_for(node).and_then(|m| m.interface) else {
+            continue;
+        };
+        for v in &record.spec.virtual_addresses {
+            if let Ok((address, _)) = parse_vip(v) {
+                out.push((interface.clone(), address));
+            }
+        }
     }
     out
 }
@@ -274,6 +332,14 @@ mod tests {
         v
     }
 
+    /// (interface, address) of every VIP.
+    fn vips(k: &DesiredKernel) -> Vec<(String, String)> {
+        k.vips
+            .iter()
+            .flat_map(|(i, a)| a.iter().map(move |a| (i.clone(), a.to_string())))
+            .collect()
+    }
+
     fn weights(k: &DesiredKernel) -> Vec<(String, u32)> {
         k.services
             .values()
@@ -291,7 +357,11 @@ mod tests {
             json!({"persistence": {"timeout_s": 300, "netmask": "255.255.255.0"}, "forwarding": "nat",
             "scheduler": "sh", "scheduler_flags": ["sh-port"]}),
         )]);
-        let k = desired_kernel(&s, "n1", &World::default());
+        let host = Host {
+            vip_interface: Some("eth0"),
+            ..Host::new("n1")
+        };
+        let k = desired_kernel(&s, &host, &World::default());
         let svc = &k.services.values().next().unwrap().service;
         assert_eq!(svc.scheduler, "sh");
         assert!(svc.flags.persistent && svc.flags.sched_flag_2 && !svc.flags.sched_flag_1);
@@ -313,23 +383,22 @@ mod tests {
                 ("10.0.1.2:80".to_string(), 1)
             ]
         );
-        assert_eq!(
-            k.vips.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
-            ["10.0.0.1"]
-        );
+        assert_eq!(vips(&k), [("eth0".to_string(), "10.0.0.1".to_string())]);
+        let k = desired_kernel(&s, &Host::new("n1"), &World::default());
+        assert!(k.vips.is_empty(), "no VIP interface: no VIP");
     }
 
     #[test]
     fn disabled_things_are_absent() {
         let s = state(&[web(json!({"enabled": false}))]);
-        assert!(desired_kernel(&s, "n1", &World::default())
+        assert!(desired_kernel(&s, &Host::new("n1"), &World::default())
             .services
             .is_empty());
         let s = state(&[web(
             json!({"real_servers": [{"address": "10.0.1.1", "port": 80, "enabled": false}, {"address": "10.0.1.2", "port": 80}]}),
         )]);
         assert_eq!(
-            weights(&desired_kernel(&s, "n1", &World::default())),
+            weights(&desired_kernel(&s, &Host::new("n1"), &World::default())),
             [("10.0.1.2:80".to_string(), 1)]
         );
     }
@@ -343,7 +412,7 @@ mod tests {
         let mut w = World::default();
         w.health.insert("web/10.0.1.1:80".into(), Health::Down);
         w.health.insert("web/10.0.1.2:80".into(), Health::Down);
-        let k = desired_kernel(&s, "n1", &w);
+        let k = desired_kernel(&s, &Host::new("n1"), &w);
         assert_eq!(
             weights(&k),
             [
@@ -359,11 +428,11 @@ mod tests {
         let mut w = World::default();
         w.health.insert("web/10.0.1.1:80".into(), Health::Unknown);
         assert_eq!(
-            weights(&desired_kernel(&s, "n1", &w)),
+            weights(&desired_kernel(&s, &Host::new("n1"), &w)),
             [("10.0.1.2:80".to_string(), 1)]
         );
         let s = state(&[web(json!({"alpha": false}))]);
-        assert_eq!(weights(&desired_kernel(&s, "n1", &w)).len(), 2);
+        assert_eq!(weights(&desired_kernel(&s, &Host::new("n1"), &w)).len(), 2);
     }
 
     #[test]
@@ -371,7 +440,7 @@ mod tests {
         let s = state(&[web(json!({}))]);
         let mut w = World::default();
         w.weights.insert("web/10.0.1.1:80".into(), 17);
-        assert_eq!(weights(&desired_kernel(&s, "n1", &w))[0].1, 17);
+        assert_eq!(weights(&desired_kernel(&s, &Host::new("n1"), &w))[0].1, 17);
     }
 
     #[test]
@@ -383,24 +452,24 @@ mod tests {
         let mut w = World::default();
         // 2 of 3 up: not below (2 >= 2 - 1).
         w.health.insert("web/10.0.1.1:80".into(), Health::Down);
-        let k = desired_kernel(&s, "n1", &w);
+        let k = desired_kernel(&s, &Host::new("n1"), &w);
         assert!(k.below_quorum.is_empty());
         // 0 up: below, the sorry server is in.
         w.health.insert("web/10.0.1.2:80".into(), Health::Down);
         w.health.insert("web/10.0.1.3:80".into(), Health::Down);
-        let k = desired_kernel(&s, "n1", &w);
+        let k = desired_kernel(&s, &Host::new("n1"), &w);
         assert!(k.below_quorum.contains("web"));
         assert_eq!(weights(&k), [("10.0.9.9:80".to_string(), 1)]);
         // 2 up after being below: still below until quorum + hysteresis = 3.
         w.below.insert("web".into());
         w.health.insert("web/10.0.1.2:80".into(), Health::Up);
         w.health.insert("web/10.0.1.3:80".into(), Health::Up);
-        let k = desired_kernel(&s, "n1", &w);
+        let k = desired_kernel(&s, &Host::new("n1"), &w);
         assert!(k.below_quorum.contains("web"));
         assert!(weights(&k).iter().any(|(a, _)| a == "10.0.9.9:80"));
         // All 3 up: regained, the sorry server goes.
         w.health.insert("web/10.0.1.1:80".into(), Health::Up);
-        let k = desired_kernel(&s, "n1", &w);
+        let k = desired_kernel(&s, &Host::new("n1"), &w);
         assert!(k.below_quorum.is_empty());
         assert!(!weights(&k).iter().any(|(a, _)| a == "10.0.9.9:80"));
     }
@@ -419,22 +488,125 @@ mod tests {
         );
         // VRRP not running: every member programs it; a non-member never does.
         assert_eq!(
-            desired_kernel(&s, "n1", &World::default()).services.len(),
+            desired_kernel(&s, &Host::new("n1"), &World::default())
+                .services
+                .len(),
             1
         );
         assert_eq!(
-            desired_kernel(&s, "n3", &World::default()).services.len(),
+            desired_kernel(&s, &Host::new("n3"), &World::default())
+                .services
+                .len(),
             0
         );
         let mut w = World {
             vrrp_running: true,
             ..Default::default()
         };
-        assert_eq!(desired_kernel(&s, "n1", &w).services.len(), 0, "backup");
+        assert_eq!(
+            desired_kernel(&s, &Host::new("n1"), &w).services.len(),
+            0,
+            "backup"
+        );
         w.masters.insert("vi-1".into(), true);
-        let k = desired_kernel(&s, "n1", &w);
+        let k = desired_kernel(&s, &Host::new("n1"), &w);
         assert_eq!(k.services.len(), 1, "master");
-        assert!(k.vips.is_empty(), "VRRP binds the group's addresses itself");
+        assert_eq!(
+            vips(&k),
+            [("eth0".to_string(), "10.0.0.1".to_string())],
+            "the master binds the group's addresses"
+        );
+    }
+
+    fn group(v: serde_json::Value) -> Arc<VrrpGroupRecord> {
+        let mut g: director_core::model::VrrpGroup = serde_json::from_value(v).unwrap();
+        g.normalize();
+        g.validate().unwrap();
+        Arc::new(VrrpGroupRecord {
+            spec: g,
+            revision: 1,
+        })
+    }
+
+    #[test]
+    fn a_groups_addresses_are_bound_only_on_its_master_on_the_members_interface() {
+        let mut s = state(&[web(json!({"vrrp_group": "vi-1"}))]);
+        s.vrrp_groups.insert(
+            "vi-1".into(),
+            group(json!({"name": "vi-1", "vrid": 51, "interface": "eth0",
+                "virtual_addresses": ["10.0.0.1", "10.0.0.2/24"],
+                "members": [{"node": "n1", "interface": "bond0"}, {"node": "n2"}]})),
+        );
+        s.vrrp_groups.insert(
+            "vi-6".into(),
+            group(
+                json!({"name": "vi-6", "vrid": 52, "version": 3, "interface": "eth1",
+                "virtual_addresses": ["2001:db8::1"]}),
+            ),
+        );
+        let host = Host {
+            vip_interface: Some("eth0"),
+            ..Host::new("n1")
+        };
+        // VRRP off: the addresses are nobody's to bind; the service runs on every member.
+        let k = desired_kernel(&s, &host, &World::default());
+        assert!(k.vips.is_empty(), "{:?}", k.vips);
+        // Backup of both: nothing.
+        let mut w = World {
+            vrrp_running: true,
+            ..Default::default()
+        };
+        assert!(desired_kernel(&s, &host, &w).vips.is_empty());
+        // Master of both: each group's addresses (host addresses, whatever the prefix) on this node's
+        // interface of it: the member's own (bond0), else the group's (eth1; a group without members has
+        // every node as a member).
+        w.masters.insert("vi-1".into(), true);
+        w.masters.insert("vi-6".into(), true);
+        let k = desired_kernel(&s, &host, &w);
+        assert_eq!(
+            vips(&k),
+            [
+                ("bond0".to_string(), "10.0.0.1".to_string()),
+                ("bond0".to_string(), "10.0.0.2".to_string()),
+                ("eth1".to_string(), "2001:db8::1".to_string()),
+            ]
+        );
+        // n2 uses the group's interface; n3 is not a member of vi-1.
+        let k = desired_kernel(&s, &Host { node: "n2", ..host }, &w);
+        assert_eq!(k.vips.get("eth0").map(|a| a.len()), Some(2), "{:?}", k.vips);
+        let k = desired_kernel(&s, &Host { node: "n3", ..host }, &w);
+        assert_eq!(vips(&k), [("eth1".to_string(), "2001:db8::1".to_string())]);
+    }
+
+    #[test]
+    fn without_ipvs_only_the_addresses_of_vrrp_groups_are_bound() {
+        let mut s = state(&[
+            web(json!({"vrrp_group": "vi-1", "quorum": 3})),
+            json!({"name": "plain", "protocol": "tcp", "address": "10.0.0.9", "port": 80}),
+        ]);
+        s.vrrp_groups.insert(
+            "vi-1".into(),
+            group(json!({"name": "vi-1", "vrid": 51, "interface": "eth0",
+                "virtual_addresses": ["10.0.0.1"]})),
+        );
+        let w = World {
+            vrrp_running: true,
+            masters: BTreeMap::from([("vi-1".to_string(), true)]),
+            ..Default::default()
+        };
+        let host = Host {
+            node: "n1",
+            vip_interface: Some("eth0"),
+            ipvs: false,
+        };
+        let k = desired_kernel(&s, &host, &w);
+        assert!(k.services.is_empty(), "no IPVS: no service");
+        assert_eq!(
+            vips(&k),
+            [("eth0".to_string(), "10.0.0.1".to_string())],
+            "the group's address, not the plain virtual server's"
+        );
+        assert!(k.below_quorum.contains("web"), "quorum is still judged");
     }
 
     #[test]
@@ -443,7 +615,7 @@ mod tests {
             json!({"name": "v6", "protocol": "udp", "address": "2001:db8::1", "port": 53, "persistence": {"timeout_s": 60, "netmask": "64"}}),
             json!({"name": "m", "fwmark": 9, "family": "inet6"}),
         ]);
-        let k = desired_kernel(&s, "n1", &World::default());
+        let k = desired_kernel(&s, &Host::new("n1"), &World::default());
         let keys: Vec<String> = k.services.keys().map(|k| k.to_string()).collect();
         assert_eq!(keys, ["udp [2001:db8::1]:53", "fwmark 9 inet6"]);
         let v6 = k.services.values().find(|s| s.owner == "v6").unwrap();

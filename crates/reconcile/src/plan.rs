@@ -127,10 +127,10 @@ pub struct PlanContext {
     pub owned: BTreeSet<ServiceKey>,
     /// Remove services that director does not own and does not want (off by default).
     pub remove_unmanaged: bool,
-    /// Where VIPs of virtual servers without a VRRP group are bound; `None`: director binds none.
-    pub vip_interface: Option<String>,
-    /// The VIPs director bound earlier on that interface (as observed).
-    pub bound_vips: BTreeSet<IpAddr>,
+    /// The addresses director bound earlier, by interface, as observed: every interface where it holds
+    /// one, so that an address no longer wanted anywhere (a group this node no longer masters, deleted, or
+    /// moved to another interface; a VIP interface changed) is removed wherever it is.
+    pub bound_vips: BTreeMap<String, BTreeSet<IpAddr>>,
 }
 
 /// The operations, and what the planner noticed.
@@ -181,8 +181,10 @@ pub fn plan(desired: &DesiredKernel, observed: &Table, ctx: &PlanContext) -> Pla
             out.unmanaged.push((*key).clone());
         }
     }
-    if let Some(interface) = &ctx.vip_interface {
-        for vip in ctx.bound_vips.difference(&desired.vips) {
+    let none = BTreeSet::new();
+    for (interface, bound) in &ctx.bound_vips {
+        let wanted = desired.vips.get(interface).unwrap_or(&none);
+        for vip in bound.difference(wanted) {
             out.ops.push(Op::DelVip {
                 interface: interface.clone(),
                 address: *vip,
@@ -239,8 +241,9 @@ pub fn plan(desired: &DesiredKernel, observed: &Table, ctx: &PlanContext) -> Pla
             }
         }
     }
-    if let Some(interface) = &ctx.vip_interface {
-        for vip in desired.vips.difference(&ctx.bound_vips) {
+    for (interface, wanted) in &desired.vips {
+        let bound = ctx.bound_vips.get(interface).unwrap_or(&none);
+        for vip in wanted.difference(bound) {
             out.ops.push(Op::AddVip {
                 interface: interface.clone(),
                 address: *vip,
@@ -424,31 +427,87 @@ mod tests {
         assert_eq!(p.ops, [Op::DelService { key: key(81) }]);
     }
 
+    /// `[(interface, [last octet of 10.0.0.x])]`
+    fn vips(spec: &[(&str, &[u8])]) -> BTreeMap<String, BTreeSet<IpAddr>> {
+        spec.iter()
+            .map(|(i, a)| {
+                (
+                    i.to_string(),
+                    a.iter().map(|l| IpAddr::from([10, 0, 0, *l])).collect(),
+                )
+            })
+            .collect()
+    }
+
+    fn vip_op(add: bool, interface: &str, last: u8) -> Op {
+        let (interface, address) = (interface.to_string(), IpAddr::from([10, 0, 0, last]));
+        if add {
+            Op::AddVip { interface, address }
+        } else {
+            Op::DelVip { interface, address }
+        }
+    }
+
     #[test]
-    fn vips_are_added_and_removed_on_the_interface() {
+    fn vips_are_added_and_removed_per_interface() {
         let mut k = desired(&[]);
-        k.vips.insert("10.0.0.1".parse().unwrap());
+        k.vips = vips(&[("eth0", &[1, 3]), ("eth1", &[4])]);
         let ctx = PlanContext {
-            vip_interface: Some("eth0".into()),
-            bound_vips: BTreeSet::from(["10.0.0.2".parse().unwrap()]),
+            // 3 stays; 2 goes from eth0; 5 from eth2, where nothing is wanted (a group deleted or moved);
+            // 4 moved from eth2 to eth1.
+            bound_vips: vips(&[("eth0", &[2, 3]), ("eth2", &[4, 5])]),
             ..Default::default()
         };
         let p = plan(&k, &Table::default(), &ctx);
         assert_eq!(
             p.ops,
             [
-                Op::DelVip {
-                    interface: "eth0".into(),
-                    address: "10.0.0.2".parse().unwrap()
-                },
-                Op::AddVip {
-                    interface: "eth0".into(),
-                    address: "10.0.0.1".parse().unwrap()
-                },
+                vip_op(false, "eth0", 2),
+                vip_op(false, "eth2", 4),
+                vip_op(false, "eth2", 5),
+                vip_op(true, "eth0", 1),
+                vip_op(true, "eth1", 4),
             ]
         );
         let p = plan(&k, &Table::default(), &PlanContext::default());
-        assert!(p.ops.is_empty(), "no VIP interface: no VIP operations");
+        assert_eq!(p.counts(), BTreeMap::from([("add_vip", 3)]));
+        let ctx = PlanContext {
+            bound_vips: k.vips.clone(),
+            ..Default::default()
+        };
+        assert!(plan(&k, &Table::default(), &ctx).is_empty(), "all bound");
+        let p = plan(&desired(&[]), &Table::default(), &ctx);
+        assert_eq!(p.counts(), BTreeMap::from([("del_vip", 3)]), "none wanted");
+    }
+
+    /// The VIP operations applied to the addresses they were planned from.
+    fn apply_vips(bound: &mut BTreeMap<String, BTreeSet<IpAddr>>, ops: &[Op]) {
+        for op in ops {
+            match op {
+                Op::AddVip { interface, address } => {
+                    assert!(
+                        bound.entry(interface.clone()).or_default().insert(*address),
+                        "{op}: already there"
+                    );
+                }
+                Op::DelVip { interface, address } => {
+                    assert!(
+                        bound.get_mut(interface).is_some_and(|b| b.remove(address)),
+                        "{op}: not there"
+                    );
+                }
+                _ => {}
+            }
+        }
+        bound.retain(|_, b| !b.is_empty());
+    }
+
+    fn arb_vips() -> impl Strategy<Value = BTreeMap<String, BTreeSet<IpAddr>>> {
+        prop::collection::btree_map(
+            prop::sample::select(vec!["eth0".to_string(), "eth1".into(), "bond0".into()]),
+            prop::collection::btree_set((1u8..6).prop_map(|l| IpAddr::from([10, 0, 0, l])), 1..4),
+            0..3,
+        )
     }
 
     fn arb_kernel() -> impl Strategy<Value = DesiredKernel> {
@@ -527,6 +586,26 @@ mod tests {
             prop_assert_eq!(&table, &as_table(&to));
             let ctx = owned(&to);
             prop_assert!(plan(&to, &table, &ctx).is_empty());
+        }
+
+        /// From any bound addresses, the plan binds exactly the wanted ones, touches an address only where
+        /// it must change (never a delete and add of the same address on the same interface), and planning
+        /// again is empty.
+        #[test]
+        fn vip_plans_converge_with_one_write_per_difference(from in arb_vips(), to in arb_vips()) {
+            let k = DesiredKernel { vips: to.clone(), ..Default::default() };
+            let ctx = PlanContext { bound_vips: from.clone(), ..Default::default() };
+            let p = plan(&k, &Table::default(), &ctx);
+            let mut bound = from.clone();
+            apply_vips(&mut bound, &p.ops);
+            prop_assert_eq!(&bound, &to);
+            let differences: usize = from.keys().chain(to.keys()).collect::<BTreeSet<_>>().into_iter().map(|i| {
+                let (a, b) = (from.get(i).cloned().unwrap_or_default(), to.get(i).cloned().unwrap_or_default());
+                a.symmetric_difference(&b).count()
+            }).sum();
+            prop_assert_eq!(p.ops.len(), differences);
+            let ctx = PlanContext { bound_vips: bound, ..Default::default() };
+            prop_assert!(plan(&k, &Table::default(), &ctx).is_empty());
         }
 
         /// Each difference costs exactly one operation: never a delete and re-create of a destination.

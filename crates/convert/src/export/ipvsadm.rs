@@ -7,7 +7,7 @@
 use director_core::model::RealServerKey;
 use director_core::DesiredState;
 use director_kernel_table::{Destination, Family, Forwarding, Protocol, Service, ServiceKey};
-use director_reconcile::{desired_kernel, DesiredKernel, Health, Inputs};
+use director_reconcile::{desired_kernel, DesiredKernel, Health, Host, Inputs};
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
@@ -31,7 +31,7 @@ impl Inputs for Healthy {
 
 /// The table `node` programs in normal operation.
 pub fn table(state: &DesiredState, node: &str) -> DesiredKernel {
-    desired_kernel(state, node, &Healthy)
+    desired_kernel(state, &Host::new(node), &Healthy)
 }
 
 /// `ipvsadm-save -n` text of a desired table.

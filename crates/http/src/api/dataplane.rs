@@ -19,7 +19,8 @@ pub struct DataplaneView {
     /// Services with their destinations, counters and connection counts (the kernel's own view).
     #[schema(value_type = Object)]
     pub table: director_kernel_table::Table,
-    /// The VIP interface and the addresses director bound on it.
+    /// The VIP interface and the addresses director bound on it (those of virtual servers without a VRRP
+    /// group; `ip addr` shows the VRRP groups' too).
     pub vip_interface: Option<String>,
     #[schema(value_type = Vec<String>)]
     pub vips: Vec<std::net::IpAddr>,
@@ -41,6 +42,16 @@ pub struct PlanView {
     pub unmanaged: Vec<String>,
 }
 
+/// The reconciler, if it programs an IPVS table (without one, it only binds VRRP's addresses).
+fn with_table(
+    app: &AppState,
+) -> Result<&std::sync::Arc<director_runtime::reconciler::Reconciler>, ApiError> {
+    app.reconciler
+        .as_ref()
+        .filter(|r| r.dataplane().has_table())
+        .ok_or_else(|| no_dataplane(app))
+}
+
 fn no_dataplane(app: &AppState) -> ApiError {
     ApiError::new(
         StatusCode::CONFLICT,
@@ -60,8 +71,8 @@ pub async fn observed(
     Auth(actor): Auth,
 ) -> ApiResult<Json<DataplaneView>> {
     director_service::require(&actor, Role::Viewer)?;
-    let r = app.reconciler.as_ref().ok_or_else(|| no_dataplane(&app))?;
-    let (table, vips) = r.observed().await.map_err(|e| {
+    let r = with_table(&app)?;
+    let (table, mut vips) = r.observed().await.map_err(|e| {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "dataplane",
@@ -72,7 +83,11 @@ pub async fn observed(
         dataplane: r.dataplane().kind().to_string(),
         table,
         vip_interface: r.vip_interface().map(str::to_string),
-        vips: vips.into_iter().collect(),
+        vips: r
+            .vip_interface()
+            .and_then(|i| vips.remove(i))
+            .map(|v| v.into_iter().collect())
+            .unwrap_or_default(),
     }))
 }
 
@@ -81,7 +96,7 @@ pub async fn observed(
     security(("bearer" = [])))]
 pub async fn plan(State(app): State<AppState>, Auth(actor): Auth) -> ApiResult<Json<PlanView>> {
     director_service::require(&actor, Role::Viewer)?;
-    let r = app.reconciler.as_ref().ok_or_else(|| no_dataplane(&app))?;
+    let r = with_table(&app)?;
     let (revision, plan) = r.preview().await.map_err(|e| {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -29,7 +29,8 @@ pub struct Status {
     /// The revision the kernel has reached; null while no dataplane applies the state.
     pub applied_revision: Option<u64>,
     pub dataplane: DataplaneInfo,
-    /// The reconcile loop: passes, operations, errors, the last pass. Absent without a dataplane.
+    /// The reconcile loop: passes, operations, errors, the last pass. Without IPVS (`none`) it binds only the
+    /// addresses of VRRP groups.
     pub reconciler: Option<ReconcileStatus>,
     pub counts: Counts,
     /// Real servers by health, and the checker's figures.

@@ -52,9 +52,18 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<(), ApiEr
 /// Reads everything, then collects and renders on a blocking thread (large tables make long texts).
 async fn scrape(state: &AppState) -> Result<String, String> {
     let snapshot = state.service.snapshot();
+    // Read before the table: a scrape that says a revision is applied shows a table at least that new.
+    let applied_revision = state.service.applied_revision();
     let mut kernel = None;
     let mut reconcile = None;
     if let Some(r) = &state.reconciler {
+        reconcile = Some((r.status(), r.pass_durations()));
+    }
+    if let Some(r) = state
+        .reconciler
+        .as_ref()
+        .filter(|r| r.dataplane().has_table())
+    {
         let (table, fresh) = match r.observed().await {
             Ok((t, _)) => (Some(Arc::new(t)), true),
             Err(e) => {
@@ -66,7 +75,6 @@ async fn scrape(state: &AppState) -> Result<String, String> {
             let effective = r.effective(&table);
             kernel = Some((table, fresh, effective));
         }
-        reconcile = Some((r.status(), r.pass_durations()));
     }
     let health = state.health.snapshot();
     let health_stats = state.health.stats();
@@ -75,7 +83,6 @@ async fn scrape(state: &AppState) -> Result<String, String> {
     let request_durations = state.metrics.http.durations();
     let peers = state.metrics.peers();
     let runtime = state.runtime.clone();
-    let applied_revision = state.service.applied_revision();
     tokio::task::spawn_blocking(move || {
         let scrape = collect::Scrape {
             runtime: &runtime,

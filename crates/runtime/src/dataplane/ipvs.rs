@@ -1,15 +1,13 @@
 //! The real kernel: IPVS over generic netlink, VIPs over rtnetlink.
 
-use super::{Dataplane, DataplaneError};
-use director_ipvs::{IpvsClient, Table, VipBinder};
+use super::{BoundVips, Dataplane, DataplaneError, Rtnetlink};
+use director_ipvs::{IpvsClient, Table};
 use director_reconcile::Op;
-use std::collections::BTreeSet;
-use std::net::IpAddr;
 use std::sync::Mutex;
 
 pub struct IpvsDataplane {
     ipvs: IpvsClient,
-    vips: VipBinder,
+    addresses: Rtnetlink,
     /// One netlink conversation at a time: the kernel refuses a second dump on a socket with EBUSY (a
     /// `GET /api/v1/dataplane` during a reconcile pass).
     lock: Mutex<()>,
@@ -28,7 +26,7 @@ impl IpvsDataplane {
         })?;
         Ok(IpvsDataplane {
             ipvs,
-            vips: VipBinder::connect()?,
+            addresses: Rtnetlink::new(),
             lock: Mutex::new(()),
         })
     }
@@ -51,12 +49,25 @@ impl Dataplane for IpvsDataplane {
         "ipvs"
     }
 
+    fn has_table(&self) -> bool {
+        true
+    }
+
     fn dump(&self) -> Result<Table, DataplaneError> {
         let _one = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         Ok(self.ipvs.dump()?)
     }
 
     fn apply(&self, op: &Op) -> Result<(), DataplaneError> {
+        match op {
+            Op::AddVip { interface, address } => {
+                return self.addresses.add(interface, *address);
+            }
+            Op::DelVip { interface, address } => {
+                return self.addresses.remove(interface, *address);
+            }
+            _ => {}
+        }
         let _one = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         match op {
             Op::NewService { service } => self.ipvs.new_service(service)?,
@@ -75,19 +86,13 @@ impl Dataplane for IpvsDataplane {
                 address,
                 port,
             } => self.ipvs.del_dest(service, *address, *port)?,
-            Op::AddVip { interface, address } => {
-                self.vips.add(interface, *address)?;
-            }
-            Op::DelVip { interface, address } => {
-                self.vips.remove(interface, *address)?;
-            }
+            Op::AddVip { .. } | Op::DelVip { .. } => {}
         }
         Ok(())
     }
 
-    fn bound_vips(&self, interface: &str) -> Result<BTreeSet<IpAddr>, DataplaneError> {
-        let _one = self.lock.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(self.vips.owned(interface)?.into_iter().collect())
+    fn bound_vips(&self) -> Result<BoundVips, DataplaneError> {
+        self.addresses.bound()
     }
 }
 

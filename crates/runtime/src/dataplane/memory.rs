@@ -1,28 +1,55 @@
-//! A dataplane in memory: the reconciler runs, the kernel is not touched.
+//! A dataplane with its IPVS table in memory: the reconciler runs, the IPVS table of the kernel is not
+//! touched. Its addresses are in memory too ([`MemoryDataplane::new`], for tests), or bound in the kernel
+//! ([`MemoryDataplane::with_kernel_addresses`], `--dataplane memory`): a VRRP master announces its addresses,
+//! so they must be real.
 
-use super::{Dataplane, DataplaneError};
+use super::{BoundVips, Dataplane, DataplaneError, Rtnetlink};
 use director_kernel_table::Table;
 use director_reconcile::simulate::{self, Refused};
 use director_reconcile::Op;
-use std::collections::{BTreeMap, BTreeSet};
-use std::net::IpAddr;
 use std::sync::Mutex;
 
-#[derive(Default)]
 pub struct MemoryDataplane {
     table: Mutex<Table>,
-    vips: Mutex<BTreeMap<String, BTreeSet<IpAddr>>>,
+    vips: Vips,
+}
+
+enum Vips {
+    Memory(Mutex<BoundVips>),
+    Kernel(Rtnetlink),
+}
+
+impl Default for MemoryDataplane {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl MemoryDataplane {
+    /// Table and addresses in memory.
     pub fn new() -> Self {
-        Self::default()
+        MemoryDataplane {
+            table: Mutex::default(),
+            vips: Vips::Memory(Mutex::default()),
+        }
+    }
+
+    /// The table in memory, the addresses in the kernel (rtnetlink).
+    pub fn with_kernel_addresses() -> Self {
+        MemoryDataplane {
+            table: Mutex::default(),
+            vips: Vips::Kernel(Rtnetlink::new()),
+        }
     }
 }
 
 impl Dataplane for MemoryDataplane {
     fn kind(&self) -> &'static str {
         "memory"
+    }
+
+    fn has_table(&self) -> bool {
+        true
     }
 
     fn dump(&self) -> Result<Table, DataplaneError> {
@@ -34,15 +61,22 @@ impl Dataplane for MemoryDataplane {
     }
 
     fn apply(&self, op: &Op) -> Result<(), DataplaneError> {
-        match op {
-            Op::AddVip { interface, address } => {
-                let mut vips = self.vips.lock().unwrap_or_else(|p| p.into_inner());
+        match (op, &self.vips) {
+            (Op::AddVip { interface, address }, Vips::Kernel(k)) => k.add(interface, *address),
+            (Op::DelVip { interface, address }, Vips::Kernel(k)) => k.remove(interface, *address),
+            (Op::AddVip { interface, address }, Vips::Memory(m)) => {
+                let mut vips = m.lock().unwrap_or_else(|p| p.into_inner());
                 vips.entry(interface.clone()).or_default().insert(*address);
                 Ok(())
             }
-            Op::DelVip { interface, address } => {
-                let mut vips = self.vips.lock().unwrap_or_else(|p| p.into_inner());
-                vips.entry(interface.clone()).or_default().remove(address);
+            (Op::DelVip { interface, address }, Vips::Memory(m)) => {
+                let mut vips = m.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some(bound) = vips.get_mut(interface) {
+                    bound.remove(address);
+                    if bound.is_empty() {
+                        vips.remove(interface);
+                    }
+                }
                 Ok(())
             }
             _ => {
@@ -58,8 +92,13 @@ impl Dataplane for MemoryDataplane {
         }
     }
 
-    fn bound_vips(&self, interface: &str) -> Result<BTreeSet<IpAddr>, DataplaneError> {
-        let vips = self.vips.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(vips.get(interface).cloned().unwrap_or_default())
+    fn bound_vips(&self) -> Result<BoundVips, DataplaneError> {
+        match &self.vips {
+            Vips::Kernel(k) => k.bound(),
+            Vips::Memory(m) => Ok(m
+                .lock()
+                .map(|v| v.clone())
+                .unwrap_or_else(|p| p.into_inner().clone())),
+        }
     }
 }

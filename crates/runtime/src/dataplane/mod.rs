@@ -1,16 +1,27 @@
-//! The kernel, behind a small trait: dump, apply one operation, list the VIPs director bound. The IPVS
-//! implementation is the only code of the daemon that reaches netlink (through director-ipvs); the in-memory
-//! one serves tests and hosts without IPVS.
+//! The kernel, behind a small trait: dump the IPVS table, apply one operation, list the addresses director
+//! bound. This module is the only code of the daemon that writes kernel state (through director-ipvs): IPVS
+//! services and destinations, and every VIP, whether of a virtual server or of a VRRP group this node is
+//! master of. The reconciler is its only caller.
+//!
+//! Addresses need no IPVS, only rtnetlink, so they are written whatever the IPVS side is:
+//!
+//! | `--dataplane`            | IPVS table                 | addresses              |
+//! |--------------------------|----------------------------|------------------------|
+//! | `ipvs` (`auto` with IPVS) | [`IpvsDataplane`]          | rtnetlink              |
+//! | `none` (`auto` without)  | [`AddressesOnly`]: none     | rtnetlink              |
+//! | `memory`                 | [`MemoryDataplane`]        | rtnetlink (tests: memory) |
 
+mod addresses;
 mod ipvs;
 mod memory;
 
+pub use addresses::{AddressesOnly, Rtnetlink};
 pub use ipvs::IpvsDataplane;
 pub use memory::MemoryDataplane;
 
 use director_kernel_table::Table;
 use director_reconcile::Op;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 #[derive(Debug, thiserror::Error)]
@@ -21,14 +32,19 @@ pub enum DataplaneError {
     Refused { op: String, reason: String },
 }
 
+/// Addresses director bound, by interface.
+pub type BoundVips = BTreeMap<String, BTreeSet<IpAddr>>;
+
 /// A blocking interface to a dataplane; callers run it on blocking threads.
 pub trait Dataplane: Send + Sync + 'static {
-    /// `ipvs` or `memory`.
+    /// `ipvs`, `memory` or `none`.
     fn kind(&self) -> &'static str;
-    /// The whole table with counters, in one dump.
+    /// Whether there is an IPVS table to program (`none` has only addresses).
+    fn has_table(&self) -> bool;
+    /// The whole table with counters, in one dump (empty without a table).
     fn dump(&self) -> Result<Table, DataplaneError>;
     /// One operation.
     fn apply(&self, op: &Op) -> Result<(), DataplaneError>;
-    /// The addresses director bound on `interface`.
-    fn bound_vips(&self, interface: &str) -> Result<BTreeSet<IpAddr>, DataplaneError>;
+    /// The addresses director bound, on every interface that has one.
+    fn bound_vips(&self) -> Result<BoundVips, DataplaneError>;
 }

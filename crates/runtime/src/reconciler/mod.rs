@@ -1,17 +1,29 @@
-//! The reconcile loop: on every desired-state revision, health or role change, and on a periodic resync, it
-//! computes the desired kernel table (pure), reads the kernel once, plans the difference (pure) and applies it.
-//! Level-triggered: it never replays events, so drift made by hand is repaired on the next pass.
+//! The reconcile loop: on every desired-state revision, health or VRRP role change, and on a periodic resync,
+//! it computes the desired kernel (pure: IPVS services, and the VIPs by interface), reads the kernel once,
+//! plans the difference (pure) and applies it through the dataplane. Level-triggered: it never replays events,
+//! so drift made by hand is repaired on the next pass.
+//!
+//! It is the kernel's one writer: VRRP only decides roles. A VRRP instance that changes role asks for a pass
+//! at once ([`BoundWatch::request`]); the pass binds the VIPs of the groups this node is master of (and
+//! releases the others', wherever director bound them), then publishes what is bound, from which the new
+//! master learns when to announce its addresses ([`BoundWatch`]).
+//!
+//! On stop, the IPVS table stays (unless `--clear-on-stop`), but the addresses follow VRRP until it has
+//! stopped: a master hands over by releasing its VIPs.
 
+mod bound;
 mod ownership;
 mod status;
 
+pub use bound::{Bound, BoundWatch};
 pub use status::{PassReport, ReconcileStatus};
 
-use crate::dataplane::{Dataplane, DataplaneError};
+use crate::dataplane::{BoundVips, Dataplane, DataplaneError};
+use bound::Passes;
 use director_core::model::RealServerKey;
 use director_kernel_table::{ServiceKey, Table};
 use director_reconcile::{
-    desired_kernel, plan, DesiredKernel, Health, Inputs, Op, Plan, PlanContext,
+    desired_kernel, plan, DesiredKernel, Health, Host, Inputs, Op, Plan, PlanContext,
 };
 use director_service::Service;
 use ownership::Ownership;
@@ -19,7 +31,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 
 /// Whether this node is master of a VRRP group (`None`: VRRP does not run here).
 pub type RoleFn = Arc<dyn Fn(&str) -> Option<bool> + Send + Sync>;
@@ -48,7 +60,8 @@ pub struct Reconciler {
     roles: RwLock<Option<RoleFn>>,
     below_quorum: watch::Sender<Arc<BTreeSet<String>>>,
     status: watch::Sender<Arc<ReconcileStatus>>,
-    wake: Notify,
+    /// Numbers the passes, wakes the loop, publishes what each pass left bound.
+    passes: Passes,
     /// Durations of the passes, for `/metrics`.
     pass_durations: crate::histogram::Histogram,
 }
@@ -127,7 +140,7 @@ impl Reconciler {
             roles: RwLock::new(None),
             below_quorum: watch::channel(Arc::new(BTreeSet::new())).0,
             status: watch::channel(Arc::new(status)).0,
-            wake: Notify::new(),
+            passes: Passes::new(),
             pass_durations: crate::histogram::Histogram::new(crate::histogram::PASS_BUCKETS),
         })
     }
@@ -158,7 +171,12 @@ impl Reconciler {
 
     /// Asks for a pass now (a health or role change).
     pub fn wake(&self) {
-        self.wake.notify_one();
+        self.passes.wake().notify_one();
+    }
+
+    /// What VRRP instances watch: ask for a pass, learn what it bound.
+    pub fn bound(&self) -> BoundWatch {
+        self.passes.watch()
     }
 
     /// The virtual servers below their quorum after the last pass.
@@ -180,21 +198,36 @@ impl Reconciler {
         self.desired(observed).1
     }
 
-    /// Runs passes until `shutdown` resolves.
-    pub async fn run(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
+    /// Runs passes until `shutdown` resolves; then, until `vrrp_stopped` resolves, only releases the addresses
+    /// VRRP gives up (a stopping master's), once more at the end, and clears if asked to.
+    pub async fn run(
+        self: Arc<Self>,
+        shutdown: impl std::future::Future<Output = ()>,
+        vrrp_stopped: impl std::future::Future<Output = ()>,
+    ) {
         tokio::pin!(shutdown);
+        tokio::pin!(vrrp_stopped);
         let mut revisions = self.service.subscribe();
         let mut resync = tokio::time::interval(self.config.resync);
         resync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let wake = self.passes.wake();
         loop {
             tokio::select! {
                 _ = &mut shutdown => break,
                 changed = revisions.changed() => if changed.is_err() { break },
-                _ = self.wake.notified() => {}
+                _ = wake.notified() => {}
                 _ = resync.tick() => {}
             }
             self.pass().await;
         }
+        loop {
+            tokio::select! {
+                _ = &mut vrrp_stopped => break,
+                _ = wake.notified() => {}
+            }
+            self.run_pass(Mode::Release).await;
+        }
+        self.run_pass(Mode::Release).await;
         if self.config.clear_on_stop {
             self.clear().await;
         }
@@ -241,23 +274,28 @@ impl Reconciler {
 
     fn desired(&self, observed: &Table) -> (u64, DesiredKernel) {
         let state = self.service.snapshot();
+        let host = Host {
+            node: &self.config.node,
+            vip_interface: self.config.vip_interface.as_deref(),
+            ipvs: self.dataplane.has_table(),
+        };
         (
             state.revision,
-            desired_kernel(&state, &self.config.node, &self.inputs(&state, observed)),
+            desired_kernel(&state, &host, &self.inputs(&state, observed)),
         )
     }
 
-    /// Reads the kernel once: its table and the VIPs director bound.
-    async fn observe(&self) -> Result<(Table, BTreeSet<std::net::IpAddr>), DataplaneError> {
+    /// Reads the kernel once: its table (unless `addresses_only`, or there is none) and the VIPs director
+    /// bound, on every interface.
+    async fn read(&self, addresses_only: bool) -> Result<(Table, BoundVips), DataplaneError> {
         let dp = self.dataplane.clone();
-        let vip_if = self.config.vip_interface.clone();
         tokio::task::spawn_blocking(move || {
-            let table = dp.dump()?;
-            let vips = match &vip_if {
-                Some(i) => dp.bound_vips(i)?,
-                None => BTreeSet::new(),
+            let table = if addresses_only {
+                Table::default()
+            } else {
+                dp.dump()?
             };
-            Ok((table, vips))
+            Ok((table, dp.bound_vips()?))
         })
         .await
         .unwrap_or_else(|e| {
@@ -278,55 +316,68 @@ impl Reconciler {
         })
     }
 
-    fn context(&self, bound_vips: BTreeSet<std::net::IpAddr>) -> PlanContext {
+    fn context(&self, bound_vips: BoundVips) -> PlanContext {
         PlanContext {
             owned: self.ownership().services().clone(),
             remove_unmanaged: self.config.remove_unmanaged,
-            vip_interface: self.config.vip_interface.clone(),
             bound_vips,
         }
     }
 
     /// What the next pass would do, without doing it.
     pub async fn preview(&self) -> Result<(u64, Plan), DataplaneError> {
-        let (observed, vips) = self.observe().await?;
+        let (observed, vips) = self.read(false).await?;
         let (revision, desired) = self.desired(&observed);
         Ok((revision, plan(&desired, &observed, &self.context(vips))))
     }
 
-    /// The kernel table as it is now, with counters.
-    pub async fn observed(&self) -> Result<(Table, BTreeSet<std::net::IpAddr>), DataplaneError> {
-        self.observe().await
+    /// The kernel table as it is now, with counters, and the addresses director bound.
+    pub async fn observed(&self) -> Result<(Table, BoundVips), DataplaneError> {
+        self.read(false).await
     }
 
     /// One pass: desired, observe, plan, apply.
     pub async fn pass(&self) -> PassReport {
+        self.run_pass(Mode::Full).await
+    }
+
+    async fn run_pass(&self, mode: Mode) -> PassReport {
         let started = Instant::now();
-        let (observed, vips) = match self.observe().await {
+        // Numbered before the roles are read (in `desired`): see `BoundWatch::request`.
+        let number = self.passes.start();
+        let table = self.dataplane.has_table() && mode == Mode::Full;
+        let (observed, vips) = match self.read(!table).await {
             Ok(o) => o,
             Err(e) => {
                 let mut report = PassReport::new(self.service.snapshot().revision);
-                report.errors.push(format!("reading the kernel table: {e}"));
-                return self.finish(report, started);
+                report.errors.push(format!("reading the kernel: {e}"));
+                return self.finish(report, started, false);
             }
         };
         let (revision, desired) = self.desired(&observed);
-        self.below_quorum.send_if_modified(|b| {
-            let changed = **b != desired.below_quorum;
-            if changed {
-                *b = Arc::new(desired.below_quorum.clone());
-            }
-            changed
-        });
+        if table {
+            self.below_quorum.send_if_modified(|b| {
+                let changed = **b != desired.below_quorum;
+                if changed {
+                    *b = Arc::new(desired.below_quorum.clone());
+                }
+                changed
+            });
+        }
         let mut report = PassReport::new(revision);
-        let plan = plan(&desired, &observed, &self.context(vips));
+        let mut plan = plan(&desired, &observed, &self.context(vips.clone()));
+        if mode == Mode::Release {
+            plan.ops.retain(|op| matches!(op, Op::DelVip { .. }));
+        }
         report.unmanaged = plan.unmanaged.iter().map(ToString::to_string).collect();
         let observed_keys: BTreeSet<ServiceKey> = observed
             .services
             .iter()
             .map(|e| e.service.key.clone())
             .collect();
-        self.service.set_observed(Arc::new(observed));
+        if table {
+            self.service.set_observed(Arc::new(observed));
+        }
         let dp = self.dataplane.clone();
         let ops = plan.ops.clone();
         let n = ops.len();
@@ -348,7 +399,22 @@ impl Reconciler {
                 Vec::new()
             }
         };
-        {
+        let mut bound = vips;
+        for (op, result) in &results {
+            match (op, result) {
+                (Op::AddVip { interface, address }, Ok(())) => {
+                    bound.entry(interface.clone()).or_default().insert(*address);
+                }
+                (Op::DelVip { interface, address }, Ok(())) => {
+                    if let Some(b) = bound.get_mut(interface) {
+                        b.remove(address);
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.passes.publish(number, bound);
+        if table {
             let mut own = self.ownership();
             for key in &plan.adopted {
                 own.insert(key.clone());
@@ -386,19 +452,21 @@ impl Reconciler {
                 }
             }
         }
-        self.finish(report, started)
+        self.finish(report, started, table)
     }
 
-    /// Records the pass in the status, then (if it succeeded) announces the revision as applied: whoever
-    /// sees the new applied revision also sees the pass that applied it.
-    fn finish(&self, mut report: PassReport, started: Instant) -> PassReport {
+    /// Records the pass in the status, then (if it succeeded and brought the IPVS table to the desired
+    /// revision: not without a table, nor while stopping) announces the revision as applied: whoever sees the
+    /// new applied revision also sees the pass that applied it.
+    fn finish(&self, mut report: PassReport, started: Instant, applies: bool) -> PassReport {
         let elapsed = started.elapsed();
         self.pass_durations.observe(elapsed);
         report.duration_us = elapsed.as_micros() as u64;
         if !report.ops.is_empty() || !report.errors.is_empty() {
             tracing::info!(revision = report.revision, ops = ?report.ops, errors = report.errors.len(), duration_us = report.duration_us, "reconcile pass");
         }
-        let applied = if report.errors.is_empty() {
+        let applies = applies && report.errors.is_empty();
+        let applied = if applies {
             Some(report.revision)
         } else {
             self.service.applied_revision()
@@ -407,26 +475,29 @@ impl Reconciler {
             let s = Arc::make_mut(s);
             s.record(&report, applied);
         });
-        if report.errors.is_empty() {
+        if applies {
             self.service.set_applied(report.revision);
         }
         report
     }
 
-    /// Removes everything director owns (services and VIPs): `--clear-on-stop`.
+    /// Removes everything director owns (services, and VIPs on every interface): `--clear-on-stop`.
     async fn clear(&self) {
         let owned: Vec<ServiceKey> = self.ownership().services().iter().cloned().collect();
-        let vips = match self.observe().await {
+        let vips = match self.read(true).await {
             Ok((_, vips)) => vips,
-            Err(_) => BTreeSet::new(),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot list director's addresses to clear them");
+                BoundVips::new()
+            }
         };
         let mut ops: Vec<Op> = owned
             .into_iter()
             .map(|key| Op::DelService { key })
             .collect();
-        if let Some(i) = &self.config.vip_interface {
-            ops.extend(vips.into_iter().map(|address| Op::DelVip {
-                interface: i.clone(),
+        for (interface, addresses) in vips {
+            ops.extend(addresses.into_iter().map(|address| Op::DelVip {
+                interface: interface.clone(),
                 address,
             }));
         }
@@ -450,6 +521,15 @@ impl Reconciler {
             "cleared director's services and VIPs on stop"
         );
     }
+}
+
+/// What a pass may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Everything the plan says.
+    Full,
+    /// Only release addresses (while stopping: the table stays, a stopping master gives its VIPs up).
+    Release,
 }
 
 /// One operation, a panic in the dataplane included: it fails this operation (named in the error) and the
@@ -476,6 +556,7 @@ mod tests {
     use director_service::auth::Tokens;
     use director_service::store::Store;
     use director_service::{Actor, Via};
+    use std::collections::BTreeMap;
 
     /// How the dataplane answers a new real server.
     #[derive(Clone, Copy, PartialEq)]
@@ -483,37 +564,55 @@ mod tests {
         None,
         Refuse,
         Panic,
+        /// Binding an address fails.
+        NoDevice,
     }
 
-    /// The in-memory dataplane, with a fault on `NewDest` when asked.
+    /// The in-memory dataplane, with a fault on `NewDest` (or `AddVip`) when asked; without a table (`none`)
+    /// when `table` is off.
     struct Faulty {
         inner: MemoryDataplane,
         fault: Mutex<Fault>,
+        table: bool,
     }
 
     impl Dataplane for Faulty {
         fn kind(&self) -> &'static str {
-            "memory"
+            if self.table {
+                "memory"
+            } else {
+                "none"
+            }
+        }
+        fn has_table(&self) -> bool {
+            self.table
         }
         fn dump(&self) -> Result<Table, DataplaneError> {
-            self.inner.dump()
+            if self.table {
+                self.inner.dump()
+            } else {
+                Ok(Table::default())
+            }
         }
         fn apply(&self, op: &Op) -> Result<(), DataplaneError> {
             let fault = *self.fault.lock().unwrap();
-            match (op, fault) {
-                (Op::NewDest { .. }, Fault::Refuse) => Err(DataplaneError::Refused {
+            let refused = |reason: &str| {
+                Err(DataplaneError::Refused {
                     op: op.to_string(),
-                    reason: "Cannot allocate memory".into(),
-                }),
+                    reason: reason.into(),
+                })
+            };
+            match (op, fault) {
+                (Op::NewDest { .. }, Fault::Refuse) => refused("Cannot allocate memory"),
                 (Op::NewDest { .. }, Fault::Panic) => panic!("boom"),
+                (Op::AddVip { .. }, Fault::NoDevice) => refused("No such device"),
+                (Op::AddVip { .. } | Op::DelVip { .. }, _) => self.inner.apply(op),
+                _ if !self.table => refused("no IPVS dataplane on this node"),
                 _ => self.inner.apply(op),
             }
         }
-        fn bound_vips(
-            &self,
-            interface: &str,
-        ) -> Result<BTreeSet<std::net::IpAddr>, DataplaneError> {
-            self.inner.bound_vips(interface)
+        fn bound_vips(&self) -> Result<BoundVips, DataplaneError> {
+            self.inner.bound_vips()
         }
     }
 
@@ -525,6 +624,10 @@ mod tests {
     }
 
     async fn bench() -> Bench {
+        bench_with(true, None).await
+    }
+
+    async fn bench_with(table: bool, vip_interface: Option<&str>) -> Bench {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("d.db")).await.unwrap();
         let service = Arc::new(
@@ -535,6 +638,7 @@ mod tests {
         let dataplane = Arc::new(Faulty {
             inner: MemoryDataplane::new(),
             fault: Mutex::new(Fault::None),
+            table,
         });
         let reconciler = Reconciler::new(
             service.clone(),
@@ -542,7 +646,7 @@ mod tests {
             ReconcilerConfig {
                 node: "lvs-01".into(),
                 resync: Duration::from_secs(3600),
-                vip_interface: None,
+                vip_interface: vip_interface.map(str::to_string),
                 remove_unmanaged: false,
                 clear_on_stop: false,
                 ownership_file: dir.path().join("owned.json"),
@@ -626,5 +730,134 @@ mod tests {
         let report = b.reconciler.pass().await;
         assert!(report.errors.is_empty(), "{:?}", report.errors);
         assert_eq!(b.reconciler.ownership().services().len(), 1);
+    }
+
+    /// A group `vi-1` of lvs-01 on `bond0` with VIP 10.0.0.1, the virtual server `web` on it, and `plain`
+    /// (10.0.0.2) without a group; the roles from `master`.
+    async fn group_and_servers(b: &Bench) -> Arc<std::sync::atomic::AtomicBool> {
+        let admin = Actor::new("admin", Role::Admin, Via::Rest);
+        let g: director_core::model::VrrpGroup = serde_json::from_value(serde_json::json!({
+            "name": "vi-1", "vrid": 51, "virtual_addresses": ["10.0.0.1"], "interface": "eth0",
+            "members": [{"node": "lvs-01", "interface": "bond0"}, {"node": "lvs-02"}]
+        }))
+        .unwrap();
+        b.service.create_vrrp_group(&admin, g).await.unwrap();
+        let web: VirtualServer = serde_json::from_value(serde_json::json!({
+            "name": "web", "protocol": "tcp", "address": "10.0.0.1", "port": 80, "vrrp_group": "vi-1",
+            "real_servers": [{"address": "10.0.1.1", "port": 80}]
+        }))
+        .unwrap();
+        b.service.create_virtual_server(&admin, web).await.unwrap();
+        add_virtual_server(b, "plain", 2).await;
+        let master = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let m = master.clone();
+        b.reconciler.set_roles(Arc::new(move |_: &str| {
+            Some(m.load(std::sync::atomic::Ordering::SeqCst))
+        }));
+        master
+    }
+
+    fn addresses(b: &Bench) -> Vec<String> {
+        b.dataplane
+            .bound_vips()
+            .unwrap()
+            .into_iter()
+            .flat_map(|(i, a)| a.into_iter().map(move |a| format!("{a} on {i}")))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn the_vips_of_a_group_follow_its_role_and_the_new_master_learns_when_they_are_bound() {
+        let b = bench_with(true, Some("eth9")).await;
+        let master = group_and_servers(&b).await;
+        let mut watch = b.reconciler.bound();
+        let vip: std::net::IpAddr = "10.0.0.1".parse().unwrap();
+
+        // Backup: the group's virtual server and address are absent; the plain one is there.
+        let report = b.reconciler.pass().await;
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        assert_eq!(addresses(&b), ["10.0.0.2 on eth9"]);
+        assert_eq!(b.dataplane.dump().unwrap().services.len(), 1);
+
+        // Master: the instance asks for a pass; the pass binds the address once, on the member's interface,
+        // and reports it bound.
+        master.store(true, std::sync::atomic::Ordering::SeqCst);
+        let ticket = watch.request();
+        assert!(!watch.bound_since(ticket, "bond0", &[vip]));
+        let report = b.reconciler.pass().await;
+        assert_eq!(
+            report.ops,
+            BTreeMap::from([
+                ("add_vip".to_string(), 1),
+                ("new_service".to_string(), 1),
+                ("new_dest".to_string(), 1)
+            ])
+        );
+        assert!(watch.bound_since(ticket, "bond0", &[vip]));
+        assert_eq!(addresses(&b), ["10.0.0.1 on bond0", "10.0.0.2 on eth9"]);
+        assert!(b.reconciler.pass().await.ops.is_empty(), "nothing more");
+
+        // While stopping, only addresses are released: the table stays.
+        master.store(false, std::sync::atomic::Ordering::SeqCst);
+        let report = b.reconciler.run_pass(Mode::Release).await;
+        assert_eq!(report.ops, BTreeMap::from([("del_vip".to_string(), 1)]));
+        assert_eq!(addresses(&b), ["10.0.0.2 on eth9"]);
+        assert_eq!(b.dataplane.dump().unwrap().services.len(), 2);
+        assert!(!watch.bound_since(0, "bond0", &[vip]));
+        // A full pass as backup removes the service.
+        let report = b.reconciler.pass().await;
+        assert_eq!(report.ops, BTreeMap::from([("del_service".to_string(), 1)]));
+
+        // A group deleted or moved leaves nothing behind: an address director bound where nothing is wanted
+        // goes (here one left by an earlier run on another interface).
+        b.dataplane
+            .apply(&Op::AddVip {
+                interface: "eth3".into(),
+                address: "10.0.0.7".parse().unwrap(),
+            })
+            .unwrap();
+        let report = b.reconciler.pass().await;
+        assert_eq!(report.ops, BTreeMap::from([("del_vip".to_string(), 1)]));
+        assert_eq!(addresses(&b), ["10.0.0.2 on eth9"]);
+    }
+
+    #[tokio::test]
+    async fn without_a_table_only_group_addresses_are_written_and_a_failure_to_bind_shows() {
+        let b = bench_with(false, Some("eth9")).await;
+        let master = group_and_servers(&b).await;
+        let mut watch = b.reconciler.bound();
+        let vip: std::net::IpAddr = "10.0.0.1".parse().unwrap();
+        master.store(true, std::sync::atomic::Ordering::SeqCst);
+
+        set_fault(&b, Fault::NoDevice);
+        let ticket = watch.request();
+        let report = b.reconciler.pass().await;
+        assert!(
+            report.errors.iter().any(|e| e.contains("No such device")),
+            "{:?}",
+            report.errors
+        );
+        let status = b.reconciler.status();
+        assert!(status.failing, "a failed bind is a failing pass");
+        assert!(!watch.bound_since(ticket, "bond0", &[vip]), "not announced");
+
+        set_fault(&b, Fault::None);
+        let report = b.reconciler.pass().await;
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        assert_eq!(report.ops, BTreeMap::from([("add_vip".to_string(), 1)]));
+        assert!(watch.bound_since(ticket, "bond0", &[vip]));
+        assert_eq!(
+            addresses(&b),
+            ["10.0.0.1 on bond0"],
+            "no plain VIP without IPVS"
+        );
+        let status = b.reconciler.status();
+        assert!(!status.failing);
+        assert_eq!(status.dataplane, "none");
+        assert_eq!(
+            status.applied_revision, None,
+            "no IPVS table: nothing applied"
+        );
+        assert_eq!(b.service.applied_revision(), None);
     }
 }

@@ -32,7 +32,7 @@ impl PassReport {
 
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
 pub struct ReconcileStatus {
-    /// ipvs or memory.
+    /// ipvs, memory or none (no IPVS table: addresses only).
     pub dataplane: String,
     /// The revision the kernel has reached.
     pub applied_revision: Option<u64>,

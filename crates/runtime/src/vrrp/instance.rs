@@ -1,13 +1,18 @@
 //! One VRRP instance: the IO shell around a [`Machine`].
 //!
 //! A task per instance. It opens the instance's sockets (retrying while the interface or its address is
-//! missing), removes stale VIPs a killed predecessor may have left, starts the tracker, and then loops:
-//! packets in (decoded, validated, counted when dropped), the machine's timer (from `next_deadline`), the
-//! tracker's verdicts (priority, fault), announcement bursts, and commands from the manager (reconfigure, sync
-//! group forcing, shutdown). The machine's actions are executed in order: advertisements out, VIPs added on
-//! becoming master and removed on leaving it, announcements, transitions reported to the manager (audit,
-//! notify, sync groups) and to the status board.
+//! missing), starts the tracker, and then loops: packets in (decoded, validated, counted when dropped), the
+//! machine's timer (from `next_deadline`), the tracker's verdicts (priority, fault), announcement bursts, the
+//! reconciler's reports of bound addresses, and commands from the manager (reconfigure, sync group forcing,
+//! shutdown). The machine's actions are executed in order: advertisements out, transitions published on the
+//! status board (the roles the reconciler reads) and reported to the manager (audit, notify, sync groups).
+//!
+//! The instance never writes an address: the reconciler binds the VIPs of the groups this node is master of
+//! and releases the others' (a killed predecessor's included). On every transition the instance asks it for
+//! a pass at once; on becoming master (or gaining addresses as master) it announces them (gratuitous ARP,
+//! unsolicited NA) only once a pass that started after the transition reports them bound.
 
+use crate::reconciler::BoundWatch;
 use crate::vrrp::announce::{Announcer, Schedule};
 use crate::vrrp::interface::{self, Link};
 use crate::vrrp::socket::{Received, VrrpSocket};
@@ -15,7 +20,6 @@ use crate::vrrp::spec::InstanceSpec;
 use crate::vrrp::split_brain::{Change, SplitBrain};
 use crate::vrrp::status::{StatusBoard, TransitionView, VrrpRole};
 use crate::vrrp::track::{effective_priority, Outcome, Tracker};
-use crate::vrrp::vip;
 use director_vrrp::sync_group::Force;
 use director_vrrp::{Action, Advertisement, DecodeError, Input, Machine, Reason, State};
 use std::collections::{BTreeSet, HashMap};
@@ -81,6 +85,9 @@ pub struct Shared {
     pub track_interval: Duration,
     /// The zero of the machines' clocks.
     pub epoch: Instant,
+    /// The reconciler, which binds the addresses: asked for a pass at every transition, and watched for the
+    /// addresses to announce.
+    pub bound: BoundWatch,
 }
 
 impl Shared {
@@ -319,6 +326,19 @@ struct Instance {
     split: SplitBrain,
     transitions: u64,
     warnings: Warnings,
+    bound: BoundWatch,
+    /// Addresses to announce once the reconciler reports them bound.
+    pending: Option<Pending>,
+}
+
+/// Addresses a master announces once they are bound.
+#[derive(Debug)]
+struct Pending {
+    /// A pass numbered above it must report them bound (see [`BoundWatch::request`]).
+    ticket: u64,
+    addresses: Vec<IpAddr>,
+    /// The first announcement of a mastership: it starts the burst schedule (`garp` delay and refresh).
+    became_master: bool,
 }
 
 impl Instance {
@@ -329,18 +349,6 @@ impl Instance {
         transitions: u64,
     ) -> Result<Instance, String> {
         let group = spec.group.clone();
-        // A killed predecessor may have left our VIPs bound: we start as backup, without them.
-        for (addr, r) in vip::remove(&spec.interface, &spec.vips).await {
-            match r {
-                Ok(true) => {
-                    tracing::info!(group = %group, %addr, "removed a VIP left from a previous run")
-                }
-                Ok(false) => {}
-                Err(e) => {
-                    tracing::warn!(group = %group, %addr, error = %e, "cannot remove a stale VIP")
-                }
-            }
-        }
         let (tracker, outcome) = Tracker::start(
             spec.interface.clone(),
             spec.tracks.clone(),
@@ -362,6 +370,7 @@ impl Instance {
             s.primary_address = Some(primary.to_string());
             s.fault_reason = None;
         });
+        let bound = shared.bound.clone();
         let mut i = Instance {
             spec,
             io,
@@ -375,6 +384,8 @@ impl Instance {
             split,
             transitions,
             warnings: Warnings::default(),
+            bound,
+            pending: None,
         };
         let first = i.outcome.borrow_and_update().clone();
         i.applied = first.clone();
@@ -458,6 +469,7 @@ impl Instance {
                         return Exit::Rebuild;
                     }
                 }
+                _ = self.bound.changed(), if self.pending.is_some() => self.announce_when_bound(),
                 _ = sleep_until(announce) => {
                     if self.schedule.on_due(Instant::now()) && self.machine.state() == State::Master {
                         self.announce(&self.spec.vips.clone());
@@ -698,25 +710,18 @@ impl Instance {
     }
 
     async fn exec(&mut self, actions: Vec<Action>) {
+        let mut became_master = false;
+        let mut added = Vec::new();
         for action in actions {
             match action {
                 Action::SendAdvert { priority } => self.send_advert(priority),
-                Action::BecomeMaster => {
-                    let vips = self.spec.vips.clone();
-                    self.bind(&vips).await;
-                    self.schedule.on_master(Instant::now());
-                    self.announce(&vips);
-                }
+                Action::BecomeMaster => became_master = true,
                 Action::BecomeBackup => {
                     self.schedule.on_leave();
-                    let vips = self.spec.vips.clone();
-                    self.unbind(&vips).await;
+                    self.pending = None;
                 }
-                Action::VirtualAddressesChanged { added, removed } => {
-                    self.unbind(&removed).await;
-                    self.bind(&added).await;
-                    self.announce(&added);
-                }
+                // The reconciler releases the removed addresses; the added ones are announced once bound.
+                Action::VirtualAddressesChanged { added: a, .. } => added.extend(a),
                 Action::StateChanged { from, to, reason } => self.on_transition(from, to, reason),
                 Action::OtherMasterSeen { address, priority } => {
                     tracing::debug!(group = %self.spec.group, other = %address, priority,
@@ -730,6 +735,52 @@ impl Instance {
         self.shared.board.update(&self.spec.group, |s| {
             s.adverts_sent = stats.adverts_sent;
         });
+        if became_master || !added.is_empty() {
+            // After the transition is on the board: the pass asked for now sees this node as master.
+            let ticket = self.bound.request();
+            let pending = match self.pending.take() {
+                Some(p) if !became_master => Pending {
+                    ticket,
+                    addresses: p.addresses.into_iter().chain(added).collect(),
+                    became_master: p.became_master,
+                },
+                _ if became_master => Pending {
+                    ticket,
+                    addresses: self.spec.vips.clone(),
+                    became_master: true,
+                },
+                _ => Pending {
+                    ticket,
+                    addresses: added,
+                    became_master: false,
+                },
+            };
+            self.pending = Some(pending);
+            self.announce_when_bound();
+        }
+    }
+
+    /// Announces the pending addresses if a pass asked for after they became ours reports them bound (a
+    /// master that left meanwhile announces nothing). Where binding fails, the reconcile status says so and
+    /// the announcement waits for the pass that succeeds.
+    fn announce_when_bound(&mut self) {
+        let Some(p) = &self.pending else { return };
+        if self.machine.state() != State::Master {
+            self.pending = None;
+            return;
+        }
+        if !self
+            .bound
+            .bound_since(p.ticket, &self.spec.interface, &p.addresses)
+        {
+            return;
+        }
+        let Some(p) = self.pending.take() else { return };
+        tracing::debug!(group = %self.spec.group, addresses = ?p.addresses, "VIPs bound: announcing them");
+        if p.became_master {
+            self.schedule.on_master(Instant::now());
+        }
+        self.announce(&p.addresses);
     }
 
     fn on_transition(&mut self, from: State, to: State, reason: Reason) {
@@ -766,6 +817,8 @@ impl Instance {
             s.master_address = master.map(|a| a.to_string());
             s.fault_reason = fault;
         });
+        // The reconciler binds or releases the addresses at once, not at its next timer.
+        self.bound.request();
         let _ = self.shared.events.send(Event::Transition(Transition {
             group: self.spec.group.clone(),
             vrid: self.spec.vrid,
@@ -792,35 +845,6 @@ impl Instance {
                 }
                 self.shared.board.update(&self.spec.group, |s| {
                     s.last_error = Some(format!("sending to {dst}: {e}"))
-                });
-            }
-        }
-    }
-
-    async fn bind(&mut self, addresses: &[IpAddr]) {
-        for (addr, r) in vip::add(&self.spec.interface, addresses).await {
-            match r {
-                Ok(_) => {
-                    tracing::debug!(group = %self.spec.group, %addr, interface = %self.spec.interface, "VIP bound")
-                }
-                Err(e) => {
-                    tracing::error!(group = %self.spec.group, %addr, interface = %self.spec.interface, error = %e,
-                        "cannot bind a VIP");
-                    self.shared.board.update(&self.spec.group, |s| {
-                        s.last_error = Some(format!("binding {addr}: {e}"))
-                    });
-                }
-            }
-        }
-    }
-
-    async fn unbind(&mut self, addresses: &[IpAddr]) {
-        for (addr, r) in vip::remove(&self.spec.interface, addresses).await {
-            if let Err(e) = r {
-                tracing::error!(group = %self.spec.group, %addr, interface = %self.spec.interface, error = %e,
-                    "cannot release a VIP");
-                self.shared.board.update(&self.spec.group, |s| {
-                    s.last_error = Some(format!("releasing {addr}: {e}"))
                 });
             }
         }

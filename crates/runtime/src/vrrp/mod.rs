@@ -1,22 +1,24 @@
 //! VRRP failover of the VIPs, interoperable with keepalived: the IO shell around the pure `director-vrrp`
-//! core.
+//! core. VRRP decides roles; it writes no address.
 //!
 //! ```text
 //! desired state ──> manager ──(spawn / reconfigure / force / stop)──> instance (one per group of this node)
 //!                     ^  │                                              │  ├─ socket: raw IP proto 112 in/out
 //!   instance events ──┘  └─> reporter: audit log (via vrrp), notify     │  ├─ machine (pure RFC 5798)
-//!                                                                       │  ├─ VIPs via VipBinder, GARP / NA
-//!   below-quorum watch ──> tracker (interfaces, scripts, quorum) ──────>│  └─ status board ──> REST, roles()
+//!                                                                       │  ├─ status board ──> REST, roles
+//!   below-quorum watch ──> tracker (interfaces, scripts, quorum) ──────>│  ├─ asks the reconciler for a pass
+//!   reconciler: addresses bound after each pass ───────────────────────>│  └─ GARP / NA once they are bound
 //! ```
 //!
 //! - [`manager`]: follows the desired state (`group.member_for(node)`), runs [`instance`]s, coordinates
 //!   sync groups, reports transitions to the audit log and [`notify`].
 //! - [`instance`]: one task per group: packets, timers, tracks, actions.
-//! - [`socket`], [`announce`], [`interface`], [`vip`]: the kernel-facing parts.
+//! - [`socket`], [`announce`], [`interface`]: the kernel-facing parts (packets only).
 //! - [`track`], [`split_brain`], [`spec`], [`status`]: small pure parts.
 //!
-//! The reconciler reads [`VrrpHandle::roles`]: a virtual server tied to a group is programmed only while
-//! this node is master of it.
+//! The reconciler reads the roles from the status board: while this node is master of a group, it binds the
+//! group's addresses (through the dataplane, the kernel's one writer) and programs the virtual servers tied
+//! to it; otherwise it releases and removes them.
 
 pub mod announce;
 pub mod instance;
@@ -28,10 +30,10 @@ pub mod spec;
 pub mod split_brain;
 pub mod status;
 pub mod track;
-pub mod vip;
 
 pub use status::{GroupStatus, StatusBoard, TransitionView, VrrpRole};
 
+use crate::reconciler::BoundWatch;
 use director_service::Service;
 use instance::Shared;
 use manager::{Manager, ManagerCommand};
@@ -100,8 +102,9 @@ impl VrrpHandle {
         self.board.get(group)
     }
 
-    /// Stops every instance gracefully (a master advertises priority 0 and releases its VIPs) and waits
-    /// until the transitions are in the audit log and the notifications are out.
+    /// Stops every instance gracefully (a master advertises priority 0 and gives up its role, and the
+    /// reconciler releases its VIPs) and waits until the transitions are in the audit log and the
+    /// notifications are out.
     pub async fn shutdown(&self) {
         let Some(commands) = &self.commands else {
             return;
@@ -117,11 +120,13 @@ impl VrrpHandle {
 }
 
 /// Starts the VRRP manager of this node. `below_quorum`: the names of the virtual servers currently below
-/// their quorum (the reconciler's watch; [`track::desired_below_quorum`] until it is wired).
+/// their quorum (the reconciler's watch with an IPVS table, [`track::desired_below_quorum`] without);
+/// `bound`: the reconciler, which binds the addresses of the groups this node is master of.
 pub fn start(
     service: Arc<Service>,
     options: VrrpOptions,
     below_quorum: watch::Receiver<Arc<BTreeSet<String>>>,
+    bound: BoundWatch,
 ) -> VrrpHandle {
     if !options.enabled {
         tracing::info!("VRRP is off (--vrrp off): this node takes part in no VRRP group");
@@ -136,6 +141,7 @@ pub fn start(
         below_quorum,
         track_interval: options.track_interval,
         epoch: std::time::Instant::now(),
+        bound,
     });
     let (commands, commands_rx) = mpsc::unbounded_channel();
     let manager = Manager::new(service.clone(), shared, options.notify_timeout);

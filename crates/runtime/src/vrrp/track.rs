@@ -128,8 +128,8 @@ pub fn below_quorum(state: &DesiredState) -> BTreeSet<String> {
         .collect()
 }
 
-/// A watch of [`below_quorum`] following the desired state. Stand-in for the reconciler's watch (which also
-/// knows health): replace the call by the reconciler's receiver.
+/// A watch of [`below_quorum`] following the desired state: what VRRP tracks on a node without an IPVS table
+/// (the reconciler's watch, which also knows health, judges quorum only where it programs the services).
 pub fn desired_below_quorum(service: Arc<Service>) -> watch::Receiver<Arc<BTreeSet<String>>> {
     let (tx, rx) = watch::channel(Arc::new(below_quorum(&service.snapshot())));
     let mut revision = service.subscribe();
