@@ -263,14 +263,17 @@ async fn v2_wrong_password_is_ignored_by_both() {
     let d = Daemon::start_with(nd.daemon_options("lvs-d")).await;
     let setup = Setup {
         version: 2,
-        advert_ms: 1000,
+        advert_ms: 2000,
         password: Some("right"),
     };
     create_group(&d, &setup.group(150, vip)).await;
     wait_role(&d, "vi-1", "master", SETTLE).await;
     // A misconfigured keepalived (wrong password, higher priority): neither side accepts the other.
+    // Its advertisement interval is half ours: at equal intervals, keepalived 2.2.7 was seen to send a single
+    // advertisement in 30 s while ours kept arriving (they delay its own), which made this test flaky.
     let mut wrong = setup.keepalived(200, vip);
     wrong.password = Some("wrong".into());
+    wrong.advert_int = setup.advert_ms as f64 / 2000.0;
     let before = status(&d, "vi-1").await;
     let k = Keepalived::start(&nk, &wrong);
     // Refusing our advertisements, keepalived believes it is alone and takes the VIP as well.
