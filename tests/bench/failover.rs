@@ -9,6 +9,9 @@
 //! Failover: two nodes on a bridge, a master (priority 150) and a backup (100), VRRPv3. At a random phase of
 //! the advertisement cycle the master's namespace is SIGKILLed (every process in it); the time is measured
 //! until the backup holds the VIP (`ip -n <ns> addr`, polled every 10 ms). Both run fresh for every run.
+//! Like with like: the runs alternate between director and keepalived (which goes first alternates too),
+//! and each pair of runs uses the same phase, so both sides see the same sequence of kill times; the same
+//! clock (kill to VIP seen) measures both.
 //! Theory: Master_Down_Interval of the backup = 3 x interval + skew, minus the time since the last
 //! advertisement: between MDI - interval and MDI.
 //!
@@ -32,8 +35,8 @@ const SETTLE: Duration = Duration::from_secs(30);
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Implementation {
-    Director,
-    Keepalived,
+    Director = 0,
+    Keepalived = 1,
 }
 
 impl Implementation {
@@ -139,44 +142,59 @@ fn clean(nodes: &[&Node], vip: IpAddr) {
     }
 }
 
-async fn failover_runs(
+/// One failover: a fresh pair, the master killed `phase` after the pair settled, the time until the backup
+/// holds the VIP (`None`: not within the Master_Down_Interval plus 5 s).
+async fn failover_once(
     which: Implementation,
+    (m, b): (&Node, &Node),
+    vip: IpAddr,
     advert_ms: u64,
-    runs: usize,
-    seed: &mut u64,
-) -> Vec<Duration> {
+    phase: Duration,
+) -> Option<Duration> {
+    let pair = start_pair(which, m, b, vip, advert_ms).await;
+    std::thread::sleep(phase);
+    let t0 = Instant::now();
+    m.kill_all();
+    let limit = master_down_interval(3, advert_ms, 100) + Duration::from_secs(5);
+    let took = time_until_held(b, vip, t0, limit);
+    drop(pair);
+    clean(&[m, b], vip);
+    took
+}
+
+/// `runs` failovers of each implementation, interleaved, with the same phases for both.
+async fn failover_runs(advert_ms: u64, runs: usize, seed: &mut u64) -> [Vec<Duration>; 2] {
     let mut lan = Lan::create();
     let (m, b) = (lan.add_node(1), lan.add_node(2));
     let vip = lan.vip(100);
-    let mut out = Vec::new();
+    let mut out = [Vec::new(), Vec::new()];
     for run in 0..runs {
-        let pair = start_pair(which, &m, &b, vip, advert_ms).await;
         let phase = Duration::from_micros(xorshift(seed) % (advert_ms * 1000));
-        std::thread::sleep(phase);
-        let t0 = Instant::now();
-        m.kill_all();
-        let limit = master_down_interval(3, advert_ms, 100) + Duration::from_secs(5);
-        match time_until_held(&b, vip, t0, limit) {
-            Some(t) => {
-                println!(
-                    "  {:<10} {:>5} ms adverts  run {:>2}: {:>5} ms",
+        let mut order = [Implementation::Director, Implementation::Keepalived];
+        if run % 2 == 1 {
+            order.reverse();
+        }
+        for which in order {
+            match failover_once(which, (&m, &b), vip, advert_ms, phase).await {
+                Some(t) => {
+                    println!(
+                        "  {:<10} {:>5} ms adverts  run {:>2} (phase {:>4} ms): {:>5} ms",
+                        which.name(),
+                        advert_ms,
+                        run + 1,
+                        phase.as_millis(),
+                        t.as_millis()
+                    );
+                    out[which as usize].push(t);
+                }
+                None => println!(
+                    "  {:<10} {:>5} ms adverts  run {:>2}: no takeover within the limit",
                     which.name(),
                     advert_ms,
                     run + 1,
-                    t.as_millis()
-                );
-                out.push(t);
+                ),
             }
-            None => println!(
-                "  {:<10} {:>5} ms adverts  run {:>2}: no takeover within {} ms",
-                which.name(),
-                advert_ms,
-                run + 1,
-                limit.as_millis()
-            ),
         }
-        drop(pair);
-        clean(&[&m, &b], vip);
     }
     out
 }
@@ -187,6 +205,12 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     }
     let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn median(v: &[Duration]) -> Option<Duration> {
+    let mut v = v.to_vec();
+    v.sort();
+    (!v.is_empty()).then(|| percentile(&v, 50.0))
 }
 
 fn summary(mut v: Vec<Duration>) -> String {
@@ -310,23 +334,25 @@ fn main() -> std::process::ExitCode {
         let mut seed = 0x9e37_79b9_7f4a_7c15u64;
         let mut table = Vec::new();
         for &ms in &intervals {
-            for which in [Implementation::Director, Implementation::Keepalived] {
-                println!(
-                    "{} with {ms} ms adverts (VRRPv3), {runs} runs:",
-                    which.name()
-                );
-                let v = failover_runs(which, ms, runs, &mut seed).await;
-                table.push((ms, which, summary(v)));
-            }
+            println!(
+                "director and keepalived with {ms} ms adverts (VRRPv3), {runs} runs each, interleaved:"
+            );
+            let [director, keepalived] = failover_runs(ms, runs, &mut seed).await;
+            let ratio = match (median(&director), median(&keepalived)) {
+                (Some(d), Some(k)) if !k.is_zero() => {
+                    format!("{:.2}", d.as_secs_f64() / k.as_secs_f64())
+                }
+                _ => "-".into(),
+            };
+            table.push((ms, summary(director), summary(keepalived), ratio));
         }
         println!("\nfailover after SIGKILL of the master, until the backup holds the VIP:");
-        for (ms, which, line) in table {
+        for (ms, director, keepalived, ratio) in table {
             let mdi = master_down_interval(3, ms, 100);
             println!(
-                "  {:>5} ms adverts (MDI {:>4} ms)  {:<10} {line}",
-                ms,
+                "  {ms:>5} ms adverts (MDI {:>4} ms)\n    director   {director}\n    keepalived {keepalived}\n    \
+                 ratio of medians director/keepalived: {ratio}",
                 mdi.as_millis(),
-                which.name()
             );
         }
     });
