@@ -257,6 +257,7 @@ pub async fn run(global: GlobalOpts, opts: ServeOpts) -> anyhow::Result<()> {
         service.clone(),
         runtime.clone(),
         health.clone(),
+        reconciler.clone(),
         shutdown.clone(),
     );
     let peers = async {

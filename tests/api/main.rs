@@ -5,6 +5,7 @@ mod audit;
 mod auth;
 mod bad_input;
 mod concurrency;
+mod connections;
 mod crud;
 mod dataplane;
 mod durability;

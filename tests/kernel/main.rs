@@ -100,6 +100,14 @@ fn traffic_flows_through_the_vip_in_nat_and_dr() {
 }
 
 #[test]
+fn the_connection_table_lists_real_connections_as_ipvsadm_does() {
+    let (director, guest) = binaries();
+    let out = run_in_vm("connections", &director, &guest, 600);
+    assert!(out.contains("listed as ipvsadm -Lnc lists them; pages 20/20/10"));
+    assert!(out.contains("UDP entries of"));
+}
+
+#[test]
 fn ipvsadm_restore_of_the_export_reproduces_the_programmed_table() {
     let (director, guest) = binaries();
     // ipvsadm-restore is a script of the ipvsadm package (run.sh ships only the ipvsadm binary).

@@ -158,6 +158,24 @@ pub enum Command {
     },
     /// The audit log, newest first: the changes, or the streams --source names.
     Audit(Box<AuditArgs>),
+    /// The kernel's connection table on the daemon's node (ipvsadm -Lnc), a page at a time.
+    Connections {
+        /// Only the entries that reached this virtual server.
+        #[arg(long)]
+        virtual_server: Option<String>,
+        /// Only those bound to this real server (an address, or address:port).
+        #[arg(long)]
+        real_server: Option<String>,
+        /// Only those of this client (an address, or address:port).
+        #[arg(long)]
+        client: Option<String>,
+        /// 1..1000 (default 100).
+        #[arg(long)]
+        limit: Option<u32>,
+        /// The next cursor a previous page printed.
+        #[arg(long)]
+        cursor: Option<String>,
+    },
     /// Print the changes of the desired state as they happen (after a revision: replay the ones since).
     Watch {
         /// Start after this revision (default: only changes from now on).

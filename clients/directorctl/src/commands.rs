@@ -135,6 +135,22 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             None => Err(Failure::Internal("the file was not read".into())),
         },
         Command::Audit(args) => audit(&mut c, out, *args).await,
+        Command::Connections {
+            virtual_server,
+            real_server,
+            client,
+            limit,
+            cursor,
+        } => {
+            let request = pb::ListConnectionsRequest {
+                virtual_server: virtual_server.unwrap_or_default(),
+                real_server: real_server.unwrap_or_default(),
+                client: client.unwrap_or_default(),
+                limit: limit.unwrap_or(0),
+                cursor: cursor.unwrap_or_default(),
+            };
+            connections(&mut c, out, request).await
+        }
         Command::Watch { after } => watch(&mut c, out, after).await,
     }
 }
@@ -610,6 +626,51 @@ async fn audit(c: &mut Client, out: Output, a: AuditArgs) -> Result<(), Failure>
         &["AT", "ACTOR", "VIA", "ACTION", "OBJECT", "SUMMARY"],
         &rows,
     )?;
+    if !page.next_cursor.is_empty() {
+        eprintln!("more: --cursor {}", page.next_cursor);
+    }
+    Ok(())
+}
+
+async fn connections(
+    c: &mut Client,
+    out: Output,
+    request: pb::ListConnectionsRequest,
+) -> Result<(), Failure> {
+    let page = c.list_connections(request).await?.into_inner();
+    let v = to_json("ListConnectionsResponse", &page)?;
+    if out == Output::Json {
+        return output::json(&v);
+    }
+    let rows: Vec<_> = page
+        .connections
+        .iter()
+        .map(|e| {
+            let virtual_address = if e.virtual_server.is_empty() {
+                e.virtual_address.clone()
+            } else {
+                format!("{} ({})", e.virtual_address, e.virtual_server)
+            };
+            let state = if e.template {
+                format!("{} template", e.state)
+            } else {
+                e.state.clone()
+            };
+            vec![
+                e.protocol.to_uppercase(),
+                e.client.clone(),
+                virtual_address,
+                e.real.clone(),
+                state,
+                format!("{} s", e.expires_s),
+            ]
+        })
+        .collect();
+    output::table(
+        &["PRO", "CLIENT", "VIRTUAL", "REAL", "STATE", "EXPIRES"],
+        &rows,
+    )?;
+    eprintln!("{} matching of {} in the table", page.matched, page.scanned);
     if !page.next_cursor.is_empty() {
         eprintln!("more: --cursor {}", page.next_cursor);
     }

@@ -25,6 +25,8 @@ pub struct DirectorApi {
     pub runtime: Arc<Runtime>,
     /// The health checker: real servers are shown with its results, as REST shows them.
     pub health: Arc<director_health::Engine>,
+    /// The kernel's one writer; read here for the connection table.
+    pub reconciler: Arc<director_runtime::reconciler::Reconciler>,
     /// Cancelled when the daemon stops: waits and watches end with UNAVAILABLE.
     pub shutdown: CancellationToken,
 }
@@ -624,6 +626,59 @@ impl pb::director_server::Director for DirectorApi {
             .map_err(|e| errors::status_of(e, Conflict::InUse))?;
         Ok(Response::new(pb::DeleteResponse {
             revision: self.service.snapshot().revision,
+        }))
+    }
+
+    async fn list_connections(
+        &self,
+        request: Request<pb::ListConnectionsRequest>,
+    ) -> Reply<pb::ListConnectionsResponse> {
+        use director_runtime::connections::{ConnectionList, ConnectionQuery, QueryError};
+        let actor = auth::actor(&self.service, &request).await?;
+        service::require(&actor, director_core::model::Role::Viewer).map_err(errors::status)?;
+        let req = request.into_inner();
+        let query = ConnectionQuery {
+            virtual_server: non_empty(req.virtual_server),
+            real_server: non_empty(req.real_server),
+            client: non_empty(req.client),
+            limit: Some(req.limit).filter(|l| *l != 0),
+            cursor: non_empty(req.cursor),
+        };
+        let state = self.service.snapshot();
+        let page = query.page(&state).map_err(|e| match e {
+            QueryError::UnknownVirtualServer(name) => errors::status(ServiceError::NotFound {
+                kind: "virtual server",
+                name,
+            }),
+            e @ QueryError::Invalid { .. } => errors::invalid(e.field(), e.to_string()),
+        })?;
+        if !self.reconciler.dataplane().has_table() {
+            return Err(errors::no_table(&self.runtime.dataplane.detail));
+        }
+        let page = self
+            .reconciler
+            .connections(page)
+            .await
+            .map_err(|e| Status::internal(format!("reading the connection table: {e}")))?;
+        let list = ConnectionList::new(page, &state);
+        Ok(Response::new(pb::ListConnectionsResponse {
+            connections: list
+                .connections
+                .into_iter()
+                .map(|c| pb::Connection {
+                    protocol: c.protocol,
+                    client: c.client.to_string(),
+                    virtual_address: c.virtual_address.to_string(),
+                    virtual_server: c.virtual_server.unwrap_or_default(),
+                    real: c.real.to_string(),
+                    state: c.state,
+                    expires_s: c.expires_s,
+                    template: c.template,
+                })
+                .collect(),
+            next_cursor: list.next_cursor.unwrap_or_default(),
+            matched: list.matched,
+            scanned: list.scanned,
         }))
     }
 

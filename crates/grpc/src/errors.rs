@@ -86,6 +86,15 @@ fn with_reason(code: Code, reason: &str, message: String) -> Status {
 }
 
 /// FAILED_PRECONDITION: the call needs a dataplane and none runs.
+/// FAILED_PRECONDITION: no IPVS table here, so no connection table either.
+pub fn no_table(detail: &str) -> Status {
+    with_reason(
+        Code::FailedPrecondition,
+        "NO_DATAPLANE",
+        format!("no IPVS table on this node ({detail}): there is no connection table to list"),
+    )
+}
+
 pub fn no_dataplane(detail: &str) -> Status {
     with_reason(
         Code::FailedPrecondition,

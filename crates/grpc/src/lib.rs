@@ -46,6 +46,7 @@ pub async fn serve(
     service: Arc<Service>,
     runtime: Arc<Runtime>,
     checker: Arc<director_health::Engine>,
+    reconciler: Arc<director_runtime::reconciler::Reconciler>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     use proto::director_server::DirectorServer;
@@ -66,6 +67,7 @@ pub async fn serve(
         service,
         runtime,
         health: checker,
+        reconciler,
         shutdown: shutdown.clone(),
     })
     .max_decoding_message_size(MAX_REQUEST_BYTES)

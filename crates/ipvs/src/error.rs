@@ -100,6 +100,26 @@ pub enum Error {
         #[source]
         source: DecodeError,
     },
+    /// The connection table (`/proc/net/ip_vs_conn`) could not be read.
+    #[error("{path}: {source}")]
+    ConnectionTable {
+        /// The file read.
+        path: String,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// A line of the connection table could not be parsed.
+    #[error("{path} line {line}: {source}")]
+    ConnectionLine {
+        /// The file read.
+        path: String,
+        /// The line, from 1.
+        line: u64,
+        /// The field that is wrong.
+        #[source]
+        source: director_kernel_table::connections::ParseError,
+    },
     /// The network interface does not exist.
     #[error("interface {0:?} does not exist")]
     NoSuchInterface(String),

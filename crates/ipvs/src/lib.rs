@@ -44,6 +44,7 @@
 
 mod client;
 mod codec;
+mod connections;
 mod error;
 mod nla;
 mod transport;
@@ -52,6 +53,7 @@ pub use director_kernel_table as types;
 mod vip;
 
 pub use client::IpvsClient;
+pub use connections::{read_connections, read_connections_from, CONNECTIONS_PATH};
 pub use error::{DecodeError, Error};
 pub use types::{
     Destination, DestinationEntry, DestinationStatus, Family, Forwarding, Info, Protocol, Service,

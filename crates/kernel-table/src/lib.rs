@@ -11,6 +11,8 @@
 
 #![warn(missing_docs)]
 
+pub mod connections;
+
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 

@@ -18,6 +18,7 @@
 //! UI module, no `director.v1.Director` handler) and no option type of the binary: its settings are plain
 //! structs the binary fills in.
 
+pub mod connections;
 pub mod daemon;
 pub mod dataplane;
 pub mod health;

@@ -237,3 +237,30 @@ async fn waits_succeed_or_time_out_with_a_dataplane() {
     assert!(run.stdout.starts_with("undrained 10.0.1.2"), "{run:?}");
     assert!(run.stdout.contains("10.0.1.2:80"), "{run:?}");
 }
+
+#[tokio::test]
+async fn connections_name_a_bad_filter_and_say_when_there_is_no_table() {
+    let d = Daemon::start_with(DaemonOptions {
+        dataplane: Some("memory".into()),
+        ..Default::default()
+    })
+    .await;
+    let token = d.token_for("viewer").await;
+    let run = ctl(&d, &token, &["connections", "--client", "somebody"]).await;
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("client"), "names the filter: {run:?}");
+    let run = ctl(&d, &token, &["connections", "--virtual-server", "nope"]).await;
+    assert_eq!(run.code, 2, "{run:?}");
+    // A table in memory carries no traffic: an empty page, with its header.
+    let run = ctl(&d, &token, &["connections"]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("CLIENT"), "{run:?}");
+    assert!(run.stderr.contains("0 matching of 0"), "{run:?}");
+    let json = ctl(&d, &token, &["connections", "-o", "json"]).await;
+    assert_eq!(json.code, 0, "{json:?}");
+
+    let none = Daemon::start().await;
+    let token = none.token_for("viewer").await;
+    let run = ctl(&none, &token, &["connections"]).await;
+    assert_eq!(run.code, 7, "no IPVS table: {run:?}");
+}

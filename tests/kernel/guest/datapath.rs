@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 ///
 /// The root namespace is both the director and the clients' router, so DR replies (source: the VIP, which is
 /// also local on dir0) come back through it: `accept_local` keeps them from being dropped as martians.
-fn topology() {
+pub(crate) fn topology() {
     sh("sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
         net.ipv4.conf.all.accept_local=1 net.ipv4.conf.default.accept_local=1 net.ipv4.vs.conntrack=1");
     sh("ip link add dir0 type dummy && ip link set dir0 up");

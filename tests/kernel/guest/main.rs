@@ -3,6 +3,7 @@
 //! makes the VM exit non-zero and the host test fail with the message.
 
 mod bench;
+mod connections;
 mod datapath;
 mod export;
 mod reconcile;
@@ -17,8 +18,12 @@ async fn main() {
         Some("export") => export::run().await,
         Some("bench") => bench::run().await,
         Some("fetch") => datapath::fetch(&args[2..]).await,
+        Some("connections") => connections::run().await,
+        Some("hold-server") => connections::hold_server(&args[2..]),
+        Some("hold") => connections::hold(&args[2..]),
+        Some("udp-flood") => connections::udp_flood(&args[2..]),
         _ => {
-            eprintln!("usage: vm-guest reconcile|datapath|export|bench|fetch URL COUNT");
+            eprintln!("usage: vm-guest reconcile|datapath|export|connections|bench|fetch URL COUNT|hold-server PORT|hold ADDR:PORT COUNT|udp-flood ADDR:PORT COUNT");
             std::process::exit(2);
         }
     }

@@ -43,7 +43,7 @@ pub struct PlanView {
 }
 
 /// The reconciler, if it programs an IPVS table (without one, it only binds VRRP's addresses).
-fn with_table(
+pub(super) fn with_table(
     app: &AppState,
 ) -> Result<&std::sync::Arc<director_runtime::reconciler::Reconciler>, ApiError> {
     app.reconciler

@@ -1,6 +1,9 @@
 //! The OpenAPI document (generated from the handlers and models) and its interactive page.
 
-use super::{audit, dataplane, error, hosts, status, tokens, users, virtual_servers, vrrp_groups};
+use super::{
+    audit, connections, dataplane, error, hosts, status, tokens, users, virtual_servers,
+    vrrp_groups,
+};
 use director_core::model;
 use director_runtime::daemon::DataplaneInfo;
 use director_runtime::reconciler::{PassReport, ReconcileStatus};
@@ -20,7 +23,7 @@ use utoipa::{Modify, OpenApi};
     paths(
         users::login, users::logout,
         status::status,
-        dataplane::observed, dataplane::plan,
+        dataplane::observed, dataplane::plan, connections::list,
         virtual_servers::list, virtual_servers::create, virtual_servers::get, virtual_servers::replace,
         virtual_servers::patch, virtual_servers::delete,
         virtual_servers::list_real, virtual_servers::create_real, virtual_servers::get_real,
@@ -40,7 +43,8 @@ use utoipa::{Modify, OpenApi};
         views::VirtualServerView, views::RealServerView, views::HealthView, views::VrrpGroupView,
         views::VirtualServerList, views::RealServerList, views::VrrpGroupList,
         AuditEntry, audit::AuditPage, status::Status, status::Counts, status::HealthSummary, status::DownServer, DataplaneInfo,
-        dataplane::DataplaneView, dataplane::PlanView, ReconcileStatus, PassReport,
+        dataplane::DataplaneView, dataplane::PlanView,
+        director_runtime::connections::ConnectionList, director_runtime::connections::ConnectionView, ReconcileStatus, PassReport,
         users::LoginRequest, users::NewUser, users::UserPatch, users::UserList, UserView, LoginResult,
         tokens::TokenList, TokenView,
         hosts::HostList, director_service::Host, director_service::HostMember, director_service::HostChange,

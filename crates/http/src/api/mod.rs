@@ -3,6 +3,7 @@
 
 mod audit;
 mod chunks;
+pub mod connections;
 mod contract;
 mod dataplane;
 pub mod docs;
@@ -64,6 +65,7 @@ crate::routes::routes! {
         delete(vrrp_groups::delete, ADMIN);
     "/audit" => get(audit::list, VIEWER);
     "/dataplane" => get(dataplane::observed, VIEWER);
+    "/connections" => get(connections::list, VIEWER);
     "/plan" => get(dataplane::plan, VIEWER);
     "/users" =>
         get(users::list, ADMIN),

@@ -29,7 +29,9 @@ pub use history::{spawn_sampler, CounterHistory, WebContext};
 use crate::routes::{ADMIN, OPERATOR, PUBLIC, VIEWER};
 use crate::state::AppState;
 use axum::Router;
-use pages::{audit, dashboard, hosts, login, real_servers, users, virtual_servers, vrrp_groups};
+use pages::{
+    audit, connections, dashboard, hosts, login, real_servers, users, virtual_servers, vrrp_groups,
+};
 
 crate::routes::routes! {
     /// Every route of the UI (docs/design.md, "Web UI routes"), with who may call it (a session of that role;
@@ -56,6 +58,7 @@ crate::routes::routes! {
         post(real_servers::action, OPERATOR),
         get(real_servers::back, VIEWER);
     "/hosts" => get(hosts::page, VIEWER);
+    "/connections" => get(connections::page, VIEWER);
     "/hosts/{address}/{action}" => post(hosts::action, OPERATOR), get(hosts::back, VIEWER);
     "/vrrp-groups" => get(vrrp_groups::list, VIEWER);
     "/vrrp-groups/{name}" => get(vrrp_groups::detail, VIEWER);

@@ -1,7 +1,7 @@
 //! Addresses over rtnetlink, with or without IPVS: [`Rtnetlink`] is the address half of the IPVS dataplane,
 //! and on its own ([`AddressesOnly`]) the dataplane of a node without IPVS, where VRRP still moves its VIPs.
 
-use super::{BoundVips, Dataplane, DataplaneError};
+use super::{BoundVips, Dataplane, DataplaneError, PageBuilder};
 use director_ipvs::VipBinder;
 use director_kernel_table::Table;
 use director_reconcile::Op;
@@ -94,5 +94,9 @@ impl Dataplane for AddressesOnly {
 
     fn bound_vips(&self) -> Result<BoundVips, DataplaneError> {
         self.addresses.bound()
+    }
+
+    fn connections(&self, _page: &mut PageBuilder) -> Result<(), DataplaneError> {
+        Err(DataplaneError::NoTable(self.kind()))
     }
 }

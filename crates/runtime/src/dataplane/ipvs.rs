@@ -1,6 +1,6 @@
 //! The real kernel: IPVS over generic netlink, VIPs over rtnetlink.
 
-use super::{BoundVips, Dataplane, DataplaneError, Rtnetlink};
+use super::{BoundVips, Dataplane, DataplaneError, PageBuilder, Rtnetlink};
 use director_ipvs::{IpvsClient, Table};
 use director_reconcile::Op;
 use std::sync::Mutex;
@@ -93,6 +93,14 @@ impl Dataplane for IpvsDataplane {
 
     fn bound_vips(&self) -> Result<BoundVips, DataplaneError> {
         self.addresses.bound()
+    }
+
+    fn connections(&self, page: &mut PageBuilder) -> Result<(), DataplaneError> {
+        director_ipvs::read_connections(
+            std::path::Path::new(director_ipvs::CONNECTIONS_PATH),
+            |c| page.push(c),
+        )?;
+        Ok(())
     }
 }
 

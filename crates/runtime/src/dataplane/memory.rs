@@ -3,7 +3,7 @@
 //! ([`MemoryDataplane::with_kernel_addresses`], `--dataplane memory`): a VRRP master announces its addresses,
 //! so they must be real.
 
-use super::{BoundVips, Dataplane, DataplaneError, Rtnetlink};
+use super::{BoundVips, Dataplane, DataplaneError, PageBuilder, Rtnetlink};
 use director_kernel_table::Table;
 use director_reconcile::simulate::{self, Refused};
 use director_reconcile::Op;
@@ -100,5 +100,10 @@ impl Dataplane for MemoryDataplane {
                 .map(|v| v.clone())
                 .unwrap_or_else(|p| p.into_inner().clone())),
         }
+    }
+
+    /// A table in memory carries no traffic: its connection table is empty.
+    fn connections(&self, _page: &mut PageBuilder) -> Result<(), DataplaneError> {
+        Ok(())
     }
 }

@@ -19,6 +19,8 @@ pub use addresses::{AddressesOnly, Rtnetlink};
 pub use ipvs::IpvsDataplane;
 pub use memory::MemoryDataplane;
 
+pub use director_kernel_table::connections::PageBuilder;
+
 use director_kernel_table::Table;
 use director_reconcile::Op;
 use std::collections::{BTreeMap, BTreeSet};
@@ -30,6 +32,8 @@ pub enum DataplaneError {
     Kernel(#[from] director_ipvs::Error),
     #[error("{op}: {reason}")]
     Refused { op: String, reason: String },
+    #[error("there is no IPVS table here (dataplane {0}): no connections to list")]
+    NoTable(&'static str),
 }
 
 /// Addresses director bound, by interface.
@@ -47,4 +51,6 @@ pub trait Dataplane: Send + Sync + 'static {
     fn apply(&self, op: &Op) -> Result<(), DataplaneError>;
     /// The addresses director bound, on every interface that has one.
     fn bound_vips(&self) -> Result<BoundVips, DataplaneError>;
+    /// Streams the kernel's connection table into `page` (which keeps only the page it builds).
+    fn connections(&self, page: &mut PageBuilder) -> Result<(), DataplaneError>;
 }

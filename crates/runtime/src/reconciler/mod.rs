@@ -336,6 +336,26 @@ impl Reconciler {
         self.read(false).await
     }
 
+    /// One page of the kernel's connection table: one pass over it on a blocking thread, holding only the
+    /// page (`PageBuilder`). Reading writes nothing, so it does not wait for a pass.
+    pub async fn connections(
+        &self,
+        mut page: crate::dataplane::PageBuilder,
+    ) -> Result<director_kernel_table::connections::ConnectionPage, DataplaneError> {
+        let dp = self.dataplane.clone();
+        tokio::task::spawn_blocking(move || {
+            dp.connections(&mut page)?;
+            Ok(page.finish())
+        })
+        .await
+        .unwrap_or_else(|e| {
+            Err(DataplaneError::Refused {
+                op: "reading the connection table".into(),
+                reason: e.to_string(),
+            })
+        })
+    }
+
     /// One pass: desired, observe, plan, apply.
     pub async fn pass(&self) -> PassReport {
         self.run_pass(Mode::Full).await
@@ -613,6 +633,13 @@ mod tests {
         }
         fn bound_vips(&self) -> Result<BoundVips, DataplaneError> {
             self.inner.bound_vips()
+        }
+
+        fn connections(
+            &self,
+            page: &mut crate::dataplane::PageBuilder,
+        ) -> Result<(), DataplaneError> {
+            self.inner.connections(page)
         }
     }
 

@@ -1,6 +1,7 @@
 //! One module per page, and what several pages show the same way (health, audit entries, links).
 
 pub mod audit;
+pub mod connections;
 pub mod dashboard;
 pub mod hosts;
 pub mod login;
