@@ -37,11 +37,14 @@ enum Call {
     WaitApplied,
     DisableVirtualServer,
     EnableVirtualServer,
+    ListConnections,
+    DrainHost,
+    UndrainHost,
 }
 
 impl Call {
     /// In this order: each admin call leaves the state the next calls expect.
-    const ALL: [Call; 27] = [
+    const ALL: [Call; 30] = [
         Call::Status,
         Call::ListVirtualServers,
         Call::GetVirtualServer,
@@ -69,19 +72,59 @@ impl Call {
         Call::WaitApplied,
         Call::DisableVirtualServer,
         Call::EnableVirtualServer,
+        Call::ListConnections,
+        Call::DrainHost,
+        Call::UndrainHost,
     ];
+
+    /// The RPC of `director.v1.Director` this call exercises.
+    fn method(self) -> &'static str {
+        use Call::*;
+        match self {
+            UpdateVirtualServerScheduler | UpdateVirtualServerWeights => "UpdateVirtualServer",
+            UpdateRealServerWeight | UpdateRealServerThreshold => "UpdateRealServer",
+            DisableRealServer | DisableVirtualServer => "Disable",
+            EnableRealServer | EnableVirtualServer => "Enable",
+            Status => "Status",
+            ListVirtualServers => "ListVirtualServers",
+            GetVirtualServer => "GetVirtualServer",
+            CreateVirtualServer => "CreateVirtualServer",
+            DeleteVirtualServer => "DeleteVirtualServer",
+            ListRealServers => "ListRealServers",
+            GetRealServer => "GetRealServer",
+            CreateRealServer => "CreateRealServer",
+            DeleteRealServer => "DeleteRealServer",
+            SetWeight => "SetWeight",
+            Drain => "Drain",
+            ListVrrpGroups => "ListVrrpGroups",
+            GetVrrpGroup => "GetVrrpGroup",
+            CreateVrrpGroup => "CreateVrrpGroup",
+            UpdateVrrpGroup => "UpdateVrrpGroup",
+            DeleteVrrpGroup => "DeleteVrrpGroup",
+            ListAudit => "ListAudit",
+            Watch => "Watch",
+            WaitApplied => "WaitApplied",
+            ListConnections => "ListConnections",
+            DrainHost => "DrainHost",
+            UndrainHost => "UndrainHost",
+        }
+    }
 
     fn needs(self) -> Role {
         use Call::*;
         match self {
             Status | ListVirtualServers | GetVirtualServer | ListRealServers | GetRealServer
-            | ListVrrpGroups | GetVrrpGroup | ListAudit | Watch | WaitApplied => Role::Viewer,
+            | ListVrrpGroups | GetVrrpGroup | ListAudit | Watch | WaitApplied | ListConnections => {
+                Role::Viewer
+            }
             UpdateVirtualServerWeights
             | UpdateRealServerWeight
             | SetWeight
             | Drain
             | DisableRealServer
-            | EnableRealServer => Role::Operator,
+            | EnableRealServer
+            | DrainHost
+            | UndrainHost => Role::Operator,
             CreateVirtualServer
             | UpdateVirtualServerScheduler
             | DeleteVirtualServer
@@ -250,6 +293,23 @@ impl Call {
                 })
                 .await
                 .map(drop),
+            Call::ListConnections => c
+                .list_connections(pb::ListConnectionsRequest::default())
+                .await
+                .map(drop),
+            Call::DrainHost => c
+                .drain_host(pb::DrainHostRequest {
+                    address: "10.0.1.2".into(),
+                    ..Default::default()
+                })
+                .await
+                .map(drop),
+            Call::UndrainHost => c
+                .undrain_host(pb::UndrainHostRequest {
+                    address: "10.0.1.2".into(),
+                })
+                .await
+                .map(drop),
             Call::WaitApplied => c
                 .wait_applied(pb::WaitAppliedRequest {
                     revision: 1,
@@ -268,6 +328,29 @@ fn now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
+}
+
+/// Every RPC of `director.v1.Director`, from the compiled contract itself, is one of the calls checked below
+/// (but Login and Logout, which the login tests cover).
+#[test]
+fn every_rpc_of_the_contract_is_checked() {
+    use prost::Message;
+    let set = prost_types::FileDescriptorSet::decode(director_proto::FILE_DESCRIPTOR_SET)
+        .expect("the descriptor set");
+    let service = set
+        .file
+        .iter()
+        .flat_map(|f| &f.service)
+        .find(|s| s.name() == "Director")
+        .expect("director.v1.Director");
+    let checked: std::collections::BTreeSet<&str> = Call::ALL.iter().map(|c| c.method()).collect();
+    for m in &service.method {
+        let name = m.name();
+        assert!(
+            checked.contains(name) || ["Login", "Logout"].contains(&name),
+            "{name} is not checked by every_rpc_checks_the_caller: add it to Call"
+        );
+    }
 }
 
 #[tokio::test]
@@ -351,7 +434,8 @@ async fn every_rpc_checks_the_caller() {
                     "{call:?} as {role}: {s:?}"
                 );
                 assert!(
-                    matches!(call, Call::WaitApplied) && s.code() == Code::FailedPrecondition,
+                    matches!(call, Call::WaitApplied | Call::ListConnections)
+                        && s.code() == Code::FailedPrecondition,
                     "{call:?} as {role}: {s:?}"
                 );
             }
