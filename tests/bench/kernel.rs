@@ -1,7 +1,10 @@
 //! Kernel benchmark (not a test): inside the VM, 1,000 services x 10 destinations programmed by director
 //! versus `ipvsadm-restore`, a no-op pass, and a single weight change. Prints the guest's figures.
+//! With `--connections ENTRIES [--runs N]`: the connection table instead, a page of the API versus
+//! `ipvsadm -Lnc` with ENTRIES entries (default 20,000; 3 runs).
 //!
 //! cargo build --release -p director -p director-tests && target/release/bench-kernel
+//! cargo build --release -p director -p director-tests && target/release/bench-kernel --connections 20000
 
 use std::process::Command;
 
@@ -9,8 +12,30 @@ fn main() {
     let exe = std::env::current_exe().expect("exe");
     let dir = exe.parent().expect("target dir");
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let flag = |name: &str| {
+        args.iter().position(|a| a == name).map(|i| {
+            match args.get(i + 1).and_then(|v| v.parse::<usize>().ok()) {
+                Some(v) => v,
+                None => usage(),
+            }
+        })
+    };
+    if args
+        .iter()
+        .any(|a| a.starts_with("--") && a != "--connections" && a != "--runs")
+    {
+        usage();
+    }
+    let scenario = match flag("--connections") {
+        Some(entries) => format!(
+            "bench-connections {entries} {}",
+            flag("--runs").unwrap_or(3)
+        ),
+        None => "bench".to_string(),
+    };
     let script = std::env::temp_dir().join("director-bench-kernel.sh");
-    std::fs::write(&script, "#!/bin/bash\nset -e\nexport DIRECTOR_BIN=/usr/local/bin/director\nexec /usr/local/bin/vm-guest bench\n")
+    std::fs::write(&script, format!("#!/bin/bash\nset -e\nexport DIRECTOR_BIN=/usr/local/bin/director\nexec /usr/local/bin/vm-guest {scenario}\n"))
         .expect("script");
     let out = Command::new(root.join("tests/vm/run.sh"))
         .arg("--bin")
@@ -35,4 +60,9 @@ fn main() {
         eprintln!("{console}\n{}", String::from_utf8_lossy(&out.stderr));
         std::process::exit(1);
     }
+}
+
+fn usage() -> ! {
+    eprintln!("usage: bench-kernel [--connections ENTRIES [--runs N]]");
+    std::process::exit(2)
 }

@@ -264,3 +264,83 @@ fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+/// `bench-connections ENTRIES RUNS`: ENTRIES UDP entries in the table; then, interleaved RUNS times, the
+/// whole table listed by `ipvsadm -Lnc` (process start to exit) and a page of 100 by the API (request to
+/// response), both on the guest's clock; medians and their ratio. Not a test: it prints figures.
+pub async fn bench(args: &[String]) {
+    let entries: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(20_000);
+    let runs: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(3).max(1);
+    crate::datapath::topology();
+    let d = start(
+        "ipvs",
+        None,
+        &["--vip-interface", "dir0", "--request-timeout", "600s"],
+    )
+    .await;
+    must(&d, Method::POST, "/api/v1/virtual-servers", Some(json!({"name": "dns", "protocol": "udp",
+        "address": "10.50.0.1", "port": 5353, "scheduler": "rr", "forwarding": "nat",
+        "real_servers": [{"address": "10.30.0.11", "port": 5353}, {"address": "10.30.0.12", "port": 5353}]}))).await;
+    wait_applied(&d).await;
+    sh("ip -n cl addr add 10.40.0.3/24 dev eth0");
+    let out = sh(&format!(
+        "ip netns exec cl /usr/local/bin/vm-guest udp-flood 10.50.0.1:5353 {entries}"
+    ));
+    assert!(out.contains(&format!("sent {entries}")), "{out}");
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(600))
+        .no_proxy()
+        .build()
+        .expect("client");
+    let page = |query: &'static str| {
+        let (http, d) = (&http, &d);
+        async move {
+            let t = Instant::now();
+            let v: Value = http
+                .get(d.url(&format!("/api/v1/connections?{query}")))
+                .bearer_auth(&d.admin_token)
+                .send()
+                .await
+                .expect("page")
+                .json()
+                .await
+                .expect("JSON");
+            (t.elapsed().as_secs_f64() * 1000.0, v)
+        }
+    };
+    let (mut ipvsadm, mut first, mut filtered) = (Vec::new(), Vec::new(), Vec::new());
+    let mut scanned = 0;
+    for run in 0..runs {
+        let mut steps = ["ipvsadm", "api"];
+        if run % 2 == 1 {
+            steps.reverse();
+        }
+        for step in steps {
+            if step == "ipvsadm" {
+                let t = Instant::now();
+                sh("ipvsadm -Lnc > /dev/null");
+                ipvsadm.push(t.elapsed().as_secs_f64() * 1000.0);
+            } else {
+                let (ms, v) = page("limit=100").await;
+                scanned = v["scanned"].as_u64().unwrap_or(0);
+                first.push(ms);
+                let (ms, v) = page("virtual_server=dns&real_server=10.30.0.12&limit=100").await;
+                assert_eq!(v["connections"].as_array().map(Vec::len), Some(100));
+                filtered.push(ms);
+            }
+        }
+    }
+    let med = |v: &mut Vec<f64>| {
+        v.sort_by(|a, b| a.total_cmp(b));
+        v[v.len() / 2]
+    };
+    let (i, f, g) = (med(&mut ipvsadm), med(&mut first), med(&mut filtered));
+    println!("BENCH connection table: {entries} UDP entries ({scanned} in the table), {runs} runs interleaved, in the VM");
+    println!("BENCH ipvsadm -Lnc (whole table, process start to exit): median {i:.0} ms (runs {ipvsadm:.0?})");
+    println!("BENCH GET /api/v1/connections?limit=100 (request to response): median {f:.0} ms (runs {first:.0?})");
+    println!(
+        "BENCH same, filtered by virtual and real server: median {g:.0} ms (runs {filtered:.0?})"
+    );
+    println!("BENCH ratio API page / ipvsadm -Lnc: {:.2}", f / i);
+    done("bench-connections");
+}

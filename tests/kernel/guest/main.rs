@@ -19,11 +19,12 @@ async fn main() {
         Some("bench") => bench::run().await,
         Some("fetch") => datapath::fetch(&args[2..]).await,
         Some("connections") => connections::run().await,
+        Some("bench-connections") => connections::bench(&args[2..]).await,
         Some("hold-server") => connections::hold_server(&args[2..]),
         Some("hold") => connections::hold(&args[2..]),
         Some("udp-flood") => connections::udp_flood(&args[2..]),
         _ => {
-            eprintln!("usage: vm-guest reconcile|datapath|export|connections|bench|fetch URL COUNT|hold-server PORT|hold ADDR:PORT COUNT|udp-flood ADDR:PORT COUNT");
+            eprintln!("usage: vm-guest reconcile|datapath|export|connections|bench|bench-connections [ENTRIES RUNS]|fetch URL COUNT|hold-server PORT|hold ADDR:PORT COUNT|udp-flood ADDR:PORT COUNT");
             std::process::exit(2);
         }
     }
