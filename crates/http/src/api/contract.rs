@@ -408,6 +408,8 @@ fn use_patch_schema(op: &mut Value) {
 /// Path, query and header parameters with the server's limits.
 fn constrain_parameters(op: &mut Value) {
     let audit = op.get("operationId").and_then(Value::as_str) == Some("listAudit");
+    let connections = op.get("operationId").and_then(Value::as_str) == Some("listConnections");
+    let socket = format!("({OCTET}(\\.{OCTET}){{3}}|\\[{IPV6}\\]):{PORT}");
     let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) else {
         return;
     };
@@ -423,6 +425,14 @@ fn constrain_parameters(op: &mut Value) {
             ("query", "cursor") if audit => {
                 json!({"type": "string", "pattern": "^-?[0-9]{1,18}$"})
             }
+            // The key of the last entry of a page: virtual, real, client, protocol, template or connection.
+            ("query", "cursor") if connections => json!({"type": "string",
+                "pattern": format!("^{socket},{socket},{socket},[A-Za-z0-9_]{{1,16}},[tc]$")}),
+            // An address, or an address and port.
+            ("query", "client" | "real_server") if connections => json!({"anyOf": [
+                any_address(),
+                {"type": "string", "pattern": format!("^{socket}$")},
+            ]}),
             // One or several sources, comma-separated (`source=health,vrrp`), or `all`.
             ("query", "source") if audit => {
                 p["style"] = json!("form");
