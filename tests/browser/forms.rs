@@ -176,3 +176,40 @@ async fn an_admin_adds_changes_and_removes_users() {
     b.wait_text("tr.row-error", "last admin").await;
     b.close().await;
 }
+
+#[tokio::test]
+async fn the_connection_filters_name_a_bad_value_and_keep_what_was_typed() {
+    let d = daemon().await;
+    create_virtual_server(&d, "web", "192.168.10.180", &["10.0.0.1"]).await;
+    let b = Browser::start(&d).await;
+    b.login("admin", ADMIN_PASSWORD).await;
+    b.goto("/connections").await;
+    // The in-memory table carries no traffic: an empty table, counted.
+    b.wait_text("#connection-count", "0 matching of 0").await;
+
+    b.fill("#f-virtual_server", "web").await;
+    b.fill("#f-client", "somebody").await;
+    b.click("form.filters button.primary").await;
+    let error = b.wait_text("#f-client-err", "not an address").await;
+    assert!(error.contains("somebody"), "{error}");
+    assert_eq!(
+        b.attr("#f-client", "aria-invalid").await.as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        b.prop("#f-virtual_server", "value").await.as_deref(),
+        Some("web")
+    );
+
+    // A good filter: the query string carries the API's names.
+    b.fill("#f-client", "10.40.0.2").await;
+    b.click("form.filters button.primary").await;
+    b.wait_text("#connection-count", "0 matching of 0").await;
+    let url = b.js("return location.search;", vec![]).await;
+    assert!(
+        url.as_str()
+            .is_some_and(|q| q.contains("virtual_server=web") && q.contains("client=10.40.0.2")),
+        "{url}"
+    );
+    b.close().await;
+}
