@@ -480,11 +480,13 @@ impl Mapper<'_> {
                 priority: Some(priority),
                 unicast_peers: inst.unicast_peer.clone(),
                 unicast_source: inst.unicast_src_ip,
+                sync_interface: None,
             }],
             track,
             notify,
             sync_group: sync_groups.get(&inst.name).cloned(),
             garp: self.garp(inst),
+            connection_sync: None,
         })
     }
 

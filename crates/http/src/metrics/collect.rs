@@ -612,6 +612,7 @@ mod tests {
             },
         };
         let table = Table {
+            sync_daemons: Vec::new(),
             services: vec![ServiceEntry {
                 service: Service::new(fwmark, "wlc"),
                 stats: Stats {
