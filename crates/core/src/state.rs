@@ -547,7 +547,10 @@ mod tests {
             "members":[{"node":"n2"},{"node":"n3"}],"connection_sync":{"interface":"eth1"}});
         let e = s.check_vrrp_group(&group(b.clone())).unwrap_err();
         assert_eq!(e.field, "connection_sync");
-        assert!(e.message.contains("node n2") && e.message.contains("\"a\""), "{e}");
+        assert!(
+            e.message.contains("node n2") && e.message.contains("\"a\""),
+            "{e}"
+        );
         // The same sync id: one pair of daemons serves both groups.
         let mut same = b.clone();
         same["connection_sync"]["sync_id"] = json!(51);

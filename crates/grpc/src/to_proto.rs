@@ -180,17 +180,14 @@ pub fn vrrp_group(view: &VrrpGroupView) -> pb::VrrpGroup {
             delay_s: Some(garp.delay_s),
             refresh_s: garp.refresh_s,
         }),
-        connection_sync: g
-            .connection_sync
-            .as_ref()
-            .map(|c| pb::VrrpConnectionSync {
-                interface: c.interface.clone(),
-                sync_id: c.sync_id,
-                max_packet_len: c.max_packet_len,
-                mcast_group: text(&c.mcast_group),
-                mcast_port: c.mcast_port,
-                mcast_ttl: c.mcast_ttl,
-            }),
+        connection_sync: g.connection_sync.as_ref().map(|c| pb::VrrpConnectionSync {
+            interface: c.interface.clone(),
+            sync_id: c.sync_id,
+            max_packet_len: c.max_packet_len,
+            mcast_group: text(&c.mcast_group),
+            mcast_port: c.mcast_port,
+            mcast_ttl: c.mcast_ttl,
+        }),
         revision: view.revision,
         status: view
             .status

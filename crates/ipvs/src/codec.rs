@@ -1368,7 +1368,8 @@ mod tests {
         };
         let bytes = encode_new_daemon(&tuned).unwrap();
         let top = top_level(&bytes).unwrap();
-        let a = nla::table::<DAEMON_N>(top[usize::from(IPVS_CMD_ATTR_DAEMON)].unwrap(), "t").unwrap();
+        let a =
+            nla::table::<DAEMON_N>(top[usize::from(IPVS_CMD_ATTR_DAEMON)].unwrap(), "t").unwrap();
         let at = |ty: u16| a[usize::from(ty)].unwrap().to_vec();
         assert_eq!(at(IPVS_DAEMON_ATTR_STATE), ne32(2));
         assert_eq!(at(IPVS_DAEMON_ATTR_SYNC_MAXLEN), ne16(1400));
@@ -1723,7 +1724,15 @@ mod tests {
             proptest::option::of(1u8..),
         )
             .prop_map(
-                |(state, interface, sync_id, max_packet_len, mcast_group, mcast_port, mcast_ttl)| {
+                |(
+                    state,
+                    interface,
+                    sync_id,
+                    max_packet_len,
+                    mcast_group,
+                    mcast_port,
+                    mcast_ttl,
+                )| {
                     SyncDaemon {
                         state,
                         interface,

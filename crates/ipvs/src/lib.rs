@@ -56,6 +56,7 @@ pub use client::IpvsClient;
 pub use error::{DecodeError, Error};
 pub use types::{
     Destination, DestinationEntry, DestinationStatus, Family, Forwarding, Info, Protocol, Service,
-    ServiceEntry, ServiceFlags, ServiceKey, Stats, SyncDaemon, SyncState, Table, Tunnel, TunnelType,
+    ServiceEntry, ServiceFlags, ServiceKey, Stats, SyncDaemon, SyncState, Table, Tunnel,
+    TunnelType,
 };
 pub use vip::{VipBinder, VIP_ADDR_PROTO, VIP_LABEL_SUFFIX};

@@ -482,10 +482,7 @@ impl SyncDaemon {
             && self.sync_id == observed.sync_id
             && same(self.max_packet_len, observed.max_packet_len)
             && same(
-                Some(
-                    self.mcast_group
-                        .unwrap_or(IpAddr::V4(Self::DEFAULT_GROUP)),
-                ),
+                Some(self.mcast_group.unwrap_or(IpAddr::V4(Self::DEFAULT_GROUP))),
                 observed.mcast_group,
             )
             && same(
@@ -638,7 +635,10 @@ mod tests {
             mcast_port: Some(9000),
             ..wanted.clone()
         };
-        assert!(!tuned.satisfied_by(&reported), "packet length and port differ");
+        assert!(
+            !tuned.satisfied_by(&reported),
+            "packet length and port differ"
+        );
         assert!(tuned.satisfied_by(&SyncDaemon {
             max_packet_len: Some(1400),
             mcast_port: Some(9000),

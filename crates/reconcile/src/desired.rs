@@ -5,7 +5,9 @@ use director_core::model::{
     Family, Forwarding, Protocol, RealServerKey, SchedulerFlag, VirtualServer,
 };
 use director_core::DesiredState;
-use director_kernel_table::{Destination, Service, ServiceFlags, ServiceKey, SyncDaemon, SyncState};
+use director_kernel_table::{
+    Destination, Service, ServiceFlags, ServiceKey, SyncDaemon, SyncState,
+};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -162,9 +164,7 @@ fn sync_daemons(
             state: daemon_state,
             interface: settings.interface,
             sync_id: settings.sync_id,
-            max_packet_len: settings
-                .max_packet_len
-                .and_then(|l| u16::try_from(l).ok()),
+            max_packet_len: settings.max_packet_len.and_then(|l| u16::try_from(l).ok()),
             mcast_group: settings.mcast_group,
             mcast_port: settings.mcast_port.and_then(|p| u16::try_from(p).ok()),
             mcast_ttl: settings.mcast_ttl.and_then(|t| u8::try_from(t).ok()),

@@ -290,8 +290,11 @@ pub fn plan(desired: &DesiredKernel, observed: &Table, ctx: &PlanContext) -> Pla
             });
         }
     }
-    out.ops
-        .extend(start.into_iter().map(|daemon| Op::StartSyncDaemon { daemon }));
+    out.ops.extend(
+        start
+            .into_iter()
+            .map(|daemon| Op::StartSyncDaemon { daemon }),
+    );
     out
 }
 
@@ -555,7 +558,11 @@ mod tests {
             ..Default::default()
         };
         // Backup -> master.
-        let p = plan(&wanting(&[master.clone()]), &running(&[backup.clone()]), &ctx);
+        let p = plan(
+            &wanting(&[master.clone()]),
+            &running(&[backup.clone()]),
+            &ctx,
+        );
         assert_eq!(
             p.ops,
             [
@@ -598,7 +605,11 @@ mod tests {
             mcast_port: None,
             ..old.clone()
         };
-        let p = plan(&wanting(&[new.clone()]), &running(&[old]), &PlanContext::default());
+        let p = plan(
+            &wanting(&[new.clone()]),
+            &running(&[old]),
+            &PlanContext::default(),
+        );
         assert_eq!(
             p.ops,
             [
@@ -610,7 +621,10 @@ mod tests {
         );
         assert_eq!(
             p.ops.iter().map(ToString::to_string).collect::<Vec<_>>(),
-            ["DEL_DAEMON backup", "NEW_DAEMON backup on eth1 sync id 51 ttl 4"]
+            [
+                "DEL_DAEMON backup",
+                "NEW_DAEMON backup on eth1 sync id 51 ttl 4"
+            ]
         );
     }
 

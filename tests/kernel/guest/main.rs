@@ -6,6 +6,7 @@ mod bench;
 mod datapath;
 mod export;
 mod reconcile;
+mod syncd;
 mod util;
 
 #[tokio::main]
@@ -15,10 +16,11 @@ async fn main() {
         Some("reconcile") => reconcile::run().await,
         Some("datapath") => datapath::run().await,
         Some("export") => export::run().await,
+        Some("syncd") => syncd::run().await,
         Some("bench") => bench::run().await,
         Some("fetch") => datapath::fetch(&args[2..]).await,
         _ => {
-            eprintln!("usage: vm-guest reconcile|datapath|export|bench|fetch URL COUNT");
+            eprintln!("usage: vm-guest reconcile|datapath|export|syncd|bench|fetch URL COUNT");
             std::process::exit(2);
         }
     }

@@ -772,9 +772,8 @@ mod tests {
     fn connection_sync_defaults_to_the_vrid_and_a_member_may_name_its_interface() {
         let mut g = group();
         assert_eq!(g.sync_settings_for("lvs-01"), None, "no connection_sync");
-        g.connection_sync = Some(
-            serde_json::from_value(serde_json::json!({"interface": "eth1"})).unwrap(),
-        );
+        g.connection_sync =
+            Some(serde_json::from_value(serde_json::json!({"interface": "eth1"})).unwrap());
         g.members[1].sync_interface = Some("bond1".into());
         g.validate().unwrap();
         let a = g.sync_settings_for("lvs-01").unwrap();

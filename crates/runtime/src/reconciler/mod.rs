@@ -536,7 +536,11 @@ impl Reconciler {
         let mut ops: Vec<Op> = owned
             .into_iter()
             .map(|key| Op::DelService { key })
-            .chain(daemons.into_iter().map(|state| Op::StopSyncDaemon { state }))
+            .chain(
+                daemons
+                    .into_iter()
+                    .map(|state| Op::StopSyncDaemon { state }),
+            )
             .collect();
         for (interface, addresses) in vips {
             ops.extend(addresses.into_iter().map(|address| Op::DelVip {
@@ -901,7 +905,10 @@ mod tests {
         let status = b.reconciler.status();
         assert_eq!(status.sync_daemons.len(), 1);
         assert_eq!(
-            (status.sync_daemons[0].state.as_str(), status.sync_daemons[0].managed),
+            (
+                status.sync_daemons[0].state.as_str(),
+                status.sync_daemons[0].managed
+            ),
             ("backup", true)
         );
 
@@ -926,7 +933,10 @@ mod tests {
             report.errors
         );
         assert!(b.reconciler.status().failing, "a failure, never applied");
-        assert!(daemons(&b).is_empty(), "the master daemon stopped, no backup");
+        assert!(
+            daemons(&b).is_empty(),
+            "the master daemon stopped, no backup"
+        );
         set_fault(&b, Fault::None);
         let report = b.reconciler.pass().await;
         assert!(report.errors.is_empty(), "{:?}", report.errors);
@@ -940,7 +950,10 @@ mod tests {
             .await
             .unwrap();
         let report = b.reconciler.pass().await;
-        assert_eq!(report.ops, BTreeMap::from([("stop_sync_daemon".to_string(), 1)]));
+        assert_eq!(
+            report.ops,
+            BTreeMap::from([("stop_sync_daemon".to_string(), 1)])
+        );
         assert!(daemons(&b).is_empty());
         assert!(b.reconciler.status().sync_daemons.is_empty());
     }
