@@ -129,7 +129,9 @@ pub async fn run() {
     let (na, nb) = (lan.add_node(1), lan.add_node(2));
     let mut a = start(&na, "lvs-a", None).await;
     let mut b = start(&nb, "lvs-b", None).await;
-    let keep_b = b.keep_data();
+    // Kept for lvs-b's restart with the same data.
+    let _keep_b = b.keep_data();
+    let b_data = b.data_dir.clone();
     let sync = json!({"interface": "eth0", "sync_id": 51});
     let mut vi1 = group(
         "vi-1",
@@ -202,8 +204,7 @@ pub async fn run() {
 
     // lvs-b returns (same data): it adopts its daemons' state as backup of both (its master daemon stops),
     // then takes vi-2 back by priority; lvs-a backs up vi-2 again.
-    let dir = keep_b.as_ref().map(|d| d.path().to_path_buf());
-    b = start(&nb, "lvs-b", dir).await;
+    b = start(&nb, "lvs-b", Some(b_data)).await;
     wait_role(&b, "vi-2", "master", SETTLE).await;
     wait_role(&a, "vi-2", "backup", SETTLE).await;
     wait_daemons(&na, &a, &["backup eth0 51", "master eth0 51"]).await;

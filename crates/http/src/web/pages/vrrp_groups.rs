@@ -9,10 +9,10 @@ use askama::Template;
 use axum::extract::Path;
 use axum::response::{IntoResponse, Redirect, Response};
 use director_core::model::{Role, VrrpGroup};
-use director_service::require;
-use serde_json::{json, Map, Value};
 use director_core::secrets::{withheld_command, Withhold};
 use director_runtime::vrrp::GroupStatus;
+use director_service::require;
+use serde_json::{json, Map, Value};
 
 #[derive(Debug, Clone)]
 pub struct GroupRow {
@@ -364,7 +364,9 @@ mod tests {
 
     #[test]
     fn the_form_becomes_a_merge_patch() {
-        let f = Fields::parse(b"interface=eth1&sync_id=7&max_packet_len=&mcast_group=239.0.0.9&mcast_port=x");
+        let f = Fields::parse(
+            b"interface=eth1&sync_id=7&max_packet_len=&mcast_group=239.0.0.9&mcast_port=x",
+        );
         assert_eq!(
             connection_sync_patch(&f),
             json!({"connection_sync": {"interface": "eth1", "sync_id": 7, "mcast_group": "239.0.0.9",
