@@ -559,8 +559,8 @@ mod tests {
         };
         // Backup -> master.
         let p = plan(
-            &wanting(&[master.clone()]),
-            &running(&[backup.clone()]),
+            &wanting(std::slice::from_ref(&master)),
+            &running(std::slice::from_ref(&backup)),
             &ctx,
         );
         assert_eq!(
@@ -577,7 +577,7 @@ mod tests {
         // Master of one group and backup of another: both, the running one untouched.
         let p = plan(
             &wanting(&[master.clone(), backup.clone()]),
-            &running(&[backup.clone()]),
+            &running(std::slice::from_ref(&backup)),
             &ctx,
         );
         assert_eq!(p.ops, [Op::StartSyncDaemon { daemon: master }]);
@@ -589,7 +589,12 @@ mod tests {
             mcast_group: Some("224.0.0.81".parse().unwrap()),
             ..backup.clone()
         };
-        assert!(plan(&wanting(&[backup.clone()]), &running(&[reported]), &ctx).is_empty());
+        assert!(plan(
+            &wanting(std::slice::from_ref(&backup)),
+            &running(&[reported]),
+            &ctx
+        )
+        .is_empty());
     }
 
     #[test]
@@ -606,7 +611,7 @@ mod tests {
             ..old.clone()
         };
         let p = plan(
-            &wanting(&[new.clone()]),
+            &wanting(std::slice::from_ref(&new)),
             &running(&[old]),
             &PlanContext::default(),
         );

@@ -9,7 +9,7 @@ use director_tests::netns::director::{create_group, group, wait_role};
 use director_tests::netns::{Lan, Node};
 use director_tests::{Daemon, DaemonOptions};
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::time::{Duration, Instant};
 
 const SETTLE: Duration = Duration::from_secs(30);
@@ -127,7 +127,7 @@ fn metric(text: &str, line_start: &str) -> Option<String> {
 pub async fn run() {
     let mut lan = Lan::create();
     let (na, nb) = (lan.add_node(1), lan.add_node(2));
-    let mut a = start(&na, "lvs-a", None).await;
+    let a = start(&na, "lvs-a", None).await;
     let mut b = start(&nb, "lvs-b", None).await;
     // Kept for lvs-b's restart with the same data.
     let _keep_b = b.keep_data();
