@@ -295,9 +295,16 @@ pub async fn detail(ui: Ui, Path(name): Path<String>) -> UiResult<Response> {
     })
 }
 
+/// The page of a group, for a redirect: only a group name (a slug) makes a Location.
+fn group_page(name: &str) -> UiResult<String> {
+    director_core::model::validate_name("name", name)
+        .map_err(|_| UiError::NotFound(format!("VRRP group {name:?} not found")))?;
+    Ok(format!("/vrrp-groups/{name}"))
+}
+
 /// `GET` on the form's URL (a reload after posting): back to the group.
-pub async fn back(_ui: Ui, Path(name): Path<String>) -> Response {
-    Redirect::to(&format!("/vrrp-groups/{name}")).into_response()
+pub async fn back(_ui: Ui, Path(name): Path<String>) -> UiResult<Response> {
+    Ok(Redirect::to(&group_page(&name)?).into_response())
 }
 
 /// The merge patch of the connection-sync form: `{"connection_sync": null}` when `remove` is asked, else
@@ -328,9 +335,9 @@ fn connection_sync_patch(fields: &Fields) -> Value {
 pub async fn connection_sync(Path(name): Path<String>, posted: Posted) -> UiResult<Response> {
     let Posted { ui, fields } = posted;
     require(ui.actor(), Role::Admin)?;
+    let page = group_page(&name)?;
     let if_match = fields.text("revision").parse::<u64>().ok();
     let patch = connection_sync_patch(&fields);
-    let page = format!("/vrrp-groups/{name}");
     match ui
         .app
         .service
@@ -374,5 +381,12 @@ mod tests {
         );
         let f = Fields::parse(b"interface=eth1&remove=yes");
         assert_eq!(connection_sync_patch(&f), json!({"connection_sync": null}));
+    }
+
+    #[test]
+    fn only_a_group_name_makes_a_redirect() {
+        assert_eq!(group_page("vi-1").unwrap(), "/vrrp-groups/vi-1");
+        assert!(group_page("a\nb").is_err());
+        assert!(group_page("../x").is_err());
     }
 }
