@@ -88,6 +88,9 @@ async fn ipvs_mode_refuses_to_start_without_ipvs_and_auto_says_so() {
         "director_reconcile_failing 0",
         "director_reconcile_operations_total{op=\"set_dest\"} 0",
         "director_ipvs_connections_total 0",
+        "director_ipvs_sync_daemon{state=\"master\"} 0",
+        "director_ipvs_sync_daemon{state=\"backup\"} 0",
+        "director_reconcile_operations_total{op=\"start_sync_daemon\"} 0",
     ] {
         assert!(
             metrics.lines().any(|l| l == line),

@@ -375,9 +375,15 @@ async fn vrrp_group_lifecycle() {
             node: "lvs-02".into(),
             priority: Some(90),
             unicast_peers: vec!["10.0.0.1".into()],
+            sync_interface: Some("bond1".into()),
             ..Default::default()
         },
     ];
+    g.connection_sync = Some(pb::VrrpConnectionSync {
+        interface: "eth1".into(),
+        mcast_port: Some(9000),
+        ..Default::default()
+    });
     let created = c
         .create_vrrp_group(pb::CreateVrrpGroupRequest {
             vrrp_group: Some(g.clone()),
@@ -391,6 +397,39 @@ async fn vrrp_group_lifecycle() {
     let rest = d.get("/api/v1/vrrp-groups/vi-1").await;
     assert_eq!(rest["auth"], json!({"type": "pass", "password": "1111"}));
     assert_eq!(rest["members"][1]["priority"], 90);
+    // connection_sync over gRPC is the REST object; the sync id defaults to the VRID on the node.
+    assert_eq!(
+        rest["connection_sync"],
+        json!({"interface": "eth1", "mcast_port": 9000})
+    );
+    assert_eq!(rest["members"][1]["sync_interface"], "bond1");
+    assert_eq!(
+        created
+            .connection_sync
+            .as_ref()
+            .map(|c| c.interface.as_str()),
+        Some("eth1")
+    );
+    let mut bad = g.clone();
+    bad.name = "vi-2".into();
+    bad.vrid = 52;
+    bad.connection_sync = Some(pb::VrrpConnectionSync {
+        interface: "eth1".into(),
+        sync_id: Some(256),
+        ..Default::default()
+    });
+    let refused = expect_code(
+        c.create_vrrp_group(pb::CreateVrrpGroupRequest {
+            vrrp_group: Some(bad),
+        })
+        .await,
+        Code::InvalidArgument,
+    );
+    assert!(
+        refused.message().contains("connection_sync.sync_id"),
+        "{}",
+        refused.message()
+    );
 
     expect_code(
         c.create_vrrp_group(pb::CreateVrrpGroupRequest {

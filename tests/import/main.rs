@@ -85,8 +85,8 @@ async fn corpus_imports_object_by_object() {
     for line in [
         "lvs-dr-master.conf:4: 'notification_email' in global_defs is not imported",
         "lvs-dr-master.conf:7: 'smtp_server' in global_defs is not imported",
-        "lvs-dr-master.conf:12: 'interval' in vrrp_script chk_lb is not imported",
-        "lvs-dr-master.conf:42: 'notify_master' in vrrp_instance VI_1 is not imported",
+        "lvs-dr-master.conf:13: 'interval' in vrrp_script chk_lb is not imported",
+        "lvs-dr-master.conf:43: 'notify_master' in vrrp_instance VI_1 is not imported",
     ] {
         assert!(err.contains(line), "missing warning {line:?} in:\n{err}");
     }
@@ -130,8 +130,14 @@ async fn corpus_imports_object_by_object() {
         g["members"],
         json!([
             {"node": "lvs-01", "priority": 150, "unicast_peers": ["192.0.2.12"], "unicast_source": "192.0.2.11"},
-            {"node": "lvs-02", "priority": 100, "unicast_peers": ["192.0.2.11"], "unicast_source": "192.0.2.12"}
+            {"node": "lvs-02", "priority": 100, "unicast_peers": ["192.0.2.11"], "unicast_source": "192.0.2.12",
+             "sync_interface": "eth1"}
         ])
+    );
+    // lvs_sync_daemon: the group's connection_sync, the BACKUP's other interface its member's.
+    assert_eq!(
+        g["connection_sync"],
+        json!({"interface": "lo", "sync_id": 7, "mcast_port": 8850})
     );
     assert_eq!(
         g["track"],
@@ -475,6 +481,15 @@ async fn export_keepalived_is_accepted_and_imports_back_to_the_same_objects() {
     assert!(text_01.contains("state MASTER"), "{text_01}");
     let text_02 = std::fs::read_to_string(&exported[1]).expect("export");
     assert!(text_02.contains("state BACKUP"), "{text_02}");
+    // connection_sync as lvs_sync_daemon, each node with its own interface.
+    assert!(
+        text_01.contains("lvs_sync_daemon lo vi_1 id 7 port 8850"),
+        "{text_01}"
+    );
+    assert!(
+        text_02.contains("lvs_sync_daemon eth1 vi_1 id 7 port 8850"),
+        "{text_02}"
+    );
 
     let second = dir.path().join("second");
     for conf in &exported {

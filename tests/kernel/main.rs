@@ -126,3 +126,13 @@ fn ipvsadm_restore_of_the_export_reproduces_the_programmed_table() {
     assert!(out.contains("restore: ipvsadm-restore of the export reproduces"));
     assert!(out.contains("adopt: director adopted the restored table with 0 operations"));
 }
+
+#[test]
+fn vrrp_roles_start_and_stop_the_sync_daemons_in_the_real_kernel() {
+    let (director, guest) = binaries();
+    let out = run_in_vm("syncd", &director, &guest, 600);
+    assert!(out.contains("roles split: both nodes run a master and a backup sync daemon"));
+    assert!(out.contains("lvs-b killed: lvs-a runs the master sync daemon alone"));
+    assert!(out.contains("lvs-b back: master of vi-2 again, both nodes run both daemons"));
+    assert!(out.contains("interface fixed: the master sync daemon runs"));
+}

@@ -147,6 +147,7 @@ impl DesiredState {
                 }
             }
         }
+        self.check_connection_sync(group)?;
         let family = group.family();
         for (name, other) in &self.vrrp_groups {
             let other = &other.spec;
@@ -167,6 +168,52 @@ impl DesiredState {
                                     .or(node_b)
                                     .map(|n| format!(" of node {n}"))
                                     .unwrap_or_default()
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A node runs one sync daemon of each kind for all its groups: every group with `connection_sync` that
+    /// shares a node with this one must give the node the same settings.
+    fn check_connection_sync(&self, group: &VrrpGroup) -> Result<()> {
+        if group.connection_sync.is_none() {
+            return Ok(());
+        }
+        for (name, other) in &self.vrrp_groups {
+            let other = &other.spec;
+            if *name == group.name || other.connection_sync.is_none() {
+                continue;
+            }
+            // The nodes both run; a group without members runs on every node (any name stands for it).
+            let nodes: Vec<&str> = match (group.members.is_empty(), other.members.is_empty()) {
+                (true, true) => vec![""],
+                (true, false) => other.members.iter().map(|m| m.node.as_str()).collect(),
+                (false, _) => group
+                    .members
+                    .iter()
+                    .map(|m| m.node.as_str())
+                    .filter(|n| other.member_for(n).is_some())
+                    .collect(),
+            };
+            for node in nodes {
+                let (mine, theirs) = (group.sync_settings_for(node), other.sync_settings_for(node));
+                if let (Some(mine), Some(theirs)) = (mine, theirs) {
+                    if mine != theirs {
+                        let on = if node.is_empty() {
+                            "every node".to_string()
+                        } else {
+                            format!("node {node}")
+                        };
+                        return Err(ModelError::conflict(
+                            "connection_sync",
+                            format!(
+                                "{on} runs one sync daemon of each kind for all its groups, and VRRP group \
+                                 {name:?} starts them there with {theirs}, this one with {mine}: give both \
+                                 the same settings (sync_id defaults to each group's VRID)"
                             ),
                         ));
                     }
@@ -479,6 +526,55 @@ mod tests {
             "members":[{"node":"n1","interface":"eth0"}]}),
         );
         assert_eq!(s.check_vrrp_group(&member).unwrap_err().field, "vrid");
+    }
+
+    #[test]
+    fn groups_sharing_a_node_agree_on_connection_sync() {
+        let mut s = DesiredState::default();
+        let a = group(
+            json!({"name":"a","vrid":51,"virtual_addresses":["10.0.0.1"],"interface":"eth0",
+            "members":[{"node":"n1"},{"node":"n2"}],"connection_sync":{"interface":"eth1"}}),
+        );
+        s.vrrp_groups.insert(
+            "a".into(),
+            Arc::new(VrrpGroupRecord {
+                spec: a,
+                revision: 1,
+            }),
+        );
+        // Another VRID on the same nodes: the default sync ids differ.
+        let b = json!({"name":"b","vrid":52,"virtual_addresses":["10.0.0.2"],"interface":"eth0",
+            "members":[{"node":"n2"},{"node":"n3"}],"connection_sync":{"interface":"eth1"}});
+        let e = s.check_vrrp_group(&group(b.clone())).unwrap_err();
+        assert_eq!(e.field, "connection_sync");
+        assert!(
+            e.message.contains("node n2") && e.message.contains("\"a\""),
+            "{e}"
+        );
+        // The same sync id: one pair of daemons serves both groups.
+        let mut same = b.clone();
+        same["connection_sync"]["sync_id"] = json!(51);
+        s.check_vrrp_group(&group(same.clone())).unwrap();
+        // n2 on another interface in one group only: refused; on both, fine.
+        same["members"][0]["sync_interface"] = json!("bond1");
+        assert_eq!(
+            s.check_vrrp_group(&group(same.clone())).unwrap_err().field,
+            "connection_sync"
+        );
+        // No node in common, or no connection_sync: nothing to agree on.
+        let mut apart = b.clone();
+        apart["members"] = json!([{"node":"n3"}]);
+        s.check_vrrp_group(&group(apart)).unwrap();
+        let mut plain = b;
+        plain.as_object_mut().unwrap().remove("connection_sync");
+        s.check_vrrp_group(&group(plain)).unwrap();
+        // A group without members runs on every node.
+        let everywhere = json!({"name":"c","vrid":53,"virtual_addresses":["10.0.0.3"],"interface":"eth0",
+            "connection_sync":{"interface":"eth1","sync_id":7}});
+        assert_eq!(
+            s.check_vrrp_group(&group(everywhere)).unwrap_err().field,
+            "connection_sync"
+        );
     }
 
     #[test]

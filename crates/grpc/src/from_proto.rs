@@ -230,6 +230,7 @@ pub fn vrrp_group(g: &pb::VrrpGroup) -> Result<Value> {
             put_opt(&mut mm, "priority", mb.priority);
             put(&mut mm, "unicast_peers", mb.unicast_peers.clone());
             put_opt(&mut mm, "unicast_source", mb.unicast_source.clone());
+            put_opt(&mut mm, "sync_interface", mb.sync_interface.clone());
             Value::Object(mm)
         })
         .collect();
@@ -260,6 +261,16 @@ pub fn vrrp_group(g: &pb::VrrpGroup) -> Result<Value> {
         put_opt(&mut gm, "delay_s", garp.delay_s);
         put(&mut gm, "refresh_s", garp.refresh_s);
         put(&mut m, "garp", gm);
+    }
+    if let Some(c) = &g.connection_sync {
+        let mut cm = Map::new();
+        put(&mut cm, "interface", c.interface.clone());
+        put_opt(&mut cm, "sync_id", c.sync_id);
+        put_opt(&mut cm, "max_packet_len", c.max_packet_len);
+        put_opt(&mut cm, "mcast_group", c.mcast_group.clone());
+        put_opt(&mut cm, "mcast_port", c.mcast_port);
+        put_opt(&mut cm, "mcast_ttl", c.mcast_ttl);
+        put(&mut m, "connection_sync", cm);
     }
     Ok(Value::Object(m))
 }

@@ -178,6 +178,7 @@ mod tests {
             ("Track", "VrrpTrack"),
             ("Notify", "VrrpNotify"),
             ("Garp", "VrrpGarp"),
+            ("ConnectionSync", "VrrpConnectionSync"),
             ("HostChange", "HostChange"),
             ("HostRealServer", "HostRealServer"),
         ] {

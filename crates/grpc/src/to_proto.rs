@@ -157,6 +157,7 @@ pub fn vrrp_group(view: &VrrpGroupView) -> pb::VrrpGroup {
                 priority: m.priority,
                 unicast_peers: m.unicast_peers.iter().map(ToString::to_string).collect(),
                 unicast_source: text(&m.unicast_source),
+                sync_interface: m.sync_interface.clone(),
             })
             .collect(),
         track: g
@@ -178,6 +179,14 @@ pub fn vrrp_group(view: &VrrpGroupView) -> pb::VrrpGroup {
             repeat: Some(garp.repeat),
             delay_s: Some(garp.delay_s),
             refresh_s: garp.refresh_s,
+        }),
+        connection_sync: g.connection_sync.as_ref().map(|c| pb::VrrpConnectionSync {
+            interface: c.interface.clone(),
+            sync_id: c.sync_id,
+            max_packet_len: c.max_packet_len,
+            mcast_group: text(&c.mcast_group),
+            mcast_port: c.mcast_port,
+            mcast_ttl: c.mcast_ttl,
         }),
         revision: view.revision,
         status: view

@@ -144,6 +144,7 @@ mod tests {
     fn table(conns: u32) -> Table {
         let key = director_reconcile::service_key(&vs()).expect("key");
         Table {
+            sync_daemons: Vec::new(),
             services: vec![ServiceEntry {
                 service: KernelService::new(key, "wlc"),
                 stats: Stats::default(),

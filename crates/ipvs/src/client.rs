@@ -9,7 +9,10 @@ use neli::err::RouterError;
 use crate::codec::{self, consts::*};
 use crate::error::{DecodeError, Error};
 use crate::transport::{Kind, Transport};
-use crate::types::{Destination, DestinationEntry, Info, Service, ServiceEntry, ServiceKey, Table};
+use crate::types::{
+    Destination, DestinationEntry, Info, Service, ServiceEntry, ServiceKey, SyncDaemon, SyncState,
+    Table,
+};
 
 /// A connection to the kernel's IPVS table over generic netlink (family `"IPVS"`,
 /// version 1).
@@ -76,8 +79,8 @@ impl IpvsClient {
     }
 
     /// Reads the whole table: one `GET_SERVICE` dump, then one `GET_DEST` dump per
-    /// service, with counters and connection counts. Services are sorted by key,
-    /// destinations by address and port.
+    /// service, with counters and connection counts, and the sync daemons (`GET_DAEMON`).
+    /// Services are sorted by key, destinations by address and port.
     ///
     /// Not atomic: a service changed by someone else between the two dumps shows
     /// its destinations as of the second one (a deleted service shows none).
@@ -111,7 +114,41 @@ impl IpvsClient {
             });
         }
         services.sort_by(|a, b| a.service.key.cmp(&b.service.key));
-        Ok(Table { services })
+        Ok(Table {
+            services,
+            sync_daemons: self.daemons()?,
+        })
+    }
+
+    /// `IPVS_CMD_GET_DAEMON` (a dump): the connection-synchronisation daemons running in this
+    /// network namespace, master first (`ipvsadm --list --daemon`).
+    pub fn daemons(&self) -> Result<Vec<SyncDaemon>, Error> {
+        let op = "GET_DAEMON dump";
+        let mut daemons = self
+            .exchange(Kind::Dump, codec::encode_bare(IPVS_CMD_GET_DAEMON), op)?
+            .iter()
+            .map(|msg| codec::decode_daemon_msg(msg).map_err(|e| decode_error(op, e)))
+            .collect::<Result<Vec<_>, _>>()?;
+        daemons.sort_by_key(|d| d.state);
+        Ok(daemons)
+    }
+
+    /// `IPVS_CMD_NEW_DAEMON`: starts a sync daemon (`ipvsadm --start-daemon`). `EEXIST` if one
+    /// runs in that state already, `ENODEV` if the interface does not exist.
+    pub fn new_daemon(&self, daemon: &SyncDaemon) -> Result<(), Error> {
+        self.change(
+            codec::encode_new_daemon(daemon),
+            format!("NEW_DAEMON {daemon}"),
+        )
+    }
+
+    /// `IPVS_CMD_DEL_DAEMON`: stops the daemon of that state (`ipvsadm --stop-daemon`).
+    /// `ESRCH` if none runs.
+    pub fn del_daemon(&self, state: SyncState) -> Result<(), Error> {
+        self.change(
+            Ok(codec::encode_del_daemon(state)),
+            format!("DEL_DAEMON {}", state.name()),
+        )
     }
 
     /// `IPVS_CMD_NEW_SERVICE`. `EEXIST` if the service exists.

@@ -23,7 +23,7 @@ use crate::error::{DecodeError, Error};
 use crate::nla::{self, Writer};
 use crate::types::{
     Destination, DestinationStatus, Family, Forwarding, Info, Protocol, Service, ServiceFlags,
-    ServiceKey, Stats, Tunnel, TunnelType,
+    ServiceKey, Stats, SyncDaemon, SyncState, Tunnel, TunnelType,
 };
 
 /// Constants transcribed from `include/uapi/linux/ip_vs.h` (Linux 6.x). The whole
@@ -131,7 +131,12 @@ pub(crate) mod consts {
     pub const IPVS_DEST_ATTR_TUN_FLAGS: u16 = 15;
     pub const IPVS_DEST_ATTR_MAX: u16 = 15;
 
-    // Sync daemon attributes (nested in IPVS_CMD_ATTR_DAEMON); unused by director.
+    // Sync daemon states (IPVS_DAEMON_ATTR_STATE).
+    pub const IP_VS_STATE_NONE: u32 = 0;
+    pub const IP_VS_STATE_MASTER: u32 = 1;
+    pub const IP_VS_STATE_BACKUP: u32 = 2;
+
+    // Sync daemon attributes (nested in IPVS_CMD_ATTR_DAEMON). SYNC_MAXLEN and later: Linux >= 4.3.
     pub const IPVS_DAEMON_ATTR_UNSPEC: u16 = 0;
     pub const IPVS_DAEMON_ATTR_STATE: u16 = 1;
     pub const IPVS_DAEMON_ATTR_MCAST_IFN: u16 = 2;
@@ -141,6 +146,7 @@ pub(crate) mod consts {
     pub const IPVS_DAEMON_ATTR_MCAST_GROUP6: u16 = 6;
     pub const IPVS_DAEMON_ATTR_MCAST_PORT: u16 = 7;
     pub const IPVS_DAEMON_ATTR_MCAST_TTL: u16 = 8;
+    pub const IPVS_DAEMON_ATTR_MAX: u16 = 8;
 
     // Statistics attributes (nested in *_ATTR_STATS and *_ATTR_STATS64).
     pub const IPVS_STATS_ATTR_UNSPEC: u16 = 0;
@@ -177,6 +183,7 @@ const SVC_N: usize = IPVS_SVC_ATTR_MAX as usize + 1;
 const DEST_N: usize = IPVS_DEST_ATTR_MAX as usize + 1;
 const STATS_N: usize = IPVS_STATS_ATTR_MAX as usize + 1;
 const INFO_N: usize = IPVS_INFO_ATTR_MAX as usize + 1;
+const DAEMON_N: usize = IPVS_DAEMON_ATTR_MAX as usize + 1;
 
 /// The service flags director manages; other bits (`HASHED`, future ones) are left
 /// as the kernel has them (`struct ip_vs_flags.mask`).
@@ -266,6 +273,46 @@ pub(crate) fn encode_dest_key(
     w.nested(IPVS_CMD_ATTR_SERVICE, |w| put_key(w, key));
     w.nested(IPVS_CMD_ATTR_DEST, |w| put_dest_id(w, address, port));
     Ok(w.finish())
+}
+
+/// `NEW_DAEMON`: state, interface and sync id (all three required by the kernel), and the settings given.
+///
+/// Layout (`ip_vs_genl_new_daemon`, `ip_vs_daemon_policy`): STATE u32, MCAST_IFN a NUL-terminated string of
+/// at most 15 bytes, SYNC_ID u32, SYNC_MAXLEN u16, MCAST_GROUP the IPv4 group as it travels (`__be32`) or
+/// MCAST_GROUP6 its 16 bytes, MCAST_PORT a host-order u16 (`nla_get_u16`), MCAST_TTL u8. Kernels before 4.3
+/// ignore the last four.
+pub(crate) fn encode_new_daemon(daemon: &SyncDaemon) -> Result<Vec<u8>, Error> {
+    validate_daemon(daemon)?;
+    let mut w = writer(IPVS_CMD_NEW_DAEMON);
+    w.nested(IPVS_CMD_ATTR_DAEMON, |w| {
+        w.put_u32(IPVS_DAEMON_ATTR_STATE, daemon.state.number());
+        w.put_str(IPVS_DAEMON_ATTR_MCAST_IFN, &daemon.interface);
+        w.put_u32(IPVS_DAEMON_ATTR_SYNC_ID, daemon.sync_id);
+        if let Some(len) = daemon.max_packet_len {
+            w.put_u16(IPVS_DAEMON_ATTR_SYNC_MAXLEN, len);
+        }
+        match daemon.mcast_group {
+            Some(IpAddr::V4(g)) => w.put(IPVS_DAEMON_ATTR_MCAST_GROUP, &g.octets()),
+            Some(IpAddr::V6(g)) => w.put(IPVS_DAEMON_ATTR_MCAST_GROUP6, &g.octets()),
+            None => {}
+        }
+        if let Some(port) = daemon.mcast_port {
+            w.put_u16(IPVS_DAEMON_ATTR_MCAST_PORT, port);
+        }
+        if let Some(ttl) = daemon.mcast_ttl {
+            w.put_u8(IPVS_DAEMON_ATTR_MCAST_TTL, ttl);
+        }
+    });
+    Ok(w.finish())
+}
+
+/// `DEL_DAEMON`: the state of the daemon to stop (the only attribute the kernel reads).
+pub(crate) fn encode_del_daemon(state: SyncState) -> Vec<u8> {
+    let mut w = writer(IPVS_CMD_DEL_DAEMON);
+    w.nested(IPVS_CMD_ATTR_DAEMON, |w| {
+        w.put_u32(IPVS_DAEMON_ATTR_STATE, state.number());
+    });
+    w.finish()
 }
 
 fn put_key(w: &mut Writer, key: &ServiceKey) {
@@ -410,6 +457,44 @@ fn validate_service(svc: &Service) -> Result<(), Error> {
                 "an IPv6 persistence netmask is a prefix length 1..=128, not {}",
                 svc.netmask
             ),
+        ));
+    }
+    Ok(())
+}
+
+fn validate_daemon(d: &SyncDaemon) -> Result<(), Error> {
+    validate_name("interface", &d.interface, IP_VS_IFNAME_MAXLEN)?;
+    if d.sync_id > 255 {
+        return Err(Error::invalid(
+            "sync_id",
+            format!(
+                "{} does not fit the sync message's one-byte id (0..255)",
+                d.sync_id
+            ),
+        ));
+    }
+    if d.max_packet_len == Some(0) {
+        return Err(Error::invalid(
+            "max_packet_len",
+            "0 asks for the kernel's default: leave it out",
+        ));
+    }
+    if let Some(g) = d.mcast_group {
+        if !g.is_multicast() {
+            return Err(Error::invalid(
+                "mcast_group",
+                format!("{g} is not a multicast address"),
+            ));
+        }
+    }
+    if d.mcast_port == Some(0) || d.mcast_ttl == Some(0) {
+        return Err(Error::invalid(
+            if d.mcast_port == Some(0) {
+                "mcast_port"
+            } else {
+                "mcast_ttl"
+            },
+            "0 asks for the kernel's default: leave it out",
         ));
     }
     Ok(())
@@ -668,6 +753,77 @@ fn decode_dest(
     ))
 }
 
+/// Decodes one message of a `GET_DAEMON` dump (one per running daemon, command `NEW_DAEMON`).
+///
+/// `ip_vs_genl_fill_daemon`: STATE, MCAST_IFN and SYNC_ID always; since Linux 4.3 also SYNC_MAXLEN,
+/// MCAST_PORT and MCAST_TTL, and MCAST_GROUP or MCAST_GROUP6. Absent settings decode as `None`.
+pub(crate) fn decode_daemon_msg(payload: &[u8]) -> Result<SyncDaemon, DecodeError> {
+    let top = top_level(payload)?;
+    let nest = nla::required(
+        top[usize::from(IPVS_CMD_ATTR_DAEMON)],
+        "IPVS_CMD_ATTR_DAEMON",
+    )?;
+    let a = nla::table::<DAEMON_N>(nest, "IPVS_CMD_ATTR_DAEMON")?;
+    let get = |ty: u16| a[usize::from(ty)];
+    let state = nla::u32_(
+        "IPVS_DAEMON_ATTR_STATE",
+        nla::required(get(IPVS_DAEMON_ATTR_STATE), "IPVS_DAEMON_ATTR_STATE")?,
+    )?;
+    let state = match state {
+        IP_VS_STATE_MASTER => SyncState::Master,
+        IP_VS_STATE_BACKUP => SyncState::Backup,
+        other => {
+            return Err(DecodeError::Value {
+                attr: "IPVS_DAEMON_ATTR_STATE",
+                value: u64::from(other),
+            })
+        }
+    };
+    let interface = nla::string(
+        "IPVS_DAEMON_ATTR_MCAST_IFN",
+        nla::required(
+            get(IPVS_DAEMON_ATTR_MCAST_IFN),
+            "IPVS_DAEMON_ATTR_MCAST_IFN",
+        )?,
+    )?;
+    let sync_id = nla::u32_(
+        "IPVS_DAEMON_ATTR_SYNC_ID",
+        nla::required(get(IPVS_DAEMON_ATTR_SYNC_ID), "IPVS_DAEMON_ATTR_SYNC_ID")?,
+    )?;
+    let max_packet_len = get(IPVS_DAEMON_ATTR_SYNC_MAXLEN)
+        .map(|p| nla::u16_("IPVS_DAEMON_ATTR_SYNC_MAXLEN", p))
+        .transpose()?;
+    let mcast_group = match (
+        get(IPVS_DAEMON_ATTR_MCAST_GROUP),
+        get(IPVS_DAEMON_ATTR_MCAST_GROUP6),
+    ) {
+        (_, Some(p)) => Some(IpAddr::V6(Ipv6Addr::from(nla::fixed::<16>(
+            "IPVS_DAEMON_ATTR_MCAST_GROUP6",
+            p,
+        )?))),
+        (Some(p), None) => Some(IpAddr::V4(Ipv4Addr::from(nla::fixed::<4>(
+            "IPVS_DAEMON_ATTR_MCAST_GROUP",
+            p,
+        )?))),
+        (None, None) => None,
+    };
+    let mcast_port = get(IPVS_DAEMON_ATTR_MCAST_PORT)
+        .map(|p| nla::u16_("IPVS_DAEMON_ATTR_MCAST_PORT", p))
+        .transpose()?;
+    let mcast_ttl = get(IPVS_DAEMON_ATTR_MCAST_TTL)
+        .map(|p| nla::u8_("IPVS_DAEMON_ATTR_MCAST_TTL", p))
+        .transpose()?;
+    Ok(SyncDaemon {
+        state,
+        interface,
+        sync_id,
+        max_packet_len,
+        mcast_group,
+        mcast_port,
+        mcast_ttl,
+    })
+}
+
 /// Decodes the reply to `GET_INFO`.
 pub(crate) fn decode_info_msg(payload: &[u8]) -> Result<Info, DecodeError> {
     let (_cmd, attrs) = genl_split(payload)?;
@@ -813,6 +969,37 @@ pub(crate) mod kernel_sim {
             put_stats(w, IPVS_DEST_ATTR_STATS, &st.stats, false);
             put_stats(w, IPVS_DEST_ATTR_STATS64, &st.stats, true);
         });
+        w.finish()
+    }
+
+    /// A `GET_DAEMON` dump message as Linux >= 4.3 builds it: every setting, the kernel's defaults filled
+    /// in (`start_sync_thread`), the nest without `NLA_F_NESTED` (`nla_nest_start_noflag`).
+    pub(crate) fn daemon_msg(d: &SyncDaemon, default_maxlen: u16) -> Vec<u8> {
+        let mut inner = Writer::default();
+        inner.put_u32(IPVS_DAEMON_ATTR_STATE, d.state.number());
+        inner.put_str(IPVS_DAEMON_ATTR_MCAST_IFN, &d.interface);
+        inner.put_u32(IPVS_DAEMON_ATTR_SYNC_ID, d.sync_id);
+        inner.put_u16(
+            IPVS_DAEMON_ATTR_SYNC_MAXLEN,
+            d.max_packet_len.unwrap_or(default_maxlen),
+        );
+        inner.put_u16(
+            IPVS_DAEMON_ATTR_MCAST_PORT,
+            d.mcast_port.unwrap_or(SyncDaemon::DEFAULT_PORT),
+        );
+        inner.put_u8(
+            IPVS_DAEMON_ATTR_MCAST_TTL,
+            d.mcast_ttl.unwrap_or(SyncDaemon::DEFAULT_TTL),
+        );
+        match d
+            .mcast_group
+            .unwrap_or(IpAddr::V4(SyncDaemon::DEFAULT_GROUP))
+        {
+            IpAddr::V4(g) => inner.put(IPVS_DAEMON_ATTR_MCAST_GROUP, &g.octets()),
+            IpAddr::V6(g) => inner.put(IPVS_DAEMON_ATTR_MCAST_GROUP6, &g.octets()),
+        }
+        let mut w = Writer::with_header(&[IPVS_CMD_NEW_DAEMON, IPVS_GENL_VERSION, 0, 0]);
+        w.put(IPVS_CMD_ATTR_DAEMON, &inner.finish());
         w.finish()
     }
 }
@@ -1154,6 +1341,232 @@ mod tests {
         ));
     }
 
+    fn daemon(state: SyncState) -> SyncDaemon {
+        SyncDaemon::new(state, "eth1", 51)
+    }
+
+    #[test]
+    fn new_daemon_carries_what_ipvsadm_sends() {
+        // The defaults: state, interface and sync id only, in the daemon nest.
+        let bytes = encode_new_daemon(&daemon(SyncState::Master)).unwrap();
+        #[rustfmt::skip]
+        let expected: Vec<u8> = [
+            &[IPVS_CMD_NEW_DAEMON, 1, 0, 0][..],
+            &ne16(4 + 8 + 12 + 8), &ne16(IPVS_CMD_ATTR_DAEMON | nla::F_NESTED),
+                &ne16(8), &ne16(IPVS_DAEMON_ATTR_STATE), &ne32(1),
+                &ne16(9), &ne16(IPVS_DAEMON_ATTR_MCAST_IFN), b"eth1\0", &[0, 0, 0],
+                &ne16(8), &ne16(IPVS_DAEMON_ATTR_SYNC_ID), &ne32(51),
+        ].concat();
+        assert_eq!(bytes, expected);
+        // Every setting: the IPv4 group as it travels, the port in host order, the TTL a byte.
+        let tuned = SyncDaemon {
+            max_packet_len: Some(1400),
+            mcast_group: Some("239.1.2.3".parse().unwrap()),
+            mcast_port: Some(9000),
+            mcast_ttl: Some(3),
+            ..daemon(SyncState::Backup)
+        };
+        let bytes = encode_new_daemon(&tuned).unwrap();
+        let top = top_level(&bytes).unwrap();
+        let a =
+            nla::table::<DAEMON_N>(top[usize::from(IPVS_CMD_ATTR_DAEMON)].unwrap(), "t").unwrap();
+        let at = |ty: u16| a[usize::from(ty)].unwrap().to_vec();
+        assert_eq!(at(IPVS_DAEMON_ATTR_STATE), ne32(2));
+        assert_eq!(at(IPVS_DAEMON_ATTR_SYNC_MAXLEN), ne16(1400));
+        assert_eq!(at(IPVS_DAEMON_ATTR_MCAST_GROUP), [239, 1, 2, 3]);
+        assert_eq!(at(IPVS_DAEMON_ATTR_MCAST_PORT), ne16(9000));
+        assert_eq!(at(IPVS_DAEMON_ATTR_MCAST_TTL), [3]);
+        assert!(a[usize::from(IPVS_DAEMON_ATTR_MCAST_GROUP6)].is_none());
+        // The request decodes as the daemon it asks for (same layout as the kernel's reply).
+        assert_eq!(decode_daemon_msg(&bytes).unwrap(), tuned);
+        let v6 = SyncDaemon {
+            mcast_group: Some("ff02::81".parse().unwrap()),
+            ..daemon(SyncState::Backup)
+        };
+        assert_eq!(
+            decode_daemon_msg(&encode_new_daemon(&v6).unwrap()).unwrap(),
+            v6
+        );
+    }
+
+    #[test]
+    fn del_daemon_names_only_the_state() {
+        #[rustfmt::skip]
+        let expected: Vec<u8> = [
+            &[IPVS_CMD_DEL_DAEMON, 1, 0, 0][..],
+            &ne16(12), &ne16(IPVS_CMD_ATTR_DAEMON | nla::F_NESTED),
+                &ne16(8), &ne16(IPVS_DAEMON_ATTR_STATE), &ne32(2),
+        ].concat();
+        assert_eq!(encode_del_daemon(SyncState::Backup), expected);
+    }
+
+    #[test]
+    fn bad_daemons_are_refused_before_sending_naming_the_field() {
+        let field = |d: SyncDaemon| match encode_new_daemon(&d) {
+            Err(Error::Invalid { field, .. }) => field,
+            other => panic!("{d} accepted: {other:?}"),
+        };
+        let d = daemon(SyncState::Master);
+        assert_eq!(
+            field(SyncDaemon {
+                interface: String::new(),
+                ..d.clone()
+            }),
+            "interface"
+        );
+        assert_eq!(
+            field(SyncDaemon {
+                interface: "a-very-long-name0".into(),
+                ..d.clone()
+            }),
+            "interface"
+        );
+        assert_eq!(
+            field(SyncDaemon {
+                sync_id: 256,
+                ..d.clone()
+            }),
+            "sync_id"
+        );
+        assert_eq!(
+            field(SyncDaemon {
+                mcast_group: Some("10.0.0.1".parse().unwrap()),
+                ..d.clone()
+            }),
+            "mcast_group"
+        );
+        assert_eq!(
+            field(SyncDaemon {
+                mcast_port: Some(0),
+                ..d.clone()
+            }),
+            "mcast_port"
+        );
+        assert_eq!(
+            field(SyncDaemon {
+                mcast_ttl: Some(0),
+                ..d.clone()
+            }),
+            "mcast_ttl"
+        );
+        assert_eq!(
+            field(SyncDaemon {
+                max_packet_len: Some(0),
+                ..d
+            }),
+            "max_packet_len"
+        );
+    }
+
+    #[test]
+    fn daemon_replies_decode_from_old_and_new_kernels() {
+        // Linux >= 4.3: every setting, defaults filled in by the kernel.
+        let d = daemon(SyncState::Backup);
+        let got = decode_daemon_msg(&kernel_sim::daemon_msg(&d, 1472)).unwrap();
+        assert_eq!(got.max_packet_len, Some(1472));
+        assert_eq!(got.mcast_port, Some(8848));
+        assert_eq!(got.mcast_ttl, Some(1));
+        assert_eq!(got.mcast_group, Some("224.0.0.81".parse().unwrap()));
+        assert!(d.satisfied_by(&got));
+        // Before 4.3: state, interface and sync id only.
+        let mut w = Writer::with_header(&[IPVS_CMD_NEW_DAEMON, 1, 0, 0]);
+        w.nested(IPVS_CMD_ATTR_DAEMON, |w| {
+            w.put_u32(IPVS_DAEMON_ATTR_STATE, IP_VS_STATE_MASTER);
+            w.put_str(IPVS_DAEMON_ATTR_MCAST_IFN, "eth0");
+            w.put_u32(IPVS_DAEMON_ATTR_SYNC_ID, 0);
+        });
+        assert_eq!(
+            decode_daemon_msg(&w.finish()).unwrap(),
+            SyncDaemon::new(SyncState::Master, "eth0", 0)
+        );
+    }
+
+    #[test]
+    fn malformed_daemon_replies_name_the_attribute() {
+        let msg = |f: &dyn Fn(&mut Writer)| {
+            let mut w = Writer::with_header(&[IPVS_CMD_NEW_DAEMON, 1, 0, 0]);
+            w.nested(IPVS_CMD_ATTR_DAEMON, f);
+            w.finish()
+        };
+        let base = |w: &mut Writer| {
+            w.put_u32(IPVS_DAEMON_ATTR_STATE, IP_VS_STATE_BACKUP);
+            w.put_str(IPVS_DAEMON_ATTR_MCAST_IFN, "eth0");
+            w.put_u32(IPVS_DAEMON_ATTR_SYNC_ID, 9);
+        };
+        assert_eq!(
+            decode_daemon_msg(&[IPVS_CMD_NEW_DAEMON, 1, 0, 0]),
+            Err(DecodeError::Missing("IPVS_CMD_ATTR_DAEMON"))
+        );
+        assert_eq!(
+            decode_daemon_msg(&msg(&|w| {
+                w.put_str(IPVS_DAEMON_ATTR_MCAST_IFN, "eth0");
+                w.put_u32(IPVS_DAEMON_ATTR_SYNC_ID, 9);
+            })),
+            Err(DecodeError::Missing("IPVS_DAEMON_ATTR_STATE"))
+        );
+        assert_eq!(
+            decode_daemon_msg(&msg(&|w| {
+                w.put_u32(IPVS_DAEMON_ATTR_STATE, 3);
+                w.put_str(IPVS_DAEMON_ATTR_MCAST_IFN, "eth0");
+                w.put_u32(IPVS_DAEMON_ATTR_SYNC_ID, 9);
+            })),
+            Err(DecodeError::Value {
+                attr: "IPVS_DAEMON_ATTR_STATE",
+                value: 3
+            })
+        );
+        assert_eq!(
+            decode_daemon_msg(&msg(&|w| {
+                w.put_u32(IPVS_DAEMON_ATTR_STATE, IP_VS_STATE_MASTER);
+                w.put(IPVS_DAEMON_ATTR_MCAST_IFN, b"eth0");
+                w.put_u32(IPVS_DAEMON_ATTR_SYNC_ID, 9);
+            })),
+            Err(DecodeError::String {
+                attr: "IPVS_DAEMON_ATTR_MCAST_IFN"
+            })
+        );
+        assert_eq!(
+            decode_daemon_msg(&msg(&|w| {
+                w.put_u32(IPVS_DAEMON_ATTR_STATE, IP_VS_STATE_MASTER);
+                w.put_str(IPVS_DAEMON_ATTR_MCAST_IFN, "eth0");
+            })),
+            Err(DecodeError::Missing("IPVS_DAEMON_ATTR_SYNC_ID"))
+        );
+        assert_eq!(
+            decode_daemon_msg(&msg(&|w| {
+                base(w);
+                w.put_u8(IPVS_DAEMON_ATTR_SYNC_MAXLEN, 1);
+            })),
+            Err(DecodeError::Size {
+                attr: "IPVS_DAEMON_ATTR_SYNC_MAXLEN",
+                expected: 2,
+                got: 1
+            })
+        );
+        assert_eq!(
+            decode_daemon_msg(&msg(&|w| {
+                base(w);
+                w.put(IPVS_DAEMON_ATTR_MCAST_GROUP6, &[0xff, 2]);
+            })),
+            Err(DecodeError::Size {
+                attr: "IPVS_DAEMON_ATTR_MCAST_GROUP6",
+                expected: 16,
+                got: 2
+            })
+        );
+        assert_eq!(
+            decode_daemon_msg(&msg(&|w| {
+                base(w);
+                w.put(IPVS_DAEMON_ATTR_MCAST_TTL, &[]);
+            })),
+            Err(DecodeError::Size {
+                attr: "IPVS_DAEMON_ATTR_MCAST_TTL",
+                expected: 1,
+                got: 0
+            })
+        );
+    }
+
     /// Offset of the first attribute of type `ty` inside the destination nest of a
     /// message built by `kernel_sim::dest_msg`.
     fn find_attr(msg: &[u8], ty: u16) -> usize {
@@ -1293,6 +1706,46 @@ mod tests {
             )
     }
 
+    fn arb_daemon() -> impl Strategy<Value = SyncDaemon> {
+        (
+            prop_oneof![Just(SyncState::Master), Just(SyncState::Backup)],
+            "[a-z][a-z0-9]{0,14}",
+            0u32..256,
+            proptest::option::of(1u16..),
+            proptest::option::of(prop_oneof![
+                any::<[u8; 3]>().prop_map(|b| IpAddr::from([239, b[0], b[1], b[2]])),
+                any::<[u8; 14]>().prop_map(|b| {
+                    let mut a = [0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+                    a[2..].copy_from_slice(&b);
+                    IpAddr::from(a)
+                }),
+            ]),
+            proptest::option::of(1u16..),
+            proptest::option::of(1u8..),
+        )
+            .prop_map(
+                |(
+                    state,
+                    interface,
+                    sync_id,
+                    max_packet_len,
+                    mcast_group,
+                    mcast_port,
+                    mcast_ttl,
+                )| {
+                    SyncDaemon {
+                        state,
+                        interface,
+                        sync_id,
+                        max_packet_len,
+                        mcast_group,
+                        mcast_port,
+                        mcast_ttl,
+                    }
+                },
+            )
+    }
+
     fn arb_stats() -> impl Strategy<Value = Stats> {
         any::<[u64; 10]>().prop_map(|v| Stats {
             conns: v[0],
@@ -1391,8 +1844,31 @@ mod tests {
             }
         }
 
+        /// Every daemon director may ask for decodes back from the kernel's reply to it; every prefix and
+        /// every single-byte corruption of that reply decodes or fails, never panics.
+        #[test]
+        fn daemon_replies_round_trip_and_never_panic(
+            d in arb_daemon(),
+            maxlen in 1u16..,
+            pos in any::<prop::sample::Index>(),
+            byte in any::<u8>(),
+        ) {
+            let msg = kernel_sim::daemon_msg(&d, maxlen);
+            let got = decode_daemon_msg(&msg).unwrap();
+            prop_assert!(d.satisfied_by(&got), "{} reported as {}", d, got);
+            prop_assert_eq!(decode_daemon_msg(&encode_new_daemon(&d).unwrap()).unwrap(), d);
+            for cut in 0..msg.len() {
+                prop_assert!(decode_daemon_msg(&msg[..cut]).is_err(), "cut at {} decoded", cut);
+            }
+            let mut bad = msg.clone();
+            let i = pos.index(bad.len());
+            bad[i] = byte;
+            let _ = decode_daemon_msg(&bad);
+        }
+
         #[test]
         fn garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = decode_daemon_msg(&bytes);
             let _ = decode_service_msg(&bytes);
             let _ = decode_dest_msg(&bytes, Family::Inet);
             let _ = decode_info_msg(&bytes);

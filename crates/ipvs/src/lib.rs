@@ -1,7 +1,8 @@
 //! director-ipvs: the only code in director that speaks netlink.
 //!
 //! - [`IpvsClient`] programs the kernel's IPVS table over generic netlink
-//!   (family `"IPVS"`): services, destinations, dumps with counters.
+//!   (family `"IPVS"`): services, destinations, connection-synchronisation daemons, dumps
+//!   with counters.
 //! - [`VipBinder`] adds and removes virtual IPs on interfaces over rtnetlink,
 //!   marked so that director only ever touches its own.
 //! - [`types`] is the kernel-table model ([`Table`], [`Service`], [`Destination`]...),
@@ -57,6 +58,7 @@ pub use connections::{read_connections, read_connections_from, CONNECTIONS_PATH}
 pub use error::{DecodeError, Error};
 pub use types::{
     Destination, DestinationEntry, DestinationStatus, Family, Forwarding, Info, Protocol, Service,
-    ServiceEntry, ServiceFlags, ServiceKey, Stats, Table, Tunnel, TunnelType,
+    ServiceEntry, ServiceFlags, ServiceKey, Stats, SyncDaemon, SyncState, Table, Tunnel,
+    TunnelType,
 };
 pub use vip::{VipBinder, VIP_ADDR_PROTO, VIP_LABEL_SUFFIX};

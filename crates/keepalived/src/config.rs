@@ -76,6 +76,29 @@ pub struct GlobalDefs {
     pub vrrp_garp_master_repeat: Option<u32>,
     /// `vrrp_garp_master_refresh SECONDS` (whole seconds)
     pub vrrp_garp_master_refresh: Option<Duration>,
+    /// `lvs_sync_daemon INTERFACE VRRP_INSTANCE [id SYNC_ID] [maxlen LEN] [port PORT] [ttl TTL]
+    /// [group ADDRESS]`
+    pub lvs_sync_daemon: Option<LvsSyncDaemon>,
+}
+
+/// `lvs_sync_daemon`: IPVS connection synchronisation, master while the instance is MASTER, backup
+/// otherwise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LvsSyncDaemon {
+    /// The interface of the sync daemons.
+    pub interface: String,
+    /// The `vrrp_instance` whose state drives them.
+    pub instance: String,
+    /// `id 0..255` (keepalived's default: the instance's `virtual_router_id`).
+    pub id: Option<u8>,
+    /// `maxlen 1..65507`
+    pub maxlen: Option<u16>,
+    /// `port 1..65535`
+    pub port: Option<u16>,
+    /// `ttl 1..255`
+    pub ttl: Option<u8>,
+    /// `group ADDRESS` (multicast, IPv4 or IPv6)
+    pub group: Option<std::net::IpAddr>,
 }
 
 /// `smtp_server HOST [PORT]`: an IP address or a host name.

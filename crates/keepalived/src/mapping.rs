@@ -275,6 +275,71 @@ fn weight(n: &Node, keyword: &str, s: &str) -> Res<i32> {
     i32::try_from(value).map_err(|_| invalid(n, keyword, s, "out of range"))
 }
 
+/// `lvs_sync_daemon INTERFACE VRRP_INSTANCE [id N] [maxlen N] [port N] [ttl N] [group ADDRESS]`, the
+/// options in any order, each once.
+fn lvs_sync_daemon(n: &Node) -> Res<LvsSyncDaemon> {
+    no_block(n)?;
+    min_args(n, 2)?;
+    let mut d = LvsSyncDaemon {
+        interface: n.args[0].clone(),
+        instance: n.args[1].clone(),
+        id: None,
+        maxlen: None,
+        port: None,
+        ttl: None,
+        group: None,
+    };
+    let mut rest = n.args[2..].iter();
+    while let Some(option) = rest.next() {
+        let value = rest
+            .next()
+            .ok_or_else(|| invalid(n, option, "", "needs a value"))?;
+        let twice = |set: bool| {
+            if set {
+                Err(invalid(n, option, value, "given twice"))
+            } else {
+                Ok(())
+            }
+        };
+        match option.as_str() {
+            "id" => {
+                twice(d.id.is_some())?;
+                d.id = Some(uint(n, option, value, 0u8, u8::MAX)?);
+            }
+            "maxlen" => {
+                twice(d.maxlen.is_some())?;
+                d.maxlen = Some(uint(n, option, value, 1u16, 65_507)?);
+            }
+            "port" => {
+                twice(d.port.is_some())?;
+                d.port = Some(uint(n, option, value, 1u16, u16::MAX)?);
+            }
+            "ttl" => {
+                twice(d.ttl.is_some())?;
+                d.ttl = Some(uint(n, option, value, 1u8, u8::MAX)?);
+            }
+            "group" => {
+                twice(d.group.is_some())?;
+                let group: IpAddr = value
+                    .parse()
+                    .ok()
+                    .filter(IpAddr::is_multicast)
+                    .ok_or_else(|| invalid(n, option, value, "not a multicast address"))?;
+                d.group = Some(group);
+            }
+            _ => {
+                return Err(invalid(
+                    n,
+                    &n.keyword,
+                    option,
+                    "expected id, maxlen, port, ttl or group",
+                ))
+            }
+        }
+    }
+    Ok(d)
+}
+
 fn port(n: &Node, keyword: &str, s: &str) -> Res<u16> {
     uint(n, keyword, s, 0u16, u16::MAX)
 }
@@ -522,6 +587,7 @@ impl Mapper {
                     &mut g.vrrp_garp_master_refresh,
                     whole_seconds(c, Duration::ZERO)?,
                 )?,
+                "lvs_sync_daemon" => seen.put(c, &mut g.lvs_sync_daemon, lvs_sync_daemon(c)?)?,
                 _ => self.unmapped(c, ctx),
             }
         }

@@ -308,6 +308,23 @@ impl Writer {
         self.whole_secs("vrrp_garp_master_delay", g.vrrp_garp_master_delay)?;
         self.opt("vrrp_garp_master_repeat", g.vrrp_garp_master_repeat)?;
         self.whole_secs("vrrp_garp_master_refresh", g.vrrp_garp_master_refresh)?;
+        if let Some(d) = &g.lvs_sync_daemon {
+            let mut args = vec![d.interface.clone(), d.instance.clone()];
+            for (option, value) in [
+                ("id", d.id.map(|v| v.to_string())),
+                ("maxlen", d.maxlen.map(|v| v.to_string())),
+                ("port", d.port.map(|v| v.to_string())),
+                ("ttl", d.ttl.map(|v| v.to_string())),
+                ("group", d.group.map(|v| v.to_string())),
+            ] {
+                if let Some(value) = value {
+                    args.push(option.to_string());
+                    args.push(value);
+                }
+            }
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            self.stmt("lvs_sync_daemon", &args)?;
+        }
         self.close();
         Ok(())
     }

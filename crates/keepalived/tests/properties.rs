@@ -348,8 +348,9 @@ fn global_defs() -> BoxedStrategy<GlobalDefs> {
             opt(any::<u32>()),
             opt(whole_secs(0, 100_000)),
         ),
+        opt(lvs_sync_daemon()),
     )
-        .prop_map(|(a, b)| GlobalDefs {
+        .prop_map(|(a, b, c)| GlobalDefs {
             router_id: a.0,
             notification_email: a.1,
             notification_email_from: a.2,
@@ -372,8 +373,35 @@ fn global_defs() -> BoxedStrategy<GlobalDefs> {
             vrrp_garp_master_delay: b.9,
             vrrp_garp_master_repeat: b.10,
             vrrp_garp_master_refresh: b.11,
+            lvs_sync_daemon: c,
         })
         .boxed()
+}
+
+fn lvs_sync_daemon() -> impl Strategy<Value = LvsSyncDaemon> {
+    (
+        "[a-z][a-z0-9]{0,14}",
+        "[A-Za-z][A-Za-z0-9_]{0,12}",
+        opt(any::<u8>()),
+        opt(1u16..=65_507),
+        opt(1u16..),
+        opt(1u8..),
+        opt(prop_oneof![
+            any::<[u8; 3]>().prop_map(|b| IpAddr::from([239, b[0], b[1], b[2]])),
+            Just("ff02::81".parse::<IpAddr>().expect("address")),
+        ]),
+    )
+        .prop_map(
+            |(interface, instance, id, maxlen, port, ttl, group)| LvsSyncDaemon {
+                interface,
+                instance,
+                id,
+                maxlen,
+                port,
+                ttl,
+                group,
+            },
+        )
 }
 
 fn vrrp_script(i: usize) -> BoxedStrategy<VrrpScript> {

@@ -388,17 +388,161 @@ pub struct ServiceEntry {
     pub destinations: Vec<DestinationEntry>,
 }
 
+/// The role of an IPVS connection-synchronisation daemon (`IP_VS_STATE_MASTER`, `IP_VS_STATE_BACKUP`). The
+/// kernel runs at most one of each per network namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncState {
+    /// Sends this node's connections to the backups (multicast).
+    Master,
+    /// Receives the master's connections into this node's connection table.
+    Backup,
+}
+
+impl SyncState {
+    /// Both states, in the kernel's order.
+    pub const ALL: [SyncState; 2] = [SyncState::Master, SyncState::Backup];
+
+    /// The kernel's number: `IP_VS_STATE_MASTER` 1, `IP_VS_STATE_BACKUP` 2.
+    pub const fn number(self) -> u32 {
+        match self {
+            SyncState::Master => 1,
+            SyncState::Backup => 2,
+        }
+    }
+
+    /// `master` or `backup`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            SyncState::Master => "master",
+            SyncState::Backup => "backup",
+        }
+    }
+}
+
+/// An IPVS connection-synchronisation daemon (`ipvsadm --start-daemon`).
+///
+/// Wanted (the reconciler's side), an optional field is the kernel's default, not sent. Observed (a dump),
+/// it is what the kernel reports; `None` where the kernel reports nothing (before Linux 4.3 only the state,
+/// the interface and the sync id are reported).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct SyncDaemon {
+    /// Master or backup.
+    pub state: SyncState,
+    /// The interface it sends or receives on (`--mcast-interface`).
+    pub interface: String,
+    /// The sync id (`--syncid`, 0..255): a backup takes only messages with its id (0: any).
+    pub sync_id: u32,
+    /// The largest sync message, bytes (`--sync-maxlen`; kernel default: from the interface's MTU).
+    #[serde(default)]
+    pub max_packet_len: Option<u16>,
+    /// Multicast group (`--mcast-group`; kernel default 224.0.0.81).
+    #[serde(default)]
+    pub mcast_group: Option<IpAddr>,
+    /// UDP port (`--mcast-port`; kernel default 8848).
+    #[serde(default)]
+    pub mcast_port: Option<u16>,
+    /// Multicast TTL (`--mcast-ttl`; kernel default 1).
+    #[serde(default)]
+    pub mcast_ttl: Option<u8>,
+}
+
+impl SyncDaemon {
+    /// The kernel's multicast group when none is given (`IP_VS_SYNC_GROUP`).
+    pub const DEFAULT_GROUP: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 81);
+    /// The kernel's port when none is given (`IP_VS_SYNC_PORT`).
+    pub const DEFAULT_PORT: u16 = 8848;
+    /// The kernel's TTL when none is given.
+    pub const DEFAULT_TTL: u8 = 1;
+
+    /// A daemon with the kernel's defaults.
+    pub fn new(state: SyncState, interface: impl Into<String>, sync_id: u32) -> Self {
+        SyncDaemon {
+            state,
+            interface: interface.into(),
+            sync_id,
+            max_packet_len: None,
+            mcast_group: None,
+            mcast_port: None,
+            mcast_ttl: None,
+        }
+    }
+
+    /// Whether `observed` (as the kernel reports it) runs as `self` (as wanted) asks: same state, interface
+    /// and sync id; the multicast group, port and TTL equal to the wanted ones or the kernel's defaults; the
+    /// packet length equal when one is wanted (the kernel picks its own otherwise). A field the kernel does
+    /// not report matches anything.
+    pub fn satisfied_by(&self, observed: &SyncDaemon) -> bool {
+        fn same<T: PartialEq>(wanted: Option<T>, observed: Option<T>) -> bool {
+            match (wanted, observed) {
+                (Some(w), Some(o)) => w == o,
+                _ => true,
+            }
+        }
+        self.state == observed.state
+            && self.interface == observed.interface
+            && self.sync_id == observed.sync_id
+            && same(self.max_packet_len, observed.max_packet_len)
+            && same(
+                Some(self.mcast_group.unwrap_or(IpAddr::V4(Self::DEFAULT_GROUP))),
+                observed.mcast_group,
+            )
+            && same(
+                Some(self.mcast_port.unwrap_or(Self::DEFAULT_PORT)),
+                observed.mcast_port,
+            )
+            && same(
+                Some(self.mcast_ttl.unwrap_or(Self::DEFAULT_TTL)),
+                observed.mcast_ttl,
+            )
+    }
+}
+
+/// `master on eth1 sync id 51` (with the settings that differ from the kernel's defaults).
+impl fmt::Display for SyncDaemon {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} on {} sync id {}",
+            self.state.name(),
+            self.interface,
+            self.sync_id
+        )?;
+        if let Some(len) = self.max_packet_len {
+            write!(f, " max packet {len}")?;
+        }
+        if let Some(group) = self.mcast_group {
+            write!(f, " group {group}")?;
+        }
+        if let Some(port) = self.mcast_port {
+            write!(f, " port {port}")?;
+        }
+        if let Some(ttl) = self.mcast_ttl {
+            write!(f, " ttl {ttl}")?;
+        }
+        Ok(())
+    }
+}
+
 /// The whole kernel IPVS table, the result of one dump. Services are sorted by key.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Table {
     /// Services.
     pub services: Vec<ServiceEntry>,
+    /// The connection-synchronisation daemons running (at most a master and a backup), master first.
+    #[serde(default)]
+    pub sync_daemons: Vec<SyncDaemon>,
 }
 
 impl Table {
     /// The entry of a service, if present.
     pub fn get(&self, key: &ServiceKey) -> Option<&ServiceEntry> {
         self.services.iter().find(|e| &e.service.key == key)
+    }
+
+    /// The daemon running in `state`, if any.
+    pub fn sync_daemon(&self, state: SyncState) -> Option<&SyncDaemon> {
+        self.sync_daemons.iter().find(|d| d.state == state)
     }
 }
 
@@ -456,6 +600,59 @@ mod tests {
     }
 
     #[test]
+    fn a_sync_daemon_is_satisfied_by_what_the_kernel_reports() {
+        let wanted = SyncDaemon::new(SyncState::Backup, "eth1", 51);
+        // Linux 6.x reports every setting, the defaults filled in.
+        let reported = SyncDaemon {
+            max_packet_len: Some(1472),
+            mcast_group: Some(IpAddr::V4(SyncDaemon::DEFAULT_GROUP)),
+            mcast_port: Some(8848),
+            mcast_ttl: Some(1),
+            ..wanted.clone()
+        };
+        assert!(wanted.satisfied_by(&reported));
+        // Before 4.3 only the state, the interface and the sync id.
+        assert!(wanted.satisfied_by(&SyncDaemon::new(SyncState::Backup, "eth1", 51)));
+        for other in [
+            SyncDaemon::new(SyncState::Master, "eth1", 51),
+            SyncDaemon::new(SyncState::Backup, "eth2", 51),
+            SyncDaemon::new(SyncState::Backup, "eth1", 52),
+            SyncDaemon {
+                mcast_port: Some(9000),
+                ..reported.clone()
+            },
+            SyncDaemon {
+                mcast_ttl: Some(2),
+                ..reported.clone()
+            },
+            SyncDaemon {
+                mcast_group: Some("239.1.1.1".parse().unwrap()),
+                ..reported.clone()
+            },
+        ] {
+            assert!(!wanted.satisfied_by(&other), "{other}");
+        }
+        let tuned = SyncDaemon {
+            max_packet_len: Some(1400),
+            mcast_port: Some(9000),
+            ..wanted.clone()
+        };
+        assert!(
+            !tuned.satisfied_by(&reported),
+            "packet length and port differ"
+        );
+        assert!(tuned.satisfied_by(&SyncDaemon {
+            max_packet_len: Some(1400),
+            mcast_port: Some(9000),
+            ..reported
+        }));
+        assert_eq!(
+            tuned.to_string(),
+            "backup on eth1 sync id 51 max packet 1400 port 9000"
+        );
+    }
+
+    #[test]
     fn serde_round_trip() {
         let mut svc = Service::new(
             ServiceKey::Address {
@@ -489,6 +686,7 @@ mod tests {
                     },
                 }],
             }],
+            sync_daemons: vec![SyncDaemon::new(SyncState::Master, "eth0", 7)],
         };
         let json = serde_json::to_string(&table).unwrap();
         assert!(

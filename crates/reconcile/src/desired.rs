@@ -5,7 +5,9 @@ use director_core::model::{
     Family, Forwarding, Protocol, RealServerKey, SchedulerFlag, VirtualServer,
 };
 use director_core::DesiredState;
-use director_kernel_table::{Destination, Service, ServiceFlags, ServiceKey};
+use director_kernel_table::{
+    Destination, Service, ServiceFlags, ServiceKey, SyncDaemon, SyncState,
+};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -51,6 +53,10 @@ pub struct DesiredKernel {
     pub vips: BTreeMap<String, BTreeSet<IpAddr>>,
     /// Virtual servers with fewer up real servers than their quorum (hysteresis applied).
     pub below_quorum: BTreeSet<String>,
+    /// The IPVS connection-synchronisation daemons to run: master while this node is master of a VRRP
+    /// group with `connection_sync`, backup while it is backup of one; both when it masters some and backs
+    /// up others.
+    pub sync_daemons: BTreeMap<SyncState, SyncDaemon>,
 }
 
 /// This node, as its desired table depends on it.
@@ -88,6 +94,8 @@ impl<'a> Host<'a> {
 /// - The address of a programmed virtual server without a VRRP group is bound on the VIP interface; the
 ///   addresses of a VRRP group only while VRRP runs here and this node is its master, on the group's
 ///   interface for this node.
+/// - With IPVS and VRRP running here, a group with `connection_sync` asks for the master sync daemon while
+///   this node is its master, for the backup one otherwise.
 pub fn desired_kernel(state: &DesiredState, host: &Host<'_>, inputs: &dyn Inputs) -> DesiredKernel {
     let mut out = DesiredKernel::default();
     for (name, record) in &state.virtual_servers {
@@ -128,6 +136,39 @@ pub fn desired_kernel(state: &DesiredState, host: &Host<'_>, inputs: &dyn Inputs
     }
     for (interface, address) in vrrp_addresses(state, host.node, inputs) {
         out.vips.entry(interface).or_default().insert(address);
+    }
+    if host.ipvs {
+        out.sync_daemons = sync_daemons(state, host.node, inputs);
+    }
+    out
+}
+
+/// The sync daemons the roles of this node's groups ask for. Groups sharing a node agree on their settings
+/// there (`DesiredState::check_vrrp_group`); were they to differ, the first group by name decides.
+fn sync_daemons(
+    state: &DesiredState,
+    node: &str,
+    inputs: &dyn Inputs,
+) -> BTreeMap<SyncState, SyncDaemon> {
+    let mut out = BTreeMap::new();
+    for (name, record) in &state.vrrp_groups {
+        let Some(settings) = record.spec.sync_settings_for(node) else {
+            continue;
+        };
+        let daemon_state = match inputs.is_master(name) {
+            Some(true) => SyncState::Master,
+            Some(false) => SyncState::Backup,
+            None => continue,
+        };
+        out.entry(daemon_state).or_insert_with(|| SyncDaemon {
+            state: daemon_state,
+            interface: settings.interface,
+            sync_id: settings.sync_id,
+            max_packet_len: settings.max_packet_len.and_then(|l| u16::try_from(l).ok()),
+            mcast_group: settings.mcast_group,
+            mcast_port: settings.mcast_port.and_then(|p| u16::try_from(p).ok()),
+            mcast_ttl: settings.mcast_ttl.and_then(|t| u8::try_from(t).ok()),
+        });
     }
     out
 }
@@ -607,6 +648,99 @@ mod tests {
             "the group's address, not the plain virtual server's"
         );
         assert!(k.below_quorum.contains("web"), "quorum is still judged");
+    }
+
+    /// (state, interface, sync id) of every desired sync daemon.
+    fn daemons(k: &DesiredKernel) -> Vec<(SyncState, String, u32)> {
+        k.sync_daemons
+            .values()
+            .map(|d| (d.state, d.interface.clone(), d.sync_id))
+            .collect()
+    }
+
+    #[test]
+    fn roles_choose_the_sync_daemons() {
+        let mut s = state(&[]);
+        s.vrrp_groups.insert(
+            "vi-1".into(),
+            group(json!({"name": "vi-1", "vrid": 51, "interface": "eth0",
+                "virtual_addresses": ["10.0.0.1"],
+                "members": [{"node": "n1", "sync_interface": "bond1"}, {"node": "n2"}],
+                "connection_sync": {"interface": "eth1", "sync_id": 7, "mcast_port": 9000}})),
+        );
+        s.vrrp_groups.insert(
+            "vi-2".into(),
+            group(json!({"name": "vi-2", "vrid": 52, "interface": "eth0",
+                "virtual_addresses": ["10.0.0.2"],
+                "members": [{"node": "n1", "sync_interface": "bond1"}, {"node": "n2"}],
+                "connection_sync": {"interface": "eth1", "sync_id": 7, "mcast_port": 9000}})),
+        );
+        s.vrrp_groups.insert(
+            "vi-3".into(),
+            group(json!({"name": "vi-3", "vrid": 53, "interface": "eth0",
+                "virtual_addresses": ["10.0.0.3"]})),
+        );
+        let n1 = Host::new("n1");
+        // VRRP not running: no roles, no daemon.
+        assert!(desired_kernel(&s, &n1, &World::default())
+            .sync_daemons
+            .is_empty());
+        // Backup of both: the backup daemon, on this member's sync interface.
+        let mut w = World {
+            vrrp_running: true,
+            ..Default::default()
+        };
+        let k = desired_kernel(&s, &n1, &w);
+        assert_eq!(daemons(&k), [(SyncState::Backup, "bond1".into(), 7)]);
+        assert_eq!(k.sync_daemons[&SyncState::Backup].mcast_port, Some(9000));
+        // Master of one, backup of the other: both.
+        w.masters.insert("vi-1".into(), true);
+        assert_eq!(
+            daemons(&desired_kernel(&s, &n1, &w)),
+            [
+                (SyncState::Master, "bond1".into(), 7),
+                (SyncState::Backup, "bond1".into(), 7)
+            ]
+        );
+        // Master of both: the master daemon alone. A group without connection_sync asks for nothing.
+        w.masters.insert("vi-2".into(), true);
+        w.masters.insert("vi-3".into(), true);
+        assert_eq!(
+            daemons(&desired_kernel(&s, &n1, &w)),
+            [(SyncState::Master, "bond1".into(), 7)]
+        );
+        // n2 uses the group's interface; a node of neither group runs none; no IPVS, no daemon.
+        assert_eq!(
+            daemons(&desired_kernel(&s, &Host::new("n2"), &w)),
+            [(SyncState::Master, "eth1".into(), 7)]
+        );
+        assert!(desired_kernel(&s, &Host::new("n9"), &w)
+            .sync_daemons
+            .is_empty());
+        let no_ipvs = Host {
+            ipvs: false,
+            ..Host::new("n1")
+        };
+        assert!(desired_kernel(&s, &no_ipvs, &w).sync_daemons.is_empty());
+    }
+
+    #[test]
+    fn the_sync_id_defaults_to_the_vrid() {
+        let mut s = state(&[]);
+        s.vrrp_groups.insert(
+            "vi-1".into(),
+            group(json!({"name": "vi-1", "vrid": 51, "interface": "eth0",
+                "virtual_addresses": ["10.0.0.1"], "connection_sync": {"interface": "eth0"}})),
+        );
+        let w = World {
+            vrrp_running: true,
+            ..Default::default()
+        };
+        let k = desired_kernel(&s, &Host::new("n1"), &w);
+        assert_eq!(
+            k.sync_daemons.values().cloned().collect::<Vec<_>>(),
+            [SyncDaemon::new(SyncState::Backup, "eth0", 51)]
+        );
     }
 
     #[test]

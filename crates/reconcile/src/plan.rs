@@ -1,7 +1,7 @@
 //! The minimal operations from the observed table to the desired one.
 
 use crate::desired::DesiredKernel;
-use director_kernel_table::{Destination, Service, ServiceKey, Table};
+use director_kernel_table::{Destination, Service, ServiceKey, SyncDaemon, SyncState, Table};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -41,12 +41,20 @@ pub enum Op {
         interface: String,
         address: IpAddr,
     },
+    /// Starts an IPVS connection-synchronisation daemon (`IPVS_CMD_NEW_DAEMON`).
+    StartSyncDaemon {
+        daemon: SyncDaemon,
+    },
+    /// Stops the sync daemon of that state (`IPVS_CMD_DEL_DAEMON`).
+    StopSyncDaemon {
+        state: SyncState,
+    },
 }
 
 impl Op {
     /// The kernel command name, as the operation counters report it.
     /// Every value [`Op::kind`] gives.
-    pub const KINDS: [&'static str; 8] = [
+    pub const KINDS: [&'static str; 10] = [
         "new_service",
         "set_service",
         "del_service",
@@ -55,6 +63,8 @@ impl Op {
         "del_dest",
         "add_vip",
         "del_vip",
+        "start_sync_daemon",
+        "stop_sync_daemon",
     ];
 
     pub fn kind(&self) -> &'static str {
@@ -67,6 +77,8 @@ impl Op {
             Op::DelDest { .. } => "del_dest",
             Op::AddVip { .. } => "add_vip",
             Op::DelVip { .. } => "del_vip",
+            Op::StartSyncDaemon { .. } => "start_sync_daemon",
+            Op::StopSyncDaemon { .. } => "stop_sync_daemon",
         }
     }
 }
@@ -116,6 +128,8 @@ impl fmt::Display for Op {
             }
             Op::AddVip { interface, address } => write!(f, "ADD_VIP {address} on {interface}"),
             Op::DelVip { interface, address } => write!(f, "DEL_VIP {address} on {interface}"),
+            Op::StartSyncDaemon { daemon } => write!(f, "NEW_DAEMON {daemon}"),
+            Op::StopSyncDaemon { state } => write!(f, "DEL_DAEMON {}", state.name()),
         }
     }
 }
@@ -131,6 +145,9 @@ pub struct PlanContext {
     /// one, so that an address no longer wanted anywhere (a group this node no longer masters, deleted, or
     /// moved to another interface; a VIP interface changed) is removed wherever it is.
     pub bound_vips: BTreeMap<String, BTreeSet<IpAddr>>,
+    /// The sync daemons director started (or adopted) earlier: only these are stopped when no longer
+    /// wanted (unless `remove_unmanaged`).
+    pub owned_sync_daemons: BTreeSet<SyncState>,
 }
 
 /// The operations, and what the planner noticed.
@@ -141,6 +158,9 @@ pub struct Plan {
     pub adopted: Vec<ServiceKey>,
     /// Kernel services director neither owns nor wants: left alone (unless `remove_unmanaged`).
     pub unmanaged: Vec<ServiceKey>,
+    /// Sync daemons director neither started nor wants (`ipvsadm --start-daemon` by hand): left alone
+    /// (unless `remove_unmanaged`).
+    pub unmanaged_sync_daemons: Vec<SyncState>,
 }
 
 impl Plan {
@@ -162,6 +182,7 @@ impl Plan {
 /// never asks the kernel for two conflicting things at once.
 pub fn plan(desired: &DesiredKernel, observed: &Table, ctx: &PlanContext) -> Plan {
     let mut out = Plan::default();
+    let observed_daemons = observed;
     let observed: BTreeMap<&ServiceKey, _> = observed
         .services
         .iter()
@@ -179,6 +200,25 @@ pub fn plan(desired: &DesiredKernel, observed: &Table, ctx: &PlanContext) -> Pla
             });
         } else {
             out.unmanaged.push((*key).clone());
+        }
+    }
+    // Sync daemons that should not run, or run otherwise than wanted (a changed setting is a stop and a
+    // start: the kernel changes no running daemon).
+    let mut start = Vec::new();
+    for state in SyncState::ALL {
+        let want = desired.sync_daemons.get(&state);
+        match (want, observed_daemons.sync_daemon(state)) {
+            (Some(w), Some(o)) if w.satisfied_by(o) => {}
+            (Some(w), Some(_)) => {
+                out.ops.push(Op::StopSyncDaemon { state });
+                start.push(w.clone());
+            }
+            (Some(w), None) => start.push(w.clone()),
+            (None, Some(_)) if ctx.owned_sync_daemons.contains(&state) || ctx.remove_unmanaged => {
+                out.ops.push(Op::StopSyncDaemon { state });
+            }
+            (None, Some(_)) => out.unmanaged_sync_daemons.push(state),
+            (None, None) => {}
         }
     }
     let none = BTreeSet::new();
@@ -250,6 +290,11 @@ pub fn plan(desired: &DesiredKernel, observed: &Table, ctx: &PlanContext) -> Pla
             });
         }
     }
+    out.ops.extend(
+        start
+            .into_iter()
+            .map(|daemon| Op::StartSyncDaemon { daemon }),
+    );
     out
 }
 
@@ -330,6 +375,12 @@ mod tests {
             Op::DelVip {
                 interface: "eth0".into(),
                 address: vip,
+            },
+            Op::StartSyncDaemon {
+                daemon: SyncDaemon::new(SyncState::Master, "eth0", 1),
+            },
+            Op::StopSyncDaemon {
+                state: SyncState::Master,
             },
         ];
         let kinds: Vec<&str> = every.iter().map(Op::kind).collect();
@@ -480,6 +531,129 @@ mod tests {
         assert_eq!(p.counts(), BTreeMap::from([("del_vip", 3)]), "none wanted");
     }
 
+    fn daemon(state: SyncState, interface: &str, id: u32) -> SyncDaemon {
+        SyncDaemon::new(state, interface, id)
+    }
+
+    fn wanting(daemons: &[SyncDaemon]) -> DesiredKernel {
+        DesiredKernel {
+            sync_daemons: daemons.iter().map(|d| (d.state, d.clone())).collect(),
+            ..Default::default()
+        }
+    }
+
+    fn running(daemons: &[SyncDaemon]) -> Table {
+        Table {
+            sync_daemons: daemons.to_vec(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_role_change_stops_one_daemon_and_starts_the_other() {
+        let backup = daemon(SyncState::Backup, "eth1", 51);
+        let master = daemon(SyncState::Master, "eth1", 51);
+        let ctx = PlanContext {
+            owned_sync_daemons: BTreeSet::from([SyncState::Backup]),
+            ..Default::default()
+        };
+        // Backup -> master.
+        let p = plan(
+            &wanting(std::slice::from_ref(&master)),
+            &running(std::slice::from_ref(&backup)),
+            &ctx,
+        );
+        assert_eq!(
+            p.ops,
+            [
+                Op::StopSyncDaemon {
+                    state: SyncState::Backup
+                },
+                Op::StartSyncDaemon {
+                    daemon: master.clone()
+                }
+            ]
+        );
+        // Master of one group and backup of another: both, the running one untouched.
+        let p = plan(
+            &wanting(&[master.clone(), backup.clone()]),
+            &running(std::slice::from_ref(&backup)),
+            &ctx,
+        );
+        assert_eq!(p.ops, [Op::StartSyncDaemon { daemon: master }]);
+        // Running as wanted, with the kernel's defaults reported: nothing to do.
+        let reported = SyncDaemon {
+            max_packet_len: Some(1472),
+            mcast_port: Some(8848),
+            mcast_ttl: Some(1),
+            mcast_group: Some("224.0.0.81".parse().unwrap()),
+            ..backup.clone()
+        };
+        assert!(plan(
+            &wanting(std::slice::from_ref(&backup)),
+            &running(&[reported]),
+            &ctx
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn a_changed_setting_is_a_stop_and_a_start() {
+        // As Linux >= 4.3 reports it: every setting.
+        let old = SyncDaemon {
+            mcast_ttl: Some(1),
+            mcast_port: Some(8848),
+            ..daemon(SyncState::Backup, "eth1", 51)
+        };
+        let new = SyncDaemon {
+            mcast_ttl: Some(4),
+            mcast_port: None,
+            ..old.clone()
+        };
+        let p = plan(
+            &wanting(std::slice::from_ref(&new)),
+            &running(&[old]),
+            &PlanContext::default(),
+        );
+        assert_eq!(
+            p.ops,
+            [
+                Op::StopSyncDaemon {
+                    state: SyncState::Backup
+                },
+                Op::StartSyncDaemon { daemon: new }
+            ]
+        );
+        assert_eq!(
+            p.ops.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            [
+                "DEL_DAEMON backup",
+                "NEW_DAEMON backup on eth1 sync id 51 ttl 4"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_daemon_director_did_not_start_is_left_alone_unless_asked() {
+        let theirs = running(&[daemon(SyncState::Master, "eth0", 9)]);
+        let p = plan(&DesiredKernel::default(), &theirs, &PlanContext::default());
+        assert!(p.ops.is_empty());
+        assert_eq!(p.unmanaged_sync_daemons, [SyncState::Master]);
+        let owned = PlanContext {
+            owned_sync_daemons: BTreeSet::from([SyncState::Master]),
+            ..Default::default()
+        };
+        let stop = [Op::StopSyncDaemon {
+            state: SyncState::Master,
+        }];
+        assert_eq!(plan(&DesiredKernel::default(), &theirs, &owned).ops, stop);
+        let remove = PlanContext {
+            remove_unmanaged: true,
+            ..Default::default()
+        };
+        assert_eq!(plan(&DesiredKernel::default(), &theirs, &remove).ops, stop);
+    }
+
     /// The VIP operations applied to the addresses they were planned from.
     fn apply_vips(bound: &mut BTreeMap<String, BTreeSet<IpAddr>>, ops: &[Op]) {
         for op in ops {
@@ -560,6 +734,25 @@ mod tests {
         })
     }
 
+    /// At most one daemon per state, master first (as a dump gives them).
+    fn arb_daemons() -> impl Strategy<Value = Vec<SyncDaemon>> {
+        let one = |state| {
+            proptest::option::of(
+                (
+                    prop::sample::select(vec!["eth0", "eth1"]),
+                    0u32..3,
+                    proptest::option::of(1u8..3),
+                )
+                    .prop_map(move |(i, id, ttl)| SyncDaemon {
+                        mcast_ttl: ttl,
+                        ..SyncDaemon::new(state, i, id)
+                    }),
+            )
+        };
+        (one(SyncState::Master), one(SyncState::Backup))
+            .prop_map(|(m, b)| m.into_iter().chain(b).collect())
+    }
+
     /// The table a desired kernel describes (without counters).
     fn as_table(k: &DesiredKernel) -> Table {
         let mut t = Table::default();
@@ -606,6 +799,40 @@ mod tests {
             prop_assert_eq!(p.ops.len(), differences);
             let ctx = PlanContext { bound_vips: bound, ..Default::default() };
             prop_assert!(plan(&k, &Table::default(), &ctx).is_empty());
+        }
+
+        /// From any running daemons, the plan runs exactly the wanted ones (the kernel refusing nothing: never
+        /// a second daemon of a state), touches only those that differ, and planning again is empty.
+        #[test]
+        fn sync_daemon_plans_converge(from in arb_daemons(), to in arb_daemons()) {
+            let mut table = running(&from);
+            let ctx = PlanContext { owned_sync_daemons: SyncState::ALL.into(), ..Default::default() };
+            let p = plan(&wanting(&to), &table, &ctx);
+            for op in &p.ops {
+                prop_assert_eq!(crate::simulate::apply(&mut table, op), Ok(()), "the kernel would refuse {}", op);
+            }
+            prop_assert_eq!(table.sync_daemons.len(), to.len());
+            for want in &to {
+                prop_assert!(table.sync_daemon(want.state).is_some_and(|d| want.satisfied_by(d)), "{} is not running", want);
+            }
+            prop_assert!(plan(&wanting(&to), &table, &ctx).is_empty());
+            // Only a state whose daemon is not as wanted is touched.
+            let fine = |state: SyncState| {
+                let (f, t) = (from.iter().find(|d| d.state == state), to.iter().find(|d| d.state == state));
+                match (f, t) {
+                    (Some(f), Some(t)) => t.satisfied_by(f),
+                    (None, None) => true,
+                    _ => false,
+                }
+            };
+            for op in &p.ops {
+                let state = match op {
+                    Op::StopSyncDaemon { state } => *state,
+                    Op::StartSyncDaemon { daemon } => daemon.state,
+                    other => panic!("{other} in a plan of daemons"),
+                };
+                prop_assert!(!fine(state), "{} touches a daemon running as wanted", op);
+            }
         }
 
         /// Each difference costs exactly one operation: never a delete and re-create of a destination.

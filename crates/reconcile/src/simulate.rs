@@ -12,8 +12,8 @@ pub enum Refused {
     Missing,
 }
 
-/// Applies one operation as the kernel would, refusing what it would refuse. VIP operations do not touch the
-/// IPVS table and always succeed here.
+/// Applies one operation as the kernel would, refusing what it would refuse (a second sync daemon of a state,
+/// stopping one that does not run). VIP operations do not touch the IPVS table and always succeed here.
 pub fn apply(table: &mut Table, op: &Op) -> Result<(), Refused> {
     let find = |t: &Table, key| t.services.iter().position(|e| &e.service.key == key);
     match op {
@@ -80,6 +80,21 @@ pub fn apply(table: &mut Table, op: &Op) -> Result<(), Refused> {
                 .position(|d| d.destination.address == *address && d.destination.port == *port)
                 .ok_or(Refused::Missing)?;
             dests.remove(j);
+        }
+        Op::StartSyncDaemon { daemon } => {
+            if table.sync_daemon(daemon.state).is_some() {
+                return Err(Refused::Exists);
+            }
+            table.sync_daemons.push(daemon.clone());
+            table.sync_daemons.sort_by_key(|d| d.state);
+        }
+        Op::StopSyncDaemon { state } => {
+            let i = table
+                .sync_daemons
+                .iter()
+                .position(|d| d.state == *state)
+                .ok_or(Refused::Missing)?;
+            table.sync_daemons.remove(i);
         }
         Op::AddVip { .. } | Op::DelVip { .. } => {}
     }

@@ -7,6 +7,7 @@ mod connections;
 mod datapath;
 mod export;
 mod reconcile;
+mod syncd;
 mod util;
 
 #[tokio::main]
@@ -16,6 +17,7 @@ async fn main() {
         Some("reconcile") => reconcile::run().await,
         Some("datapath") => datapath::run().await,
         Some("export") => export::run().await,
+        Some("syncd") => syncd::run().await,
         Some("bench") => bench::run().await,
         Some("fetch") => datapath::fetch(&args[2..]).await,
         Some("connections") => connections::run().await,
@@ -24,7 +26,7 @@ async fn main() {
         Some("hold") => connections::hold(&args[2..]),
         Some("udp-flood") => connections::udp_flood(&args[2..]),
         _ => {
-            eprintln!("usage: vm-guest reconcile|datapath|export|connections|bench|bench-connections [ENTRIES RUNS]|fetch URL COUNT|hold-server PORT|hold ADDR:PORT COUNT|udp-flood ADDR:PORT COUNT");
+            eprintln!("usage: vm-guest reconcile|datapath|export|connections|syncd|bench|bench-connections [ENTRIES RUNS]|fetch URL COUNT|hold-server PORT|hold ADDR:PORT COUNT|udp-flood ADDR:PORT COUNT");
             std::process::exit(2);
         }
     }

@@ -29,6 +29,32 @@ pub fn config(state: &DesiredState, node: &str) -> (k::Config, Vec<String>) {
             continue;
         }
         let inst = instance(g, node, &mut out.vrrp_scripts, &mut warnings);
+        if let Some(settings) = g.sync_settings_for(node) {
+            match &out.global_defs.lvs_sync_daemon {
+                // keepalived drives its sync daemons from one instance.
+                Some(first) => warnings.push(format!(
+                    "VRRP group {}: connection_sync is not exported: keepalived's lvs_sync_daemon follows one \
+                     instance, {}",
+                    g.name, first.instance
+                )),
+                None => {
+                    let c = g.connection_sync.as_ref();
+                    out.global_defs.lvs_sync_daemon = Some(k::LvsSyncDaemon {
+                        interface: settings.interface,
+                        instance: inst.name.clone(),
+                        id: c
+                            .and_then(|c| c.sync_id)
+                            .and_then(|id| u8::try_from(id).ok()),
+                        maxlen: settings
+                            .max_packet_len
+                            .and_then(|l| u16::try_from(l).ok()),
+                        port: settings.mcast_port.and_then(|p| u16::try_from(p).ok()),
+                        ttl: settings.mcast_ttl.and_then(|t| u8::try_from(t).ok()),
+                        group: settings.mcast_group,
+                    });
+                }
+            }
+        }
         if let Some(s) = &g.sync_group {
             sync.entry(s.clone()).or_default().push(inst.name.clone());
         }

@@ -9,6 +9,10 @@
 //!   `preempt_delay`, `authentication` (PASS), `virtual_ipaddress`, `track_interface`, `track_script` (the
 //!   `vrrp_script`'s command), `notify` (the script run on every transition), `garp_master_*`;
 //!   `vrrp_sync_group` -> the `sync_group` of its instances.
+//! - `global_defs lvs_sync_daemon IFACE INSTANCE [id N] [maxlen N] [port N] [ttl N] [group ADDR]` -> the
+//!   `connection_sync` of the instance's group (`interface`, `sync_id`, `max_packet_len`, `mcast_port`,
+//!   `mcast_ttl`, `mcast_group`); another node's file naming another interface gives its member a
+//!   `sync_interface`.
 //! - `virtual_server` -> virtual server `tcp-10.0.0.1-80` / `fwmark-7` (or the existing virtual server with
 //!   the same address, see [`super::merge`]), tied to the VRRP group whose addresses hold its address.
 //! - `real_server` and its first checker -> real server and health check (`TCP_CHECK` tcp, `HTTP_GET` http,
@@ -21,10 +25,10 @@
 
 use super::{words, ImportError, Place, Warning};
 use director_core::model::health_check::CheckKind;
-use director_core::model::vrrp_group::{validate_node, Garp, Notify};
+use director_core::model::vrrp_group::{validate_node, Garp, Notify, SYNC_MAX_PACKET_LEN};
 use director_core::model::{
-    Auth, AuthType, Family, Forwarding, HealthCheck, Member, Persistence, Protocol, RealServer,
-    Scheduler, SchedulerFlag, SorryServer, Track, VirtualServer, VrrpGroup,
+    Auth, AuthType, ConnectionSync, Family, Forwarding, HealthCheck, Member, Persistence, Protocol,
+    RealServer, Scheduler, SchedulerFlag, SorryServer, Track, VirtualServer, VrrpGroup,
 };
 use director_keepalived::config as k;
 use director_keepalived::{BlockSpan, Location, Parsed};
@@ -363,6 +367,56 @@ impl Mapper<'_> {
             ],
             ": director sends the announcements of a burst without delay (keepalived's '0')",
         );
+        if let Some(d) = &g.lvs_sync_daemon {
+            if !self
+                .config
+                .vrrp_instances
+                .iter()
+                .any(|v| v.name == d.instance)
+            {
+                let at = written_at(&span, "lvs_sync_daemon").clone();
+                self.warn(
+                    &at,
+                    format!(
+                        "'lvs_sync_daemon' in global_defs is not imported: there is no vrrp_instance {}",
+                        d.instance
+                    ),
+                );
+            }
+        }
+    }
+
+    /// `global_defs lvs_sync_daemon` when it names this instance: the group's `connection_sync`.
+    fn connection_sync(&mut self, inst: &k::VrrpInstance) -> Option<ConnectionSync> {
+        let d = self.config.global_defs.lvs_sync_daemon.clone()?;
+        if d.instance != inst.name {
+            return None;
+        }
+        let max_packet_len = d.maxlen.map(u32::from).filter(|len| {
+            let (lo, hi) = SYNC_MAX_PACKET_LEN;
+            let fits = (lo..=hi).contains(len);
+            if !fits {
+                if let Some(span) = self.spans.global_defs.clone() {
+                    let at = written_at(&span, "lvs_sync_daemon").clone();
+                    self.warn(
+                        &at,
+                        format!(
+                            "lvs_sync_daemon maxlen {len} is not imported: director takes {lo}..{hi}, which the kernel \
+                             uses as given (the daemons use the kernel's default, from the interface's MTU)"
+                        ),
+                    );
+                }
+            }
+            fits
+        });
+        Some(ConnectionSync {
+            interface: d.interface,
+            sync_id: d.id.map(u32::from),
+            max_packet_len,
+            mcast_group: d.group,
+            mcast_port: d.port.map(u32::from),
+            mcast_ttl: d.ttl.map(u32::from),
+        })
     }
 
     /// Instance name -> sync group name.
@@ -461,6 +515,7 @@ impl Mapper<'_> {
             track.push(self.track_script(t, span, &ctx, &name, n)?);
         }
         let notify = self.notify(inst, span, &ctx);
+        let connection_sync = self.connection_sync(inst);
         self.instance_not_imported(inst, span, &ctx);
         let priority = u32::from(inst.priority.unwrap_or(100));
         Ok(VrrpGroup {
@@ -480,11 +535,13 @@ impl Mapper<'_> {
                 priority: Some(priority),
                 unicast_peers: inst.unicast_peer.clone(),
                 unicast_source: inst.unicast_src_ip,
+                sync_interface: None,
             }],
             track,
             notify,
             sync_group: sync_groups.get(&inst.name).cloned(),
             garp: self.garp(inst),
+            connection_sync,
         })
     }
 

@@ -279,14 +279,19 @@ fn merge_group(
     let only_this_node = old.members.iter().all(|m| m.node == node);
     let mut group = imported;
     if !only_this_node {
+        // The interfaces are per node (a member's own, its sync_interface): not group-wide settings.
         let shared = |g: &VrrpGroup| {
             let mut g = g.clone();
             g.members.clear();
             g.interface = None;
             g.priority = 0;
+            if let Some(c) = &mut g.connection_sync {
+                c.interface.clear();
+            }
             g.normalize();
             serde_json::to_value(g).unwrap_or_default()
         };
+        let file_sync = group.connection_sync.clone();
         if let Some(d) = diff(&shared(old), &shared(&group)) {
             for field in d.fields {
                 warnings.push(Warning {
@@ -303,7 +308,14 @@ fn merge_group(
                 });
             }
         }
-        let members = std::mem::take(&mut group.members);
+        let mut members = std::mem::take(&mut group.members);
+        if let (Some(kept), Some(file), Some(m)) =
+            (&old.connection_sync, file_sync, members.last_mut())
+        {
+            if file.interface != kept.interface {
+                m.sync_interface = Some(file.interface);
+            }
+        }
         group = VrrpGroup {
             members,
             interface: group.interface,

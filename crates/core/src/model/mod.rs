@@ -18,7 +18,9 @@ pub use role::Role;
 pub use virtual_server::{
     Family, Persistence, Protocol, Scheduler, SchedulerFlag, ServiceKey, SorryServer, VirtualServer,
 };
-pub use vrrp_group::{Auth, AuthType, Member, Notify, Track, VrrpGroup};
+pub use vrrp_group::{
+    Auth, AuthType, ConnectionSync, Member, Notify, SyncSettings, Track, VrrpGroup,
+};
 
 pub(crate) fn default_true() -> bool {
     true

@@ -49,6 +49,108 @@ pub struct Member {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub unicast_source: Option<IpAddr>,
+    /// Overrides `connection_sync.interface` on this node (the interface its IPVS sync daemons use). Only
+    /// with `connection_sync`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync_interface: Option<String>,
+}
+
+/// IPVS connection synchronisation driven by the group's roles (keepalived's `lvs_sync_daemon`): the
+/// master of the group runs the kernel's master sync daemon, which sends its connections to the others, and
+/// every other member runs the backup daemon, which receives them, so that a new master knows the
+/// connections of the old one. A node runs at most one daemon of each kind, for all its groups: a node
+/// that masters one group and backs up another runs both, and every group of a node that has
+/// `connection_sync` must give it the same settings there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionSync {
+    /// The interface the daemons send and receive on, on every member whose `sync_interface` names none.
+    pub interface: String,
+    /// 0..255: a backup takes only the messages of its sync id (0: any). Default: the group's VRID, as
+    /// keepalived's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync_id: Option<u32>,
+    /// The largest sync message in bytes, 1024..65487 (default: the kernel's, from the interface's MTU).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_packet_len: Option<u32>,
+    /// Multicast group of the sync messages, IPv4 or IPv6 (default 224.0.0.81).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub mcast_group: Option<IpAddr>,
+    /// UDP port, 1..65535 (default 8848).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcast_port: Option<u32>,
+    /// Multicast TTL, 1..255 (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcast_ttl: Option<u32>,
+}
+
+/// The bounds of `connection_sync.max_packet_len`: within them the kernel takes the value as given for
+/// both daemons (it raises a backup's below 1024 and lowers any above 65535 less the IPv6 and UDP headers).
+pub const SYNC_MAX_PACKET_LEN: (u32, u32) = (1024, 65_487);
+
+/// What a node's sync daemons are started with for a group: its `connection_sync` with this node's
+/// interface and the sync id resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncSettings {
+    pub interface: String,
+    pub sync_id: u32,
+    pub max_packet_len: Option<u32>,
+    pub mcast_group: Option<IpAddr>,
+    pub mcast_port: Option<u32>,
+    pub mcast_ttl: Option<u32>,
+}
+
+impl std::fmt::Display for SyncSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "interface {}, sync_id {}", self.interface, self.sync_id)?;
+        if let Some(v) = self.max_packet_len {
+            write!(f, ", max_packet_len {v}")?;
+        }
+        if let Some(v) = self.mcast_group {
+            write!(f, ", mcast_group {v}")?;
+        }
+        if let Some(v) = self.mcast_port {
+            write!(f, ", mcast_port {v}")?;
+        }
+        if let Some(v) = self.mcast_ttl {
+            write!(f, ", mcast_ttl {v}")?;
+        }
+        Ok(())
+    }
+}
+
+impl ConnectionSync {
+    fn validate(&self) -> Result<()> {
+        validate_interface("interface", &self.interface)?;
+        if let Some(id) = self.sync_id {
+            check_range("sync_id", id, 0, 255)?;
+        }
+        if let Some(len) = self.max_packet_len {
+            check_range(
+                "max_packet_len",
+                len,
+                SYNC_MAX_PACKET_LEN.0,
+                SYNC_MAX_PACKET_LEN.1,
+            )?;
+        }
+        if let Some(g) = self.mcast_group {
+            if !g.is_multicast() {
+                return Err(ModelError::invalid(
+                    "mcast_group",
+                    format!("{g} is not a multicast address"),
+                ));
+            }
+        }
+        if let Some(p) = self.mcast_port {
+            check_range("mcast_port", p, 1, 65_535)?;
+        }
+        if let Some(t) = self.mcast_ttl {
+            check_range("mcast_ttl", t, 1, 255)?;
+        }
+        Ok(())
+    }
 }
 
 /// The largest track weight either way: keepalived's. With priorities 1..254 it already moves any priority
@@ -115,6 +217,10 @@ pub struct VrrpGroup {
     /// Gratuitous ARP / unsolicited neighbour advertisements sent by a new master.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub garp: Option<Garp>,
+    /// IPVS connection synchronisation: the master's connections reach the backups, so that a failover
+    /// keeps them (keepalived's `lvs_sync_daemon`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_sync: Option<ConnectionSync>,
 }
 
 /// Transition notifications (keepalived's `notify`).
@@ -278,6 +384,7 @@ impl VrrpGroup {
                 priority: Some(self.priority),
                 unicast_peers: Vec::new(),
                 unicast_source: None,
+                sync_interface: None,
             });
         }
         self.members
@@ -288,6 +395,23 @@ impl VrrpGroup {
                 priority: m.priority.or(Some(self.priority)),
                 ..m.clone()
             })
+    }
+
+    /// What this node's sync daemons run with for the group: `None` without `connection_sync` or when the
+    /// node is not a member.
+    pub fn sync_settings_for(&self, node: &str) -> Option<SyncSettings> {
+        let sync = self.connection_sync.as_ref()?;
+        let member = self.member_for(node)?;
+        Some(SyncSettings {
+            interface: member
+                .sync_interface
+                .unwrap_or_else(|| sync.interface.clone()),
+            sync_id: sync.sync_id.unwrap_or(self.vrid),
+            max_packet_len: sync.max_packet_len,
+            mcast_group: sync.mcast_group,
+            mcast_port: sync.mcast_port,
+            mcast_ttl: sync.mcast_ttl,
+        })
     }
 
     pub fn validate(&self) -> Result<()> {
@@ -402,6 +526,9 @@ impl VrrpGroup {
         if let Some(s) = &self.sync_group {
             validate_name("sync_group", s)?;
         }
+        if let Some(c) = &self.connection_sync {
+            c.validate().map_err(|e| e.within("connection_sync"))?;
+        }
         if let Some(g) = &self.garp {
             check_range("garp.repeat", g.repeat, 1, 100)?;
             check_range("garp.delay_s", g.delay_s, 0, 3600)?;
@@ -424,6 +551,15 @@ impl VrrpGroup {
         }
         if let Some(p) = m.priority {
             check_range("priority", p, 1, 255)?;
+        }
+        if let Some(i) = &m.sync_interface {
+            if self.connection_sync.is_none() {
+                return Err(ModelError::invalid(
+                    "sync_interface",
+                    "only with connection_sync: the group runs no sync daemon",
+                ));
+            }
+            validate_interface("sync_interface", i)?;
         }
         let family = self.family();
         for (i, peer) in m.unicast_peers.iter().enumerate() {
@@ -627,6 +763,100 @@ mod tests {
                 script: None,
             });
             g.garp = Some(Garp::default());
+            mutate(&mut g);
+            assert_eq!(g.validate().unwrap_err().field, field);
+        }
+    }
+
+    #[test]
+    fn connection_sync_defaults_to_the_vrid_and_a_member_may_name_its_interface() {
+        let mut g = group();
+        assert_eq!(g.sync_settings_for("lvs-01"), None, "no connection_sync");
+        g.connection_sync =
+            Some(serde_json::from_value(serde_json::json!({"interface": "eth1"})).unwrap());
+        g.members[1].sync_interface = Some("bond1".into());
+        g.validate().unwrap();
+        let a = g.sync_settings_for("lvs-01").unwrap();
+        assert_eq!((a.interface.as_str(), a.sync_id), ("eth1", 51));
+        assert_eq!(g.sync_settings_for("lvs-02").unwrap().interface, "bond1");
+        assert_eq!(g.sync_settings_for("lvs-03"), None, "not a member");
+        let back: VrrpGroup = serde_json::from_value(serde_json::to_value(&g).unwrap()).unwrap();
+        assert_eq!(back, g);
+        assert!(
+            serde_json::from_value::<ConnectionSync>(
+                serde_json::json!({"interface": "eth1", "syncid": 3})
+            )
+            .is_err(),
+            "unknown fields are refused"
+        );
+    }
+
+    #[test]
+    fn bad_connection_sync_names_its_field() {
+        type Mutation = fn(&mut VrrpGroup);
+        let cases: Vec<(Mutation, &str)> = vec![
+            (
+                |g| g.connection_sync.as_mut().unwrap().interface = String::new(),
+                "connection_sync.interface",
+            ),
+            (
+                |g| g.connection_sync.as_mut().unwrap().interface = "a/b".into(),
+                "connection_sync.interface",
+            ),
+            (
+                |g| g.connection_sync.as_mut().unwrap().sync_id = Some(256),
+                "connection_sync.sync_id",
+            ),
+            (
+                |g| g.connection_sync.as_mut().unwrap().max_packet_len = Some(1000),
+                "connection_sync.max_packet_len",
+            ),
+            (
+                |g| g.connection_sync.as_mut().unwrap().max_packet_len = Some(65_488),
+                "connection_sync.max_packet_len",
+            ),
+            (
+                |g| {
+                    g.connection_sync.as_mut().unwrap().mcast_group =
+                        Some("10.0.0.1".parse().unwrap())
+                },
+                "connection_sync.mcast_group",
+            ),
+            (
+                |g| g.connection_sync.as_mut().unwrap().mcast_port = Some(0),
+                "connection_sync.mcast_port",
+            ),
+            (
+                |g| g.connection_sync.as_mut().unwrap().mcast_port = Some(65_536),
+                "connection_sync.mcast_port",
+            ),
+            (
+                |g| g.connection_sync.as_mut().unwrap().mcast_ttl = Some(256),
+                "connection_sync.mcast_ttl",
+            ),
+            (
+                |g| g.members[0].sync_interface = Some(String::new()),
+                "members[0].sync_interface",
+            ),
+            (
+                |g| {
+                    g.connection_sync = None;
+                    g.members[0].sync_interface = Some("eth1".into());
+                },
+                "members[0].sync_interface",
+            ),
+        ];
+        for (mutate, field) in cases {
+            let mut g = group();
+            g.connection_sync = Some(ConnectionSync {
+                interface: "eth1".into(),
+                sync_id: Some(0),
+                max_packet_len: Some(1024),
+                mcast_group: Some("ff02::81".parse().unwrap()),
+                mcast_port: Some(65_535),
+                mcast_ttl: Some(255),
+            });
+            g.validate().unwrap();
             mutate(&mut g);
             assert_eq!(g.validate().unwrap_err().field, field);
         }

@@ -84,6 +84,14 @@ fn virtual_address() -> Value {
     ]})
 }
 
+/// A multicast group: IPv4 224.0.0.0/4, or an IPv6 address of ff00::/8.
+fn multicast_group() -> Value {
+    json!({"anyOf": [
+        {"type": "string", "pattern": format!("^2(2[4-9]|3[0-9])(\\.{OCTET}){{3}}$")},
+        {"type": "string", "format": "ipv6", "pattern": "^[fF][fF][0-9a-fA-F]{0,2}:"},
+    ]})
+}
+
 /// A port number, 0..65535, in decimal without leading zeros.
 const PORT: &str =
     "(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)";
@@ -236,6 +244,28 @@ fn constrain(schemas: &mut Map<String, Value>) {
             json!({"type": ["string", "null"], "pattern": INTERFACE}),
         ),
         ("Member", "priority", range(1, 255)),
+        (
+            "Member",
+            "sync_interface",
+            json!({"type": ["string", "null"], "pattern": INTERFACE}),
+        ),
+        (
+            "ConnectionSync",
+            "interface",
+            json!({"type": "string", "pattern": INTERFACE}),
+        ),
+        ("ConnectionSync", "sync_id", range(0, 255)),
+        (
+            "ConnectionSync",
+            "max_packet_len",
+            range(
+                i64::from(director_core::model::vrrp_group::SYNC_MAX_PACKET_LEN.0),
+                i64::from(director_core::model::vrrp_group::SYNC_MAX_PACKET_LEN.1),
+            ),
+        ),
+        ("ConnectionSync", "mcast_group", nullable(multicast_group())),
+        ("ConnectionSync", "mcast_port", range(1, 65_535)),
+        ("ConnectionSync", "mcast_ttl", range(1, 255)),
         ("Member", "unicast_peers", json!({"items": any_address()})),
         ("Member", "unicast_source", nullable(any_address())),
         ("Track", "virtual_server", nullable(name.clone())),

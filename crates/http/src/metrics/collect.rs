@@ -406,6 +406,18 @@ fn kernel(state: &DesiredState, k: &KernelView<'_>, out: &mut Vec<Family>) {
     all.push(vec![], &total);
     out.extend(all.families);
     out.extend([active, inactive, weight]);
+    let mut daemons = Family::gauge(
+        "director_ipvs_sync_daemon",
+        "Whether the kernel runs the IPVS connection-synchronisation daemon of that state (master: sends \
+         this node's connections, backup: receives the master's), by state; 0 and 1.",
+    );
+    for state in director_kernel_table::SyncState::ALL {
+        daemons.push(
+            vec![("state", state.name().to_string())],
+            bool_value(k.table.sync_daemon(state).is_some()),
+        );
+    }
+    out.push(daemons);
     out.extend(services.families);
     out.extend(backends.families);
 }
@@ -612,6 +624,7 @@ mod tests {
             },
         };
         let table = Table {
+            sync_daemons: Vec::new(),
             services: vec![ServiceEntry {
                 service: Service::new(fwmark, "wlc"),
                 stats: Stats {

@@ -246,7 +246,10 @@ mod tests {
                 }),
             }
         }
-        Arc::new(Table { services })
+        Arc::new(Table {
+            services,
+            sync_daemons: Vec::new(),
+        })
     }
 
     #[test]

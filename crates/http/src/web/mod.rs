@@ -62,6 +62,9 @@ crate::routes::routes! {
     "/hosts/{address}/{action}" => post(hosts::action, OPERATOR), get(hosts::back, VIEWER);
     "/vrrp-groups" => get(vrrp_groups::list, VIEWER);
     "/vrrp-groups/{name}" => get(vrrp_groups::detail, VIEWER);
+    "/vrrp-groups/{name}/connection-sync" =>
+        post(vrrp_groups::connection_sync, ADMIN),
+        get(vrrp_groups::back, VIEWER);
     "/audit" => get(audit::page, VIEWER);
     "/users" => get(users::page, ADMIN), post(users::create, ADMIN);
     "/users/{name}/{action}" => post(users::action, ADMIN);

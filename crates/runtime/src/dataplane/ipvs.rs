@@ -1,4 +1,4 @@
-//! The real kernel: IPVS over generic netlink, VIPs over rtnetlink.
+//! The real kernel: IPVS (services, destinations, sync daemons) over generic netlink, VIPs over rtnetlink.
 
 use super::{BoundVips, Dataplane, DataplaneError, PageBuilder, Rtnetlink};
 use director_ipvs::{IpvsClient, Table};
@@ -86,6 +86,8 @@ impl Dataplane for IpvsDataplane {
                 address,
                 port,
             } => self.ipvs.del_dest(service, *address, *port)?,
+            Op::StartSyncDaemon { daemon } => self.ipvs.new_daemon(daemon)?,
+            Op::StopSyncDaemon { state } => self.ipvs.del_daemon(*state)?,
             Op::AddVip { .. } | Op::DelVip { .. } => {}
         }
         Ok(())

@@ -1,7 +1,7 @@
 //! The kernel, behind a small trait: dump the IPVS table, apply one operation, list the addresses director
 //! bound. This module is the only code of the daemon that writes kernel state (through director-ipvs): IPVS
-//! services and destinations, and every VIP, whether of a virtual server or of a VRRP group this node is
-//! master of. The reconciler is its only caller.
+//! services and destinations, the IPVS connection-synchronisation daemons, and every VIP, whether of a
+//! virtual server or of a VRRP group this node is master of. The reconciler is its only caller.
 //!
 //! Addresses need no IPVS, only rtnetlink, so they are written whatever the IPVS side is:
 //!
@@ -45,7 +45,7 @@ pub trait Dataplane: Send + Sync + 'static {
     fn kind(&self) -> &'static str;
     /// Whether there is an IPVS table to program (`none` has only addresses).
     fn has_table(&self) -> bool;
-    /// The whole table with counters, in one dump (empty without a table).
+    /// The whole table with counters and the sync daemons, in one dump (empty without a table).
     fn dump(&self) -> Result<Table, DataplaneError>;
     /// One operation.
     fn apply(&self, op: &Op) -> Result<(), DataplaneError>;

@@ -16,12 +16,12 @@ mod ownership;
 mod status;
 
 pub use bound::{Bound, BoundWatch};
-pub use status::{PassReport, ReconcileStatus};
+pub use status::{PassReport, ReconcileStatus, SyncDaemonStatus};
 
 use crate::dataplane::{BoundVips, Dataplane, DataplaneError};
 use bound::Passes;
 use director_core::model::RealServerKey;
-use director_kernel_table::{ServiceKey, Table};
+use director_kernel_table::{ServiceKey, SyncState, Table};
 use director_reconcile::{
     desired_kernel, plan, DesiredKernel, Health, Host, Inputs, Op, Plan, PlanContext,
 };
@@ -317,8 +317,10 @@ impl Reconciler {
     }
 
     fn context(&self, bound_vips: BoundVips) -> PlanContext {
+        let own = self.ownership();
         PlanContext {
-            owned: self.ownership().services().clone(),
+            owned: own.services().clone(),
+            owned_sync_daemons: own.sync_daemons().clone(),
             remove_unmanaged: self.config.remove_unmanaged,
             bound_vips,
         }
@@ -395,6 +397,7 @@ impl Reconciler {
             .iter()
             .map(|e| e.service.key.clone())
             .collect();
+        let observed_daemons = observed.sync_daemons.clone();
         if table {
             self.service.set_observed(Arc::new(observed));
         }
@@ -439,13 +442,45 @@ impl Reconciler {
             for key in &plan.adopted {
                 own.insert(key.clone());
             }
+            // A wanted daemon already running as wanted is adopted, as a matching service is.
+            for (state, want) in &desired.sync_daemons {
+                if observed_daemons
+                    .iter()
+                    .any(|d| d.state == *state && want.satisfied_by(d))
+                {
+                    own.insert_sync_daemon(*state);
+                }
+            }
+            let mut running = observed_daemons.clone();
             for (op, result) in &results {
                 match (op, result) {
                     (Op::NewService { service }, Ok(())) => own.insert(service.key.clone()),
                     (Op::DelService { key }, Ok(())) => own.remove(key),
+                    (Op::StartSyncDaemon { daemon }, Ok(())) => {
+                        own.insert_sync_daemon(daemon.state);
+                        running.push(daemon.clone());
+                    }
+                    (Op::StopSyncDaemon { state }, Ok(())) => {
+                        own.remove_sync_daemon(*state);
+                        running.retain(|d| d.state != *state);
+                    }
                     _ => {}
                 }
             }
+            // Daemons that stopped by themselves (or by hand) are no longer ours.
+            for state in SyncState::ALL {
+                if !running.iter().any(|d| d.state == state) {
+                    own.remove_sync_daemon(state);
+                }
+            }
+            running.sort_by_key(|d| d.state);
+            let owned_daemons = own.sync_daemons().clone();
+            self.status.send_modify(|s| {
+                Arc::make_mut(s).sync_daemons = running
+                    .iter()
+                    .map(|d| SyncDaemonStatus::of(d, owned_daemons.contains(&d.state)))
+                    .collect();
+            });
             // Services that vanished and are no longer wanted are no longer ours.
             let gone: Vec<ServiceKey> = own
                 .services()
@@ -501,9 +536,16 @@ impl Reconciler {
         report
     }
 
-    /// Removes everything director owns (services, and VIPs on every interface): `--clear-on-stop`.
+    /// Removes everything director owns (services, sync daemons, and VIPs on every interface):
+    /// `--clear-on-stop`.
     async fn clear(&self) {
-        let owned: Vec<ServiceKey> = self.ownership().services().iter().cloned().collect();
+        let (owned, daemons): (Vec<ServiceKey>, Vec<SyncState>) = {
+            let own = self.ownership();
+            (
+                own.services().iter().cloned().collect(),
+                own.sync_daemons().iter().copied().collect(),
+            )
+        };
         let vips = match self.read(true).await {
             Ok((_, vips)) => vips,
             Err(e) => {
@@ -514,6 +556,11 @@ impl Reconciler {
         let mut ops: Vec<Op> = owned
             .into_iter()
             .map(|key| Op::DelService { key })
+            .chain(
+                daemons
+                    .into_iter()
+                    .map(|state| Op::StopSyncDaemon { state }),
+            )
             .collect();
         for (interface, addresses) in vips {
             ops.extend(addresses.into_iter().map(|address| Op::DelVip {
@@ -538,7 +585,7 @@ impl Reconciler {
         tracing::info!(
             removed = n - failed,
             failed,
-            "cleared director's services and VIPs on stop"
+            "cleared director's services, sync daemons and VIPs on stop"
         );
     }
 }
@@ -625,7 +672,9 @@ mod tests {
             match (op, fault) {
                 (Op::NewDest { .. }, Fault::Refuse) => refused("Cannot allocate memory"),
                 (Op::NewDest { .. }, Fault::Panic) => panic!("boom"),
-                (Op::AddVip { .. }, Fault::NoDevice) => refused("No such device"),
+                (Op::AddVip { .. } | Op::StartSyncDaemon { .. }, Fault::NoDevice) => {
+                    refused("No such device")
+                }
                 (Op::AddVip { .. } | Op::DelVip { .. }, _) => self.inner.apply(op),
                 _ if !self.table => refused("no IPVS dataplane on this node"),
                 _ => self.inner.apply(op),
@@ -846,6 +895,94 @@ mod tests {
         let report = b.reconciler.pass().await;
         assert_eq!(report.ops, BTreeMap::from([("del_vip".to_string(), 1)]));
         assert_eq!(addresses(&b), ["10.0.0.2 on eth9"]);
+    }
+
+    #[tokio::test]
+    async fn roles_start_and_stop_the_sync_daemons_and_a_missing_interface_fails_the_pass() {
+        let b = bench().await;
+        let master = group_and_servers(&b).await;
+        let admin = Actor::new("admin", Role::Admin, Via::Rest);
+        let mut g = b.service.snapshot().vrrp_groups["vi-1"].spec.clone();
+        g.connection_sync = Some(director_core::model::ConnectionSync {
+            interface: "eth1".into(),
+            sync_id: None,
+            max_packet_len: None,
+            mcast_group: None,
+            mcast_port: None,
+            mcast_ttl: None,
+        });
+        b.service
+            .replace_vrrp_group(&admin, "vi-1", g, None)
+            .await
+            .unwrap();
+        let daemons = |b: &Bench| {
+            b.dataplane
+                .dump()
+                .unwrap()
+                .sync_daemons
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+        };
+
+        // Backup: the backup daemon, sync id the VRID.
+        let report = b.reconciler.pass().await;
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        assert_eq!(daemons(&b), ["backup on eth1 sync id 51"]);
+        let status = b.reconciler.status();
+        assert_eq!(status.sync_daemons.len(), 1);
+        assert_eq!(
+            (
+                status.sync_daemons[0].state.as_str(),
+                status.sync_daemons[0].managed
+            ),
+            ("backup", true)
+        );
+
+        // Master: the backup daemon stops, the master daemon starts.
+        master.store(true, std::sync::atomic::Ordering::SeqCst);
+        let report = b.reconciler.pass().await;
+        assert_eq!(report.ops.get("stop_sync_daemon"), Some(&1));
+        assert_eq!(report.ops.get("start_sync_daemon"), Some(&1));
+        assert_eq!(daemons(&b), ["master on eth1 sync id 51"]);
+        assert!(b.reconciler.pass().await.ops.is_empty(), "nothing more");
+
+        // Back to backup, and the interface is missing: the pass fails naming it, nothing is applied.
+        master.store(false, std::sync::atomic::Ordering::SeqCst);
+        set_fault(&b, Fault::NoDevice);
+        let report = b.reconciler.pass().await;
+        assert!(
+            report
+                .errors
+                .iter()
+                .any(|e| e.contains("NEW_DAEMON backup on eth1") && e.contains("No such device")),
+            "{:?}",
+            report.errors
+        );
+        assert!(b.reconciler.status().failing, "a failure, never applied");
+        assert!(
+            daemons(&b).is_empty(),
+            "the master daemon stopped, no backup"
+        );
+        set_fault(&b, Fault::None);
+        let report = b.reconciler.pass().await;
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        assert_eq!(daemons(&b), ["backup on eth1 sync id 51"]);
+
+        // connection_sync removed: director stops the daemon it started.
+        let mut g = b.service.snapshot().vrrp_groups["vi-1"].spec.clone();
+        g.connection_sync = None;
+        b.service
+            .replace_vrrp_group(&admin, "vi-1", g, None)
+            .await
+            .unwrap();
+        let report = b.reconciler.pass().await;
+        assert_eq!(
+            report.ops,
+            BTreeMap::from([("stop_sync_daemon".to_string(), 1)])
+        );
+        assert!(daemons(&b).is_empty());
+        assert!(b.reconciler.status().sync_daemons.is_empty());
     }
 
     #[tokio::test]

@@ -13,7 +13,7 @@ pub struct PassReport {
     pub revision: u64,
     pub duration_us: u64,
     /// Operations applied, by kind (new_service, set_service, del_service, new_dest, set_dest, del_dest,
-    /// add_vip, del_vip).
+    /// add_vip, del_vip, start_sync_daemon, stop_sync_daemon).
     pub ops: BTreeMap<String, u64>,
     pub errors: Vec<String>,
     /// Kernel services director neither owns nor wants, left alone.
@@ -48,6 +48,41 @@ pub struct ReconcileStatus {
     pub last_pass: Option<PassReport>,
     /// The last pass that changed something or failed.
     pub last_change: Option<PassReport>,
+    /// The IPVS connection-synchronisation daemons running after the last pass that read the kernel,
+    /// master first.
+    pub sync_daemons: Vec<SyncDaemonStatus>,
+}
+
+/// An IPVS connection-synchronisation daemon (`ipvsadm --list --daemon`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct SyncDaemonStatus {
+    /// `master` (sends this node's connections) or `backup` (receives the master's).
+    pub state: String,
+    pub interface: String,
+    pub sync_id: u32,
+    /// As the kernel reports them (null before Linux 4.3).
+    pub max_packet_len: Option<u16>,
+    pub mcast_group: Option<String>,
+    pub mcast_port: Option<u16>,
+    pub mcast_ttl: Option<u8>,
+    /// Started (or adopted) by director for a VRRP group's `connection_sync`; false: started by someone
+    /// else and left alone.
+    pub managed: bool,
+}
+
+impl SyncDaemonStatus {
+    pub fn of(d: &director_kernel_table::SyncDaemon, managed: bool) -> Self {
+        SyncDaemonStatus {
+            state: d.state.name().to_string(),
+            interface: d.interface.clone(),
+            sync_id: d.sync_id,
+            max_packet_len: d.max_packet_len,
+            mcast_group: d.mcast_group.map(|g| g.to_string()),
+            mcast_port: d.mcast_port,
+            mcast_ttl: d.mcast_ttl,
+            managed,
+        }
+    }
 }
 
 impl ReconcileStatus {

@@ -2,13 +2,17 @@
 //! transitions) when VRRP runs here.
 
 use crate::web::error::{UiError, UiResult};
-use crate::web::ui::{ago, when, Chrome, Ui};
+use crate::web::form::{field_error, Fields};
+use crate::web::session::Flash;
+use crate::web::ui::{self, ago, when, Chrome, Posted, Ui};
 use askama::Template;
 use axum::extract::Path;
-use axum::response::Response;
-use director_core::model::VrrpGroup;
+use axum::response::{IntoResponse, Redirect, Response};
+use director_core::model::{Role, VrrpGroup};
 use director_core::secrets::{withheld_command, Withhold};
 use director_runtime::vrrp::GroupStatus;
+use director_service::require;
+use serde_json::{json, Map, Value};
 
 #[derive(Debug, Clone)]
 pub struct GroupRow {
@@ -71,6 +75,8 @@ pub async fn list(ui: Ui) -> UiResult<Response> {
 pub struct MemberRow {
     pub node: String,
     pub interface: String,
+    /// The interface of its sync daemons (empty without connection_sync).
+    pub sync_interface: String,
     pub priority: String,
     pub unicast_peers: String,
     pub this_node: bool,
@@ -146,6 +152,41 @@ struct DetailPage {
     virtual_servers: Vec<String>,
     running: bool,
     status: Option<StatusView>,
+    /// The form's values: the group's `connection_sync`, empty strings for defaults.
+    sync: SyncForm,
+    /// The sync daemons this node's kernel runs now (after the last reconcile pass).
+    daemons: Vec<String>,
+    admin: bool,
+}
+
+/// `connection_sync` as the form shows it.
+#[derive(Debug, Clone, Default)]
+pub struct SyncForm {
+    pub on: bool,
+    pub interface: String,
+    pub sync_id: String,
+    pub max_packet_len: String,
+    pub mcast_group: String,
+    pub mcast_port: String,
+    pub mcast_ttl: String,
+}
+
+impl SyncForm {
+    fn of(g: &VrrpGroup) -> Self {
+        let text = |v: Option<u32>| v.map(|v| v.to_string()).unwrap_or_default();
+        match &g.connection_sync {
+            None => SyncForm::default(),
+            Some(c) => SyncForm {
+                on: true,
+                interface: c.interface.clone(),
+                sync_id: text(c.sync_id),
+                max_packet_len: text(c.max_packet_len),
+                mcast_group: c.mcast_group.map(|a| a.to_string()).unwrap_or_default(),
+                mcast_port: text(c.mcast_port),
+                mcast_ttl: text(c.mcast_ttl),
+            },
+        }
+    }
 }
 
 /// `GET /vrrp-groups/{name}`.
@@ -170,6 +211,10 @@ pub async fn detail(ui: Ui, Path(name): Path<String>) -> UiResult<Response> {
                 .or_else(|| g.interface.clone())
                 .unwrap_or_default(),
             priority: m.priority.unwrap_or(g.priority).to_string(),
+            sync_interface: g
+                .sync_settings_for(&m.node)
+                .map(|s| s.interface)
+                .unwrap_or_default(),
             unicast_peers: m
                 .unicast_peers
                 .iter()
@@ -222,8 +267,23 @@ pub async fn detail(ui: Ui, Path(name): Path<String>) -> UiResult<Response> {
     if g.name != name {
         return Err(UiError::NotFound(format!("VRRP group {name:?} not found")));
     }
+    let daemons = ui
+        .app
+        .reconciler
+        .as_ref()
+        .map(|r| {
+            r.status()
+                .sync_daemons
+                .iter()
+                .map(|d| format!("{} on {}, sync id {}", d.state, d.interface, d.sync_id))
+                .collect()
+        })
+        .unwrap_or_default();
     ui.page(&DetailPage {
         chrome: ui.chrome(format!("VRRP group {name}"), "vrrp-groups"),
+        sync: SyncForm::of(&g),
+        daemons,
+        admin: ui.actor().role == Role::Admin,
         revision: record.revision,
         auth,
         members,
@@ -233,4 +293,100 @@ pub async fn detail(ui: Ui, Path(name): Path<String>) -> UiResult<Response> {
         status: status.map(StatusView::new),
         g,
     })
+}
+
+/// The page of a group, for a redirect: only a group name (a slug) makes a Location.
+fn group_page(name: &str) -> UiResult<String> {
+    director_core::model::validate_name("name", name)
+        .map_err(|_| UiError::NotFound(format!("VRRP group {name:?} not found")))?;
+    Ok(format!("/vrrp-groups/{name}"))
+}
+
+/// `GET` on the form's URL (a reload after posting): back to the group.
+pub async fn back(_ui: Ui, Path(name): Path<String>) -> UiResult<Response> {
+    Ok(Redirect::to(&group_page(&name)?).into_response())
+}
+
+/// The merge patch of the connection-sync form: `{"connection_sync": null}` when `remove` is asked, else
+/// the object with the filled-in fields (numbers as numbers; anything else as typed, for the service to
+/// refuse naming the field).
+fn connection_sync_patch(fields: &Fields) -> Value {
+    if fields.text("remove") == "yes" {
+        return json!({"connection_sync": null});
+    }
+    let mut c = Map::new();
+    c.insert("interface".into(), json!(fields.text("interface")));
+    for name in ["sync_id", "max_packet_len", "mcast_port", "mcast_ttl"] {
+        let v = fields.text(name);
+        if !v.is_empty() {
+            let value = v.parse::<i64>().map_or_else(|_| json!(v), |n| json!(n));
+            c.insert(name.into(), value);
+        }
+    }
+    let group = fields.text("mcast_group");
+    if !group.is_empty() {
+        c.insert("mcast_group".into(), json!(group));
+    }
+    json!({ "connection_sync": Value::Object(c) })
+}
+
+/// `POST /vrrp-groups/{name}/connection-sync`: sets (or removes) the group's `connection_sync`, against the
+/// revision the form was shown with.
+pub async fn connection_sync(Path(name): Path<String>, posted: Posted) -> UiResult<Response> {
+    let Posted { ui, fields } = posted;
+    require(ui.actor(), Role::Admin)?;
+    let page = group_page(&name)?;
+    let if_match = fields.text("revision").parse::<u64>().ok();
+    let patch = connection_sync_patch(&fields);
+    match ui
+        .app
+        .service
+        .patch_vrrp_group(ui.actor(), &name, &patch, if_match)
+        .await
+    {
+        Ok(_) if patch["connection_sync"].is_null() => Ok(ui::redirect(
+            &page,
+            Flash::ok(format!("{name} no longer runs IPVS sync daemons.")),
+        )),
+        Ok(_) => Ok(ui::redirect(
+            &page,
+            Flash::ok(format!(
+                "Connection sync of {name} saved: the next reconcile pass starts its sync daemons."
+            )),
+        )),
+        Err(e) => match field_error(&e) {
+            Some(f) if !f.field.is_empty() => Ok(ui::redirect(
+                &page,
+                Flash::error(format!("{}: {}", f.field, f.message)),
+            )),
+            Some(f) => Ok(ui::redirect(&page, Flash::error(f.message))),
+            None => Err(e.into()),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_form_becomes_a_merge_patch() {
+        let f = Fields::parse(
+            b"interface=eth1&sync_id=7&max_packet_len=&mcast_group=239.0.0.9&mcast_port=x",
+        );
+        assert_eq!(
+            connection_sync_patch(&f),
+            json!({"connection_sync": {"interface": "eth1", "sync_id": 7, "mcast_group": "239.0.0.9",
+                   "mcast_port": "x"}})
+        );
+        let f = Fields::parse(b"interface=eth1&remove=yes");
+        assert_eq!(connection_sync_patch(&f), json!({"connection_sync": null}));
+    }
+
+    #[test]
+    fn only_a_group_name_makes_a_redirect() {
+        assert_eq!(group_page("vi-1").unwrap(), "/vrrp-groups/vi-1");
+        assert!(group_page("a\nb").is_err());
+        assert!(group_page("../x").is_err());
+    }
 }
