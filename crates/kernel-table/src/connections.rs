@@ -69,9 +69,21 @@ pub fn parse_line(line: &str) -> Result<Option<Connection>, ParseError> {
             found: String::new(),
         })
     };
-    let client = socket(next("client address")?, next("client port")?, "client")?;
-    let virtual_address = socket(next("virtual address")?, next("virtual port")?, "virtual")?;
-    let real = socket(next("real address")?, next("real port")?, "real")?;
+    let client = socket(
+        next("client address")?,
+        next("client port")?,
+        ("client address", "client port"),
+    )?;
+    let virtual_address = socket(
+        next("virtual address")?,
+        next("virtual port")?,
+        ("virtual address", "virtual port"),
+    )?;
+    let real = socket(
+        next("real address")?,
+        next("real port")?,
+        ("real address", "real port"),
+    )?;
     let state = next("state")?.to_string();
     let expires = next("expires")?;
     let expires_s = expires.parse().map_err(|_| ParseError {
@@ -89,15 +101,15 @@ pub fn parse_line(line: &str) -> Result<Option<Connection>, ParseError> {
     }))
 }
 
-fn socket(address: &str, port: &str, which: &'static str) -> Result<SocketAddr, ParseError> {
+/// An address and port as the kernel writes them; `fields` names them in errors.
+fn socket(
+    address: &str,
+    port: &str,
+    (address_field, port_field): (&'static str, &'static str),
+) -> Result<SocketAddr, ParseError> {
     let bad = |field: &'static str, found: &str| ParseError {
         field,
         found: found.to_string(),
-    };
-    let (address_field, port_field) = match which {
-        "client" => ("client address", "client port"),
-        "virtual" => ("virtual address", "virtual port"),
-        _ => ("real address", "real port"),
     };
     let ip = if address.len() == 8 && address.bytes().all(|b| b.is_ascii_hexdigit()) {
         let n = u32::from_str_radix(address, 16).map_err(|_| bad(address_field, address))?;

@@ -134,6 +134,26 @@ impl FormState {
     }
 }
 
+/// The URL of a filtered list: `path` with the filters of `names` that `f` has, and the page's `cursor`.
+pub fn filter_link(path: &str, names: &[&str], f: &Fields, cursor: Option<&str>) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    for name in names {
+        let v = f.text(name);
+        if !v.is_empty() {
+            s.append_pair(name, v);
+        }
+    }
+    if let Some(c) = cursor {
+        s.append_pair("cursor", c);
+    }
+    let qs = s.finish();
+    if qs.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{qs}")
+    }
+}
+
 /// `f-real_servers-0--address` for `real_servers[0].address`: ids that need no escaping anywhere.
 pub fn input_id(name: &str) -> String {
     let mut id = String::with_capacity(name.len() + 2);

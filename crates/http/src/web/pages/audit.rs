@@ -5,7 +5,7 @@
 
 use super::AuditRow;
 use crate::web::error::UiResult;
-use crate::web::form::{field_error, Fields, FormState};
+use crate::web::form::{field_error, filter_link, Fields, FormState};
 use crate::web::ui::{Chrome, Ui};
 use askama::Template;
 use axum::http::{StatusCode, Uri};
@@ -82,22 +82,7 @@ fn rfc3339(value: &str) -> String {
 }
 
 fn link(f: &Fields, cursor: Option<&str>) -> String {
-    let mut s = form_urlencoded::Serializer::new(String::new());
-    for name in FILTERS {
-        let v = f.text(name);
-        if !v.is_empty() {
-            s.append_pair(name, v);
-        }
-    }
-    if let Some(c) = cursor {
-        s.append_pair("cursor", c);
-    }
-    let qs = s.finish();
-    if qs.is_empty() {
-        "/audit".to_string()
-    } else {
-        format!("/audit?{qs}")
-    }
+    filter_link("/audit", &FILTERS, f, cursor)
 }
 
 /// The options of a select: `known`, and the value of the query string if it is none of them (a link may

@@ -2,7 +2,7 @@
 //! and client, a page at a time (the same query as `GET /api/v1/connections`, checked by the runtime).
 
 use crate::web::error::UiResult;
-use crate::web::form::{FieldError, Fields, FormState};
+use crate::web::form::{filter_link, FieldError, Fields, FormState};
 use crate::web::ui::{Chrome, Ui};
 use askama::Template;
 use axum::http::{StatusCode, Uri};
@@ -28,22 +28,7 @@ struct ConnectionsPage {
 }
 
 fn link(f: &Fields, cursor: Option<&str>) -> String {
-    let mut s = form_urlencoded::Serializer::new(String::new());
-    for name in FILTERS {
-        let v = f.text(name);
-        if !v.is_empty() {
-            s.append_pair(name, v);
-        }
-    }
-    if let Some(c) = cursor {
-        s.append_pair("cursor", c);
-    }
-    let qs = s.finish();
-    if qs.is_empty() {
-        "/connections".to_string()
-    } else {
-        format!("/connections?{qs}")
-    }
+    filter_link("/connections", &FILTERS, f, cursor)
 }
 
 /// `GET /connections?virtual_server=&real_server=&client=&cursor=`.
