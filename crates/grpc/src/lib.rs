@@ -38,6 +38,17 @@ const MAX_REQUEST_BYTES: usize = 16 * 1024 * 1024;
 /// streams such as health watches would otherwise hold it open).
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
+/// Reflection of what this listener serves, and of nothing else: the contract's descriptors also hold
+/// `director.v1.Sync`, which only the peer listener serves.
+fn reflection(itself: &str) -> tonic_reflection::server::Builder<'static> {
+    tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .with_service_name("director.v1.Director")
+        .with_service_name("grpc.health.v1.Health")
+        .with_service_name(itself)
+}
+
 /// Serves the gRPC API on `listener` (over TLS with `tls`) until `shutdown` is cancelled, then drains in-flight
 /// calls: watches and waits end with UNAVAILABLE, health answers NOT_SERVING.
 pub async fn serve(
@@ -53,14 +64,10 @@ pub async fn serve(
     let addr = listener.local_addr().context("gRPC listener address")?;
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<DirectorServer<DirectorApi>>().await;
-    let reflection_v1 = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    let reflection_v1 = reflection("grpc.reflection.v1.ServerReflection")
         .build_v1()
         .context("gRPC reflection service")?;
-    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    let reflection_v1alpha = reflection("grpc.reflection.v1alpha.ServerReflection")
         .build_v1alpha()
         .context("gRPC reflection service (v1alpha)")?;
     let api = DirectorServer::new(DirectorApi {
