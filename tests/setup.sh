@@ -15,6 +15,8 @@ want depmod kmod
 want ip iproute2
 want faketime faketime
 want python3 python3
+want curl curl
+want jq jq
 python3 -c 'import ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 
 if [ "${#need[@]}" -gt 0 ]; then
@@ -33,6 +35,13 @@ if ! tests/.venv/bin/st --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION";
     echo "installing schemathesis $SCHEMATHESIS_VERSION into tests/.venv"
     python3 -m venv tests/.venv
     tests/.venv/bin/pip install -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+fi
+# grpcurl for the README's gRPC examples (the readme suite runs them): Debian 12 has no package of it, so its
+# Rust port from crates.io (same flags; pinned) into tests/.tools.
+GRPCURL_VERSION=0.2.1
+if ! tests/.tools/bin/grpcurl --version 2>/dev/null | grep -q "$GRPCURL_VERSION"; then
+    echo "installing grpcurl-rs $GRPCURL_VERSION into tests/.tools"
+    cargo install --quiet --locked --root tests/.tools "grpcurl-rs@$GRPCURL_VERSION"
 fi
 # The kernel the VM suites boot (cached after the first download).
 tests/vm/build.sh >/dev/null
