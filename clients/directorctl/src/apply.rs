@@ -27,14 +27,47 @@ pub struct Plan {
     virtual_servers: Vec<VirtualServer>,
 }
 
-/// What happened to one object.
+/// What happened to one object (or, in a dry run, what would happen).
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
     pub kind: &'static str,
     pub name: String,
     /// created, updated or unchanged.
     pub result: &'static str,
+    /// The revision the change produced; in a dry run, the object's revision now (0: it does not exist).
     pub revision: u64,
+    /// The fields of the object itself that change (real servers are listed on their own).
+    pub changes: Vec<FieldChange>,
+    /// For a virtual server: every real server the file or the daemon has, and what happens to it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub real_servers: Vec<MemberOutcome>,
+}
+
+/// One field: its value before and after.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldChange {
+    pub field: String,
+    pub before: Value,
+    pub after: Value,
+}
+
+/// One real server of a virtual server the file declares.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MemberOutcome {
+    pub endpoint: String,
+    /// created, updated, unchanged, removed (absent from the file, with --prune) or kept (absent from the
+    /// file, without --prune).
+    pub result: &'static str,
+    pub changes: Vec<FieldChange>,
+}
+
+/// How the file meets the daemon.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Mode {
+    /// Read only: say what would change.
+    pub dry_run: bool,
+    /// Remove the real servers of a declared virtual server that the file does not list.
+    pub prune: bool,
 }
 
 const KINDS: [&str; 2] = ["vrrp_groups", "virtual_servers"];
@@ -187,9 +220,21 @@ impl Plan {
         )
     }
 
-    /// Sends the file; returns what happened to each object, in the order applied.
-    pub async fn apply(&self, client: &mut Client) -> Result<Vec<Outcome>, Failure> {
+    /// Sends the file (or with `mode.dry_run` only compares it); returns what happened to each object, in
+    /// the order applied.
+    pub async fn apply(&self, client: &mut Client, mode: Mode) -> Result<Vec<Outcome>, Failure> {
         let mut outcomes = Vec::new();
+        if mode.dry_run {
+            for (i, group) in self.vrrp_groups.iter().enumerate() {
+                let path = format!("vrrp_groups[{i}]");
+                outcomes.push(self.put_group(client, &path, group, mode).await?);
+            }
+            for (i, vs) in self.virtual_servers.iter().enumerate() {
+                let path = format!("virtual_servers[{i}]");
+                outcomes.push(self.put_virtual_server(client, &path, vs, mode).await?);
+            }
+            return Ok(outcomes);
+        }
         let declared: BTreeSet<&str> = self
             .virtual_servers
             .iter()
@@ -222,7 +267,7 @@ impl Plan {
                     .is_none_or(|vs| !declared.contains(vs) || existing.contains(vs))
             });
             let trimmed = now.track.len() != group.track.len();
-            let outcome = self.put_group(client, &path, &now).await?;
+            let outcome = self.put_group(client, &path, &now, mode).await?;
             if trimmed {
                 deferred.push((path, group, outcome));
             } else {
@@ -231,16 +276,35 @@ impl Plan {
         }
         for (i, vs) in self.virtual_servers.iter().enumerate() {
             let path = format!("virtual_servers[{i}]");
-            outcomes.push(self.put_virtual_server(client, &path, vs).await?);
+            outcomes.push(self.put_virtual_server(client, &path, vs, mode).await?);
         }
         for (path, group, first) in deferred {
-            let second = self.put_group(client, &path, group).await?;
+            let second = self.put_group(client, &path, group, mode).await?;
             let result = match (first.result, second.result) {
                 ("created", _) => "created",
                 ("updated", _) | (_, "updated") => "updated",
                 _ => "unchanged",
             };
-            outcomes.push(Outcome { result, ..second });
+            // A group created here has no "before": its tracks are part of what was created.
+            let changes = if first.result == "created" {
+                Vec::new()
+            } else {
+                // A field both passes changed reads from its first value to its last.
+                let mut changes = first.changes;
+                for c in &second.changes {
+                    match changes.iter_mut().find(|f| f.field == c.field) {
+                        Some(f) => f.after = c.after.clone(),
+                        None => changes.push(c.clone()),
+                    }
+                }
+                changes.retain(|f| f.before != f.after);
+                changes
+            };
+            outcomes.push(Outcome {
+                result,
+                changes,
+                ..second
+            });
         }
         Ok(outcomes)
     }
@@ -252,6 +316,7 @@ impl Plan {
         client: &mut Client,
         path: &str,
         group: &VrrpGroup,
+        mode: Mode,
     ) -> Result<Outcome, Failure> {
         let message: pb::VrrpGroup =
             to_proto("VrrpGroup", group).map_err(|e| self.not_sendable(path, e))?;
@@ -265,7 +330,8 @@ impl Plan {
             Err(s) if s.code() == Code::NotFound => None,
             Err(s) => return Err(self.call_failed(path, s)),
         };
-        let (result, revision) = match current {
+        let (result, revision, changes) = match current {
+            None if mode.dry_run => ("created", 0, Vec::new()),
             None => {
                 let created = client
                     .create_vrrp_group(pb::CreateVrrpGroupRequest {
@@ -274,15 +340,21 @@ impl Plan {
                     .await
                     .map_err(|s| self.call_failed(path, s))?
                     .into_inner();
-                ("created", created.revision)
+                ("created", created.revision, Vec::new())
             }
             Some(current) => {
                 let mut theirs: Option<VrrpGroup> = from_proto("VrrpGroup", &current);
                 if let Some(g) = theirs.as_mut() {
                     g.normalize();
                 }
+                let changes = theirs
+                    .as_ref()
+                    .map(|t| field_changes(t, group))
+                    .unwrap_or_default();
                 if theirs.as_ref() == Some(group) {
-                    ("unchanged", current.revision)
+                    ("unchanged", current.revision, changes)
+                } else if mode.dry_run {
+                    ("updated", current.revision, changes)
                 } else {
                     let updated = client
                         .update_vrrp_group(pb::UpdateVrrpGroupRequest {
@@ -295,6 +367,7 @@ impl Plan {
                     (
                         changed(current.revision, updated.revision),
                         updated.revision,
+                        changes,
                     )
                 }
             }
@@ -304,18 +377,20 @@ impl Plan {
             name: group.name.clone(),
             result,
             revision,
+            changes,
+            real_servers: Vec::new(),
         })
     }
 
-    /// Creates the virtual server, or updates it unless the daemon has it as declared.
+    /// Creates the virtual server, or updates it unless the daemon has it as declared. Real servers the
+    /// daemon has and the file does not list are kept unless `mode.prune`.
     async fn put_virtual_server(
         &self,
         client: &mut Client,
         path: &str,
         vs: &VirtualServer,
+        mode: Mode,
     ) -> Result<Outcome, Failure> {
-        let message: pb::VirtualServer =
-            to_proto("VirtualServer", vs).map_err(|e| self.not_sendable(path, e))?;
         let current = match client
             .get_virtual_server(pb::GetVirtualServerRequest {
                 name: vs.name.clone(),
@@ -326,36 +401,78 @@ impl Plan {
             Err(s) if s.code() == Code::NotFound => None,
             Err(s) => return Err(self.call_failed(path, s)),
         };
-        let (result, revision) = match current {
-            None => {
-                let created = client
-                    .create_virtual_server(pb::CreateVirtualServerRequest {
-                        virtual_server: Some(message),
-                    })
-                    .await
-                    .map_err(|s| self.call_failed(path, s))?
-                    .into_inner();
-                ("created", created.revision)
+        let theirs = current.as_ref().map(|c| {
+            let mut v: Option<VirtualServer> = from_proto("VirtualServer", c);
+            if let Some(v) = v.as_mut() {
+                v.normalize();
             }
-            Some(current) => {
-                let mut theirs: Option<VirtualServer> = from_proto("VirtualServer", &current);
-                if let Some(v) = theirs.as_mut() {
-                    v.normalize();
-                }
-                if theirs.as_ref() == Some(vs) {
-                    ("unchanged", current.revision)
+            (c.revision, v)
+        });
+        let (result, revision, changes, real_servers) = match theirs {
+            None => {
+                let members = vs
+                    .real_servers
+                    .iter()
+                    .map(|r| MemberOutcome {
+                        endpoint: r.key().to_string(),
+                        result: "created",
+                        changes: Vec::new(),
+                    })
+                    .collect();
+                let revision = if mode.dry_run {
+                    0
                 } else {
+                    let message: pb::VirtualServer =
+                        to_proto("VirtualServer", vs).map_err(|e| self.not_sendable(path, e))?;
+                    client
+                        .create_virtual_server(pb::CreateVirtualServerRequest {
+                            virtual_server: Some(message),
+                        })
+                        .await
+                        .map_err(|s| self.call_failed(path, s))?
+                        .into_inner()
+                        .revision
+                };
+                ("created", revision, Vec::new(), members)
+            }
+            Some((current_revision, theirs)) => {
+                let Some(theirs) = theirs else {
+                    return Err(Failure::Internal(format!(
+                        "{path}: the daemon's virtual server {:?} could not be read",
+                        vs.name
+                    )));
+                };
+                let merged = merge(&theirs, vs, mode.prune);
+                if merged.is_unchanged() {
+                    (
+                        "unchanged",
+                        current_revision,
+                        merged.changes,
+                        merged.real_servers,
+                    )
+                } else if mode.dry_run {
+                    (
+                        "updated",
+                        current_revision,
+                        merged.changes,
+                        merged.real_servers,
+                    )
+                } else {
+                    let message: pb::VirtualServer = to_proto("VirtualServer", &merged.send)
+                        .map_err(|e| self.not_sendable(path, e))?;
                     let updated = client
                         .update_virtual_server(pb::UpdateVirtualServerRequest {
                             virtual_server: Some(message),
-                            expected_revision: Some(current.revision),
+                            expected_revision: Some(current_revision),
                         })
                         .await
                         .map_err(|s| self.call_failed(path, s))?
                         .into_inner();
                     (
-                        changed(current.revision, updated.revision),
+                        changed(current_revision, updated.revision),
                         updated.revision,
+                        merged.changes,
+                        merged.real_servers,
                     )
                 }
             }
@@ -365,8 +482,111 @@ impl Plan {
             name: vs.name.clone(),
             result,
             revision,
+            changes,
+            real_servers,
         })
     }
+}
+
+/// A declared virtual server met with the daemon's: what to send and what it changes.
+#[derive(Debug)]
+struct Merged {
+    send: VirtualServer,
+    changes: Vec<FieldChange>,
+    real_servers: Vec<MemberOutcome>,
+}
+
+impl Merged {
+    fn is_unchanged(&self) -> bool {
+        self.changes.is_empty()
+            && self
+                .real_servers
+                .iter()
+                .all(|m| matches!(m.result, "unchanged" | "kept"))
+    }
+}
+
+/// The file's virtual server over the daemon's: the file's fields and real servers, plus (without `prune`)
+/// the daemon's real servers the file does not list, which are kept as they are.
+fn merge(theirs: &VirtualServer, file: &VirtualServer, prune: bool) -> Merged {
+    let mut send = file.clone();
+    let mut real_servers = Vec::new();
+    for rs in &file.real_servers {
+        let (result, changes) = match theirs.real_server(&rs.key()) {
+            None => ("created", Vec::new()),
+            Some(before) => {
+                let changes = field_changes(before, rs);
+                (
+                    if changes.is_empty() {
+                        "unchanged"
+                    } else {
+                        "updated"
+                    },
+                    changes,
+                )
+            }
+        };
+        real_servers.push(MemberOutcome {
+            endpoint: rs.key().to_string(),
+            result,
+            changes,
+        });
+    }
+    for rs in &theirs.real_servers {
+        if file.real_server(&rs.key()).is_some() {
+            continue;
+        }
+        real_servers.push(MemberOutcome {
+            endpoint: rs.key().to_string(),
+            result: if prune { "removed" } else { "kept" },
+            changes: Vec::new(),
+        });
+        if !prune {
+            send.real_servers.push(rs.clone());
+        }
+    }
+    let own = |v: &VirtualServer| {
+        let mut value = serde_json::to_value(v).unwrap_or(Value::Null);
+        if let Value::Object(map) = &mut value {
+            map.remove("real_servers");
+        }
+        value
+    };
+    Merged {
+        changes: value_changes(&own(theirs), &own(&send)),
+        send,
+        real_servers,
+    }
+}
+
+/// The top-level fields that differ between two objects, secrets withheld.
+fn field_changes<T: Serialize>(before: &T, after: &T) -> Vec<FieldChange> {
+    match (serde_json::to_value(before), serde_json::to_value(after)) {
+        (Ok(b), Ok(a)) => value_changes(&b, &a),
+        _ => Vec::new(),
+    }
+}
+
+fn value_changes(before: &Value, after: &Value) -> Vec<FieldChange> {
+    let Some(change) = director_core::audit::diff(before, after) else {
+        return Vec::new();
+    };
+    change
+        .fields
+        .iter()
+        .map(|field| {
+            let shown = |v: &Value| match field.as_str() {
+                // A VRRP group's password is not printed.
+                "auth" => Value::String("(withheld)".into()),
+                _ => v.get(field).cloned().unwrap_or(Value::Null),
+            };
+            FieldChange {
+                field: field.clone(),
+                before: shown(&change.before),
+                after: shown(&change.after),
+            }
+        })
+        .collect()
 }
 
 fn changed(before: u64, after: u64) -> &'static str {
@@ -517,5 +737,67 @@ virtual_servers:
         );
         let m = refused(&twice);
         assert!(m.starts_with("f.yaml:17:5: virtual_servers[1].name"), "{m}");
+    }
+
+    fn web(real_servers: &str) -> VirtualServer {
+        let mut vs: VirtualServer = serde_json::from_value(serde_json::json!({
+            "name": "web", "protocol": "tcp", "address": "192.168.10.180", "port": 80,
+            "real_servers": serde_json::from_str::<Value>(real_servers).expect("json"),
+        }))
+        .expect("virtual server");
+        vs.normalize();
+        vs
+    }
+
+    #[test]
+    fn real_servers_the_file_does_not_list_are_kept_unless_pruned() {
+        let theirs = web(r#"[{"address": "10.0.0.1", "port": 80, "weight": 1},
+                {"address": "10.0.0.2", "port": 80, "weight": 1}]"#);
+        let file = web(r#"[{"address": "10.0.0.1", "port": 80, "weight": 5}]"#);
+        let kept = merge(&theirs, &file, false);
+        assert_eq!(
+            kept.send.real_servers.len(),
+            2,
+            "the unlisted one is sent back"
+        );
+        assert!(kept.changes.is_empty());
+        assert_eq!(
+            kept.real_servers
+                .iter()
+                .map(|m| (m.endpoint.as_str(), m.result))
+                .collect::<Vec<_>>(),
+            [("10.0.0.1:80", "updated"), ("10.0.0.2:80", "kept")]
+        );
+        assert_eq!(
+            kept.real_servers[0].changes,
+            [FieldChange {
+                field: "weight".into(),
+                before: 1.into(),
+                after: 5.into()
+            }]
+        );
+        let pruned = merge(&theirs, &file, true);
+        assert_eq!(pruned.send.real_servers.len(), 1);
+        assert_eq!(pruned.real_servers[1].result, "removed");
+        assert!(!pruned.is_unchanged());
+
+        // The same servers in another order, and one kept: nothing to send.
+        let same = merge(
+            &theirs,
+            &web(r#"[{"address": "10.0.0.2", "port": 80, "weight": 1}]"#),
+            false,
+        );
+        assert!(same.is_unchanged(), "{same:?}");
+    }
+
+    #[test]
+    fn a_password_is_not_printed() {
+        let changes = value_changes(
+            &serde_json::json!({"auth": {"type": "pass", "password": "old"}, "vrid": 1}),
+            &serde_json::json!({"auth": {"type": "pass", "password": "new"}, "vrid": 2}),
+        );
+        assert_eq!(changes[0].field, "auth");
+        assert_eq!(changes[0].after, Value::String("(withheld)".into()));
+        assert_eq!(changes[1].after, Value::from(2));
     }
 }

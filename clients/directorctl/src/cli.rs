@@ -155,6 +155,14 @@ pub enum Command {
         /// The file; `-` reads standard input.
         #[arg(short = 'f', long = "file")]
         file: PathBuf,
+        /// Change nothing: print what would be created, updated (each field before and after), removed and
+        /// kept.
+        #[arg(long)]
+        dry_run: bool,
+        /// Remove the real servers of each declared virtual server that the file does not list (without it
+        /// they are kept, and the output says so).
+        #[arg(long)]
+        prune: bool,
     },
     /// The audit log, newest first: the changes, or the streams --source names.
     Audit(Box<AuditArgs>),

@@ -1,6 +1,6 @@
 //! One function per command: call the daemon, print the answer as a table or as JSON.
 
-use crate::apply::Plan;
+use crate::apply::{Mode, Outcome, Plan};
 use crate::cli::{AuditArgs, Cli, Command, GetWhat, ListWhat, Output};
 use crate::client::{self, Client};
 use crate::failure::Failure;
@@ -15,7 +15,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
     let out = cli.global.output;
     // Files are checked before connecting: a bad file fails the same with or without a daemon.
     let plan = match &cli.command {
-        Command::Apply { file } => Some(read_plan(file)?),
+        Command::Apply { file, .. } => Some(read_plan(file)?),
         _ => None,
     };
     let mut c = client::connect(&cli.global).await?;
@@ -130,8 +130,8 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
                 Output::Table => output::line(&format!("applied revision {}", r.applied_revision)),
             }
         }
-        Command::Apply { .. } => match plan {
-            Some(plan) => apply(&mut c, out, plan).await,
+        Command::Apply { dry_run, prune, .. } => match plan {
+            Some(plan) => apply(&mut c, out, plan, Mode { dry_run, prune }).await,
             None => Err(Failure::Internal("the file was not read".into())),
         },
         Command::Audit(args) => audit(&mut c, out, *args).await,
@@ -568,21 +568,71 @@ async fn switch(
     }
 }
 
-async fn apply(c: &mut Client, out: Output, plan: Plan) -> Result<(), Failure> {
-    let outcomes = plan.apply(c).await?;
+async fn apply(c: &mut Client, out: Output, plan: Plan, mode: Mode) -> Result<(), Failure> {
+    let outcomes = plan.apply(c, mode).await?;
     let revision = outcomes.iter().map(|o| o.revision).max().unwrap_or(0);
     match out {
-        Output::Json => output::json(&json!({"objects": outcomes, "revision": revision})),
+        Output::Json => output::json(&json!({
+            "objects": outcomes,
+            "revision": revision,
+            "dry_run": mode.dry_run,
+        })),
         Output::Table => {
-            for o in &outcomes {
-                output::line(&format!(
-                    "{} {} {} (revision {})",
-                    o.result, o.kind, o.name, o.revision
-                ))?;
+            if mode.dry_run {
+                output::line("dry run: nothing is changed")?;
             }
-            output::line(&format!("revision {revision}"))
+            for o in &outcomes {
+                for line in outcome_lines(o, mode.dry_run) {
+                    output::line(&line)?;
+                }
+            }
+            if mode.dry_run {
+                Ok(())
+            } else {
+                output::line(&format!("revision {revision}"))
+            }
         }
     }
+}
+
+/// An object's outcome as lines: the object, then each field and real server that changes or is kept.
+fn outcome_lines(o: &Outcome, dry_run: bool) -> Vec<String> {
+    let result = if dry_run {
+        match o.result {
+            "created" => "would create",
+            "updated" => "would update",
+            other => other,
+        }
+    } else {
+        o.result
+    };
+    let at = match (dry_run, o.revision) {
+        (true, 0) => String::new(),
+        (true, r) => format!(" (now at revision {r})"),
+        (false, r) => format!(" (revision {r})"),
+    };
+    let mut lines = vec![format!("{result} {} {}{at}", o.kind, o.name)];
+    let field = |f: &crate::apply::FieldChange| {
+        format!("{}: {} -> {}", f.field, cell(&f.before), cell(&f.after))
+    };
+    lines.extend(o.changes.iter().map(|f| format!("  {}", field(f))));
+    // The real servers of a created virtual server are all created with it (the JSON output lists them).
+    for m in o.real_servers.iter().filter(|_| o.result != "created") {
+        match m.result {
+            "unchanged" => {}
+            "updated" => lines.extend(
+                m.changes
+                    .iter()
+                    .map(|f| format!("  real server {}: {}", m.endpoint, field(f))),
+            ),
+            "kept" => lines.push(format!(
+                "  real server {}: kept (not in the file; --prune removes it)",
+                m.endpoint
+            )),
+            other => lines.push(format!("  real server {}: {other}", m.endpoint)),
+        }
+    }
+    lines
 }
 
 async fn audit(c: &mut Client, out: Output, a: AuditArgs) -> Result<(), Failure> {

@@ -136,6 +136,114 @@ async fn creates_then_updates() {
 }
 
 #[tokio::test]
+async fn a_dry_run_shows_the_diff_and_only_prune_removes_real_servers() {
+    let d = Daemon::start().await;
+    let t = d.admin_token.clone();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = write(&dir, "web.yaml", FILE);
+    ctl(&d, &t, &["apply", "-f", &file]).await.ok();
+    // Someone adds a real server the file does not list.
+    let (status, _) = d
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/virtual-servers/web/real-servers",
+            Some(json!({"address": "10.0.1.3", "port": 80, "weight": 1})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let changed = write(
+        &dir,
+        "web2.yaml",
+        &FILE
+            .replace("scheduler: wrr", "scheduler: wlc")
+            .replace("port: 80, weight: 1}", "port: 80, weight: 4}"),
+    );
+
+    // The dry run prints each change, before and after, and changes nothing.
+    let before = d.fingerprint().await;
+    let run = ctl(&d, &t, &["apply", "-f", &changed, "--dry-run"])
+        .await
+        .ok();
+    let lines: Vec<_> = run.stdout.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "dry run: nothing is changed",
+            "unchanged vrrp_group vi-1 (now at revision 4)",
+            "would update virtual_server web (now at revision 5)",
+            "  scheduler: wrr -> wlc",
+            "  real server 10.0.1.1:80: weight: 1 -> 4",
+            "  real server 10.0.1.3:80: kept (not in the file; --prune removes it)",
+            "unchanged virtual_server api (now at revision 3)",
+        ],
+        "{run:?}"
+    );
+    assert_eq!(d.fingerprint().await, before, "a dry run changes nothing");
+
+    // Applied: the real server the file does not list is kept, and the output says so.
+    let run = ctl(&d, &t, &["apply", "-f", &changed, "-o", "json"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(run["dry_run"], false);
+    let web = &run["objects"][1];
+    assert_eq!(web["result"], "updated");
+    assert_eq!(
+        web["changes"],
+        json!([{"field": "scheduler", "before": "wrr", "after": "wlc"}])
+    );
+    assert_eq!(
+        web["real_servers"],
+        json!([
+            {"endpoint": "10.0.1.1:80", "result": "updated",
+             "changes": [{"field": "weight", "before": 1, "after": 4}]},
+            {"endpoint": "10.0.1.2:80", "result": "unchanged", "changes": []},
+            {"endpoint": "10.0.1.3:80", "result": "kept", "changes": []},
+        ])
+    );
+    let now = d.get("/api/v1/virtual-servers/web").await;
+    let endpoints: Vec<_> = now["real_servers"]
+        .as_array()
+        .expect("real servers")
+        .iter()
+        .map(|r| {
+            format!(
+                "{}:{}={}",
+                r["address"].as_str().unwrap_or(""),
+                r["port"],
+                r["weight"]
+            )
+        })
+        .collect();
+    assert_eq!(
+        endpoints,
+        ["10.0.1.1:80=4", "10.0.1.2:80=2", "10.0.1.3:80=1"]
+    );
+    assert_eq!(now["scheduler"], "wlc");
+
+    // --prune removes it (a dry run says so first).
+    let run = ctl(&d, &t, &["apply", "-f", &changed, "--prune", "--dry-run"])
+        .await
+        .ok();
+    assert!(
+        run.stdout.contains("would update virtual_server web")
+            && run.stdout.contains("  real server 10.0.1.3:80: removed"),
+        "{run:?}"
+    );
+    let run = ctl(&d, &t, &["apply", "-f", &changed, "--prune"])
+        .await
+        .ok();
+    assert!(
+        run.stdout.contains("  real server 10.0.1.3:80: removed"),
+        "{run:?}"
+    );
+    let now = d.get("/api/v1/virtual-servers/web").await;
+    assert_eq!(now["real_servers"].as_array().map(Vec::len), Some(2));
+    let audit = d.get("/api/v1/audit?object=web/10.0.1.3:80").await;
+    assert_eq!(audit["items"][0]["action"], "delete", "{audit}");
+}
+
+#[tokio::test]
 async fn bad_files_are_refused_with_their_place() {
     let d = Daemon::start().await;
     let t = d.admin_token.clone();
