@@ -102,8 +102,19 @@ fn traffic_flows_through_the_vip_in_nat_and_dr() {
 #[test]
 fn the_connection_table_lists_real_connections_as_ipvsadm_does() {
     let (director, guest) = binaries();
-    let out = run_in_vm("connections", &director, &guest, 600);
+    let directorctl = director.with_file_name("directorctl");
+    let out = run_in_vm_with(
+        "connections",
+        &director,
+        &guest,
+        600,
+        &[&format!(
+            "{}:/usr/local/bin/directorctl",
+            directorctl.display()
+        )],
+    );
     assert!(out.contains("listed as ipvsadm -Lnc lists them; pages 20/20/10"));
+    assert!(out.contains("drain-host: the wait timed out"));
     assert!(out.contains("UDP entries of"));
 }
 

@@ -118,8 +118,8 @@ pub async fn run() {
     wait_applied(&d).await;
 
     // 50 connections held open by a client process.
-    sh(&format!(
-        "ip netns exec cl /usr/local/bin/vm-guest hold 10.50.0.1:7000 {HELD} > /tmp/hold.out 2>&1 &"
+    let client = sh(&format!(
+        "ip netns exec cl /usr/local/bin/vm-guest hold 10.50.0.1:7000 {HELD} > /tmp/hold.out 2>&1 & echo $!"
     ));
     let deadline = Instant::now() + Duration::from_secs(60);
     while !std::fs::read_to_string("/tmp/hold.out")
@@ -202,6 +202,50 @@ pub async fn run() {
         .await;
     assert_eq!(by_client["matched"], HELD as u64);
     println!("connections: {HELD} held, listed as ipvsadm -Lnc lists them; pages 20/20/10; rs1 {rs1} + rs2 {rs2}");
+
+    // Draining the host rs1 everywhere with a wait: the wait lasts while the kernel counts active connections
+    // to it (the held ones), times out with exit 5 and the weights stay 0; once the client closed them, the
+    // same wait ends at once.
+    let ctl = |args: &str| {
+        let out = std::process::Command::new("directorctl")
+            .args(["--server", &d.grpc_url(), "--token", &d.admin_token])
+            .args(args.split_whitespace())
+            .output()
+            .expect("directorctl");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (code, out) = ctl("drain-host 10.30.0.11 --wait --timeout 3s");
+    assert_eq!(
+        code,
+        Some(5),
+        "the held connections keep the wait going: {out}"
+    );
+    assert!(
+        out.contains(&format!("still has {rs1} active connections")),
+        "the timeout says how many are left: {out}"
+    );
+    let weights: Vec<String> = ipvsadm_rules()
+        .into_iter()
+        .filter(|l| l.starts_with("-a") && l.contains("-r 10.30.0.11:"))
+        .collect();
+    assert!(
+        weights.len() == 2 && weights.iter().all(|l| l.ends_with("-w 0")),
+        "rs1 is at weight 0 in both virtual servers: {weights:?}"
+    );
+    sh(&format!("kill {}", client.trim()));
+    let (code, out) = ctl("drain-host 10.30.0.11 --wait --timeout 120s");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("0 active connections"), "{out}");
+    let (code, out) = ctl("undrain-host 10.30.0.11");
+    assert_eq!(code, Some(0), "{out}");
+    wait_applied(&d).await;
+    println!(
+        "drain-host: the wait timed out with {rs1} connections held and ended once they closed"
+    );
 
     // 100,000 entries: a page costs one pass and holds only the page.
     sh("ip -n cl addr add 10.40.0.3/24 dev eth0");
