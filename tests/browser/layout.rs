@@ -111,7 +111,7 @@ async fn the_main_pages_fit_at_1280_and_1920_px_and_show_roles_and_the_legend() 
         director::create_group(&d2, g).await;
     }
     let rs: Vec<Value> = (1..=12)
-        .map(|i| json!({"address": format!("10.0.0.{i}"), "port": 8080, "weight": 1 + i % 4}))
+        .map(|i| json!({"address": format!("10.0.0.{i}"), "port": 80, "weight": 1 + i % 4}))
         .collect();
     for (name, address, group, real_servers) in [
         ("web", lan.vip(100), Some("vi-1"), rs.clone()),
