@@ -303,15 +303,14 @@ struct FormPage {
 }
 
 impl FormPage {
-    #[allow(clippy::too_many_arguments)]
+    /// `rows`: how many member and track rows the form shows.
     fn new(
         ui: &Ui,
         creating: bool,
         name: &str,
         revision: u64,
         form: FormState,
-        members: usize,
-        tracks: usize,
+        (members, tracks): (usize, usize),
         password_stored: bool,
     ) -> Self {
         let title = if creating {
@@ -355,8 +354,7 @@ pub async fn new_form(ui: Ui) -> UiResult<Response> {
         "",
         0,
         FormState::new(vrrp_form::blank()),
-        BLANK_ROWS,
-        BLANK_ROWS,
+        (BLANK_ROWS, BLANK_ROWS),
         false,
     );
     ui.page(&page)
@@ -373,8 +371,7 @@ pub async fn edit_form(ui: Ui, Path(name): Path<String>) -> UiResult<Response> {
         &name,
         record.revision,
         FormState::new(vrrp_form::fields_of(g)),
-        g.members.len() + BLANK_ROWS,
-        g.track.len() + BLANK_ROWS,
+        (g.members.len() + BLANK_ROWS, g.track.len() + BLANK_ROWS),
         has_password(g),
     );
     ui.page(&page)
@@ -391,7 +388,7 @@ pub async fn create(posted: Posted) -> UiResult<Response> {
     );
     let inputs = vrrp_form::inputs(members, tracks);
     let again = |state: FormState| {
-        let page = FormPage::new(&ui, true, "", 0, state, members, tracks, false);
+        let page = FormPage::new(&ui, true, "", 0, state, (members, tracks), false);
         ui.page_with(StatusCode::UNPROCESSABLE_ENTITY, &page)
     };
     let built = vrrp_form::to_json(&fields, None, members, tracks);
@@ -435,8 +432,7 @@ pub async fn update(Path(name): Path<String>, posted: Posted) -> UiResult<Respon
             &name,
             shown_revision,
             state,
-            members,
-            tracks,
+            (members, tracks),
             password_stored,
         );
         ui.page_with(status, &page)
