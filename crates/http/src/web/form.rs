@@ -1,7 +1,10 @@
 //! Posted forms (pure): reading `application/x-www-form-urlencoded` fields, what a form shows again after an
 //! error (the values typed, an error next to each field), and placing the service's errors, whose `field` is
 //! a JSON path such as `real_servers[1].weight`, next to the input of that name. Inputs are named after the
-//! JSON path they fill, so the mapping is the identity wherever the form has the field.
+//! JSON path they fill, so the mapping is the identity wherever the form has the field, but for rows of lists
+//! (blank rows are skipped, so `members[1]` may be the third row: [`RowMap`]). [`read`] and [`refused`] are
+//! what every object form does with a post: build its JSON, read it as the model does, and put either's
+//! errors next to their inputs in the form as typed.
 
 use director_service::ServiceError;
 use serde_json::Value;
