@@ -1,7 +1,9 @@
 //! Web UI benchmark (not a test): runs a director in this process (release build, in-memory dataplane,
-//! 1,000 virtual servers in the store, one of them with 100 real servers), logs in to the UI like a browser,
-//! then times 200 sequential loads of the dashboard, the virtual-server list and virtual-server pages, and
-//! reports p50/p99 and the page weight (with and without the charts' SVG).
+//! 1,000 virtual servers in the store, one of them with 100 real servers, the first 50 in VRRP groups of
+//! their own), logs in to the UI like a browser, then times 200 sequential loads of the dashboard, the
+//! virtual-server list, virtual-server pages (with their weight-split legend and bulk selection), the audit
+//! log, the hosts and the VRRP group pages and forms, and reports p50/p99 and the page weight (with and
+//! without the charts' SVG).
 //!
 //! cargo run --release -p director-tests --bin bench-ui      (BENCH_UI_SAVE=DIR also saves the pages there)
 
@@ -14,6 +16,7 @@ use std::time::{Duration, Instant};
 const VIRTUAL_SERVERS: usize = 1000;
 const BIG: usize = 100;
 const LOADS: usize = 200;
+const GROUPS: usize = 50;
 const PASSWORD: &str = "bench-admin-password";
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -119,6 +122,21 @@ async fn main() {
         .await
         .expect("login body");
     let token = login["token"].as_str().expect("token").to_string();
+    // VRRP groups: each with two members, a track and connection sync; the big virtual server tracked.
+    for g in 0..GROUPS {
+        let r = http
+            .post(format!("{base}/api/v1/vrrp-groups"))
+            .bearer_auth(&token)
+            .json(&json!({"name": format!("vi-{g:02}"), "vrid": g + 1, "interface": "eth0",
+                          "virtual_addresses": [format!("172.16.{}.{}", g / 250, g % 250 + 1)],
+                          "members": [{"node": "bench", "priority": 150}, {"node": "peer", "priority": 100}],
+                          "track": [{"interface": "eth1", "weight": -30}],
+                          "connection_sync": {"interface": "eth1"}}))
+            .send()
+            .await
+            .expect("create group");
+        assert_eq!(r.status(), 201, "creating group {g}");
+    }
     let started = Instant::now();
     let mut tasks = Vec::new();
     for worker in 0..8 {
@@ -136,7 +154,8 @@ async fn main() {
                     .bearer_auth(&token)
                     .json(&json!({"name": name, "protocol": "tcp",
                                   "address": format!("172.16.{}.{}", i / 250, i % 250 + 1), "port": 80,
-                                  "scheduler": "wrr", "real_servers": rs}))
+                                  "scheduler": "wrr", "real_servers": rs,
+                                  "vrrp_group": (i < GROUPS).then(|| format!("vi-{i:02}"))}))
                     .send()
                     .await
                     .expect("create");
@@ -187,6 +206,11 @@ async fn main() {
         ("virtual server, 100 real servers", "/virtual-servers/big"),
         ("virtual server, 2 real servers", "/virtual-servers/vs-0500"),
         ("audit log (50 entries)", "/audit"),
+        ("hosts (2,098)", "/hosts"),
+        ("VRRP groups (50)", "/vrrp-groups"),
+        ("VRRP group", "/vrrp-groups/vi-00"),
+        ("VRRP group edit form", "/vrrp-groups/vi-00/edit"),
+        ("new VRRP group form", "/vrrp-groups/_new"),
     ] {
         let mut times = Vec::with_capacity(LOADS);
         let mut body = String::new();

@@ -30,10 +30,17 @@ fn find_program(names: &[&str], extra: &[&str]) -> Option<PathBuf> {
     extra.iter().map(PathBuf::from).find(|p| p.is_file())
 }
 
-/// Where screenshots go: tests/artifacts (git-ignored).
+/// Where screenshots go: `browser-screenshots/` in the target directory (the test runs as
+/// `<target>/<profile>/deps/browser-<hash>`).
 pub fn artifacts() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts");
-    std::fs::create_dir_all(&dir).expect("create tests/artifacts");
+    let exe = std::env::current_exe().expect("the test's own path");
+    let target = exe
+        .ancestors()
+        .nth(3)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(std::env::temp_dir);
+    let dir = target.join("browser-screenshots");
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
     dir
 }
 
@@ -264,7 +271,7 @@ impl Browser {
         }
     }
 
-    /// Saves a screenshot of the page to tests/artifacts/NAME.png.
+    /// Saves a screenshot of the page to `<target>/browser-screenshots/NAME.png`.
     pub async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.expect("screenshot");
         let file = artifacts().join(format!("{name}.png"));

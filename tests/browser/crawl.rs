@@ -141,6 +141,9 @@ async fn every_page_labels_its_fields_and_links_only_to_pages_that_exist() {
         "/virtual-servers/_new",
         "/vrrp-groups",
         "/vrrp-groups/vi-1",
+        "/vrrp-groups/vi-1/edit",
+        "/vrrp-groups/_new",
+        "/hosts",
         "/audit",
         "/users",
     ] {

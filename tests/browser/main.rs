@@ -1,13 +1,18 @@
 //! The web UI in a real headless Chromium (through chromedriver), against `director serve` processes on
-//! loopback with the in-memory dataplane (so the kernel counters and the reconciler run). Screenshots of the
-//! main pages land in tests/artifacts/.
+//! loopback with the in-memory dataplane (so the kernel counters and the reconciler run), and in network
+//! namespaces where VRRP runs (`layout`). Screenshots of the main pages land in the target directory's
+//! `browser-screenshots/`.
 
 mod browser;
+mod bulk;
 mod crawl;
 mod flows;
 mod forms;
+mod hosts;
+mod layout;
 mod roles;
 mod security;
+mod vrrp;
 
 use director_tests::{Daemon, DaemonOptions};
 use serde_json::{json, Value};

@@ -66,7 +66,12 @@
     if (el.contains(document.activeElement) && document.activeElement !== document.body) return true;
     var inputs = el.querySelectorAll("input");
     for (var i = 0; i < inputs.length; i++) {
-      if (inputs[i].type !== "hidden" && inputs[i].value !== inputs[i].defaultValue) return true;
+      var input = inputs[i];
+      if (input.type === "checkbox" || input.type === "radio") {
+        if (input.checked !== input.defaultChecked) return true;
+      } else if (input.type !== "hidden" && input.value !== input.defaultValue) {
+        return true;
+      }
     }
     return (dialog && dialog.open);
   }
@@ -77,6 +82,17 @@
       .then(function (html) { if (!busy(el)) el.innerHTML = html; })
       .catch(function () {});
   }
+  // A box in the heading of the selection column ticks every row's box (bulk actions).
+  document.querySelectorAll("th.pick").forEach(function (th) {
+    var all = document.createElement("input");
+    all.type = "checkbox";
+    all.setAttribute("aria-label", "Select every real server");
+    all.addEventListener("change", function () {
+      document.querySelectorAll("input[name=rs][form=bulk]").forEach(function (box) { box.checked = all.checked; });
+    });
+    th.appendChild(all);
+  });
+
   document.querySelectorAll("[data-live]").forEach(function (el) {
     setInterval(function () { refresh(el); }, 5000);
   });

@@ -1,6 +1,7 @@
 //! Small server-rendered SVG pictures (pure): a sparkline of a destination's connections over the last
-//! minutes, and the weight split of a virtual server as one stacked bar. The markup uses classes only (the
-//! stylesheet colours them), so it works under a strict Content-Security-Policy.
+//! minutes, and the weight split of a virtual server as one stacked bar with a legend. The markup uses
+//! classes (the stylesheet colours them) and SVG attributes, never inline styles, so it works under a strict
+//! Content-Security-Policy.
 
 use super::history::Sample;
 use std::fmt::Write;
@@ -96,45 +97,109 @@ pub struct Share {
     pub weight: u32,
 }
 
-/// The weight split as a stacked bar; `None` when no server has a positive weight.
-pub fn weight_split(shares: &[Share]) -> Option<String> {
+/// Colours of the weight split's segments (the stylesheet's `.w0` to `.w9`).
+pub const PALETTE: usize = 10;
+/// Fills laid over a colour once the palette has been used up: none, stripes, dots.
+pub const PATTERNS: usize = 3;
+
+/// How the `index`-th segment is drawn: its colour and its pattern. Neighbours never share a colour, and
+/// the first `PALETTE * PATTERNS` segments are all told apart.
+pub fn look(index: usize) -> (usize, usize) {
+    (index % PALETTE, (index / PALETTE) % PATTERNS)
+}
+
+/// One entry of the legend under the bar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegendItem {
+    pub label: String,
+    pub weight: u32,
+    /// Share of the total weight, e.g. `25%`.
+    pub percent: String,
+    /// The swatch: an SVG drawn like the segment.
+    pub swatch: String,
+}
+
+/// The weight split: a stacked bar and its legend (one entry per segment, in the bar's order).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Split {
+    pub svg: String,
+    pub legend: Vec<LegendItem>,
+}
+
+/// A share in percent as the pages show it: one decimal below 10%.
+pub fn percent(pct: f64) -> String {
+    if pct < 10.0 {
+        format!("{pct:.1}%")
+    } else {
+        format!("{pct:.0}%")
+    }
+}
+
+/// The shapes of a segment at `x`, `width` wide and `height` high: its colour, and its pattern over it.
+fn segment(index: usize, x: f64, width: f64, height: u32, title: &str) -> String {
+    let (colour, pattern) = look(index);
+    let mut out = format!(
+        "<rect class=\"w{colour}\" x=\"{x:.1}\" y=\"0\" width=\"{width:.1}\" height=\"{height}\">{title}</rect>"
+    );
+    if pattern > 0 {
+        let _ = write!(
+            out,
+            "<rect class=\"over\" fill=\"url(#split-p{pattern})\" x=\"{x:.1}\" y=\"0\" width=\"{width:.1}\" height=\"{height}\">{title}</rect>"
+        );
+    }
+    out
+}
+
+/// The patterns laid over colours (defined once, in the bar; the legend's swatches use them too).
+const PATTERN_DEFS: &str = "<defs>\
+<pattern id=\"split-p1\" patternUnits=\"userSpaceOnUse\" width=\"6\" height=\"6\"><path class=\"stripe\" d=\"M-1 7L7 -1M5 7L7 5M-1 1L1 -1\"/></pattern>\
+<pattern id=\"split-p2\" patternUnits=\"userSpaceOnUse\" width=\"6\" height=\"6\"><circle class=\"dot\" cx=\"3\" cy=\"3\" r=\"1.4\"/></pattern>\
+</defs>";
+
+/// The weight split as a stacked bar with a legend; `None` when no server has a positive weight.
+pub fn weight_split(shares: &[Share]) -> Option<Split> {
     let total: u64 = shares.iter().map(|s| u64::from(s.weight)).sum();
     if total == 0 {
         return None;
     }
-    let mut out = String::new();
     let mut summary = Vec::new();
+    let mut legend = Vec::new();
     let mut x = 0.0_f64;
     let mut body = String::new();
     for (i, s) in shares.iter().filter(|s| s.weight > 0).enumerate() {
         let pct = s.weight as f64 * 100.0 / total as f64;
         let w = pct * 10.0;
-        let title = escape(&format!("{}: weight {} ({pct:.1}%)", s.label, s.weight));
-        let _ = write!(
-            body,
-            "<rect class=\"w{}\" x=\"{x:.1}\" y=\"0\" width=\"{w:.1}\" height=\"16\"><title>{title}</title></rect>",
-            i % 6
+        let title = format!(
+            "<title>{}</title>",
+            escape(&format!("{}: weight {} ({pct:.1}%)", s.label, s.weight))
         );
+        body.push_str(&segment(i, x, w, 16, &title));
         x += w;
         if summary.len() < 8 {
             summary.push(format!("{} {pct:.0}%", s.label));
         }
+        legend.push(LegendItem {
+            label: s.label.clone(),
+            weight: s.weight,
+            percent: percent(pct),
+            swatch: format!(
+                "<svg class=\"swatch\" viewBox=\"0 0 16 16\" width=\"16\" height=\"16\" aria-hidden=\"true\">{}</svg>",
+                segment(i, 0.0, 16.0, 16, "")
+            ),
+        });
     }
-    let more = shares
-        .iter()
-        .filter(|s| s.weight > 0)
-        .count()
-        .saturating_sub(8);
+    let more = legend.len().saturating_sub(8);
     let mut label = format!("Weight split: {}", summary.join(", "));
     if more > 0 {
         let _ = write!(label, " and {more} more");
     }
-    let _ = write!(
-        out,
-        "<svg class=\"split\" viewBox=\"0 0 1000 16\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"{}\">{body}</svg>",
-        escape(&label)
-    );
-    Some(out)
+    Some(Split {
+        svg: format!(
+            "<svg class=\"split\" viewBox=\"0 0 1000 16\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"{}\">{PATTERN_DEFS}{body}</svg>",
+            escape(&label)
+        ),
+        legend,
+    })
 }
 
 #[cfg(test)]
@@ -184,6 +249,28 @@ mod tests {
     }
 
     #[test]
+    fn neighbours_never_share_a_colour_and_many_servers_are_told_apart() {
+        for i in 0..200 {
+            assert_ne!(look(i).0, look(i + 1).0, "segments {i} and {}", i + 1);
+        }
+        let looks: std::collections::BTreeSet<_> = (0..PALETTE * PATTERNS).map(look).collect();
+        assert_eq!(looks.len(), PALETTE * PATTERNS, "every look differs");
+        let shares: Vec<Share> = (0..25)
+            .map(|i| Share {
+                label: format!("10.0.0.{i}:80"),
+                weight: 1,
+            })
+            .collect();
+        let split = weight_split(&shares).unwrap();
+        assert_eq!(split.legend.len(), 25);
+        let swatches: std::collections::BTreeSet<&str> =
+            split.legend.iter().map(|l| l.swatch.as_str()).collect();
+        assert_eq!(swatches.len(), 25, "25 swatches, each its own");
+        assert!(split.legend[12].swatch.contains("url(#split-p1)"));
+        assert!(split.svg.contains("<pattern id=\"split-p2\""));
+    }
+
+    #[test]
     fn the_split_is_proportional_to_the_weights() {
         let shares = [
             Share {
@@ -199,10 +286,19 @@ mod tests {
                 weight: 3,
             },
         ];
-        let svg = weight_split(&shares).unwrap();
+        let split = weight_split(&shares).unwrap();
+        let svg = &split.svg;
         assert!(svg.contains("x=\"0.0\" y=\"0\" width=\"250.0\""), "{svg}");
         assert!(svg.contains("x=\"250.0\" y=\"0\" width=\"750.0\""), "{svg}");
         assert!(svg.contains("Weight split: a 25%, c 75%"));
+        let legend: Vec<(&str, u32, &str)> = split
+            .legend
+            .iter()
+            .map(|l| (l.label.as_str(), l.weight, l.percent.as_str()))
+            .collect();
+        assert_eq!(legend, [("a", 1, "25%"), ("c", 3, "75%")]);
+        assert!(split.legend[0].swatch.contains("class=\"w0\""));
+        assert!(split.legend[1].swatch.contains("class=\"w1\""));
         assert_eq!(
             weight_split(&[Share {
                 label: "a".into(),

@@ -1,9 +1,13 @@
 //! Posted forms (pure): reading `application/x-www-form-urlencoded` fields, what a form shows again after an
 //! error (the values typed, an error next to each field), and placing the service's errors, whose `field` is
 //! a JSON path such as `real_servers[1].weight`, next to the input of that name. Inputs are named after the
-//! JSON path they fill, so the mapping is the identity wherever the form has the field.
+//! JSON path they fill, so the mapping is the identity wherever the form has the field, but for rows of lists
+//! (blank rows are skipped, so `members[1]` may be the third row: [`RowMap`]). [`read`] and [`refused`] are
+//! what every object form does with a post: build its JSON, read it as the model does, and put either's
+//! errors next to their inputs in the form as typed.
 
 use director_service::ServiceError;
+use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// The fields of a form (or a query string), in order; a name may repeat (checkboxes).
@@ -67,6 +71,18 @@ impl Fields {
 
     pub fn pairs(&self) -> &[(String, String)] {
         &self.0
+    }
+
+    /// How many rows of `list` the form had (`members[3].node` makes 4), at most `max`.
+    pub fn rows(&self, list: &str, max: usize) -> usize {
+        self.0
+            .iter()
+            .filter_map(|(k, _)| k.strip_prefix(list)?.strip_prefix('[')?.split_once(']'))
+            .filter_map(|(i, _)| i.parse::<usize>().ok())
+            .filter(|i| *i < max)
+            .map(|i| i + 1)
+            .max()
+            .unwrap_or(0)
     }
 }
 
@@ -132,6 +148,173 @@ impl FormState {
             message: error.message,
         });
     }
+}
+
+/// Which row of the form each element of a JSON list came from (blank rows are skipped), so that an error
+/// about `members[1].priority` lands on the row it was typed in.
+#[derive(Debug, Default, Clone)]
+pub struct RowMap {
+    lists: Vec<(String, Vec<usize>)>,
+    /// Fields of a list's elements that one input of the row fills: (list, fields, input).
+    shared: Vec<(String, Vec<String>, String)>,
+}
+
+impl RowMap {
+    /// Says that the input `input` of each row of `list` fills whichever of `fields` the row makes (a track's
+    /// target is its `virtual_server`, `interface` or `script`, as the row's kind says).
+    pub fn shared_input(&mut self, list: &str, fields: &[&str], input: &str) {
+        self.shared.push((
+            list.to_string(),
+            fields.iter().map(|f| f.to_string()).collect(),
+            input.to_string(),
+        ));
+    }
+
+    /// Records that the next element of `list` came from form row `row`.
+    pub fn push(&mut self, list: &str, row: usize) {
+        match self.lists.iter_mut().find(|(l, _)| l == list) {
+            Some((_, rows)) => rows.push(row),
+            None => self.lists.push((list.to_string(), vec![row])),
+        }
+    }
+
+    /// The input an error about `field` (a JSON path) belongs to.
+    pub fn form_field(&self, field: &str) -> String {
+        for (list, rows) in &self.lists {
+            let Some(rest) = field
+                .strip_prefix(list.as_str())
+                .and_then(|r| r.strip_prefix('['))
+            else {
+                continue;
+            };
+            if let Some((index, tail)) = rest.split_once(']') {
+                if let Some(row) = index.parse::<usize>().ok().and_then(|i| rows.get(i)) {
+                    let tail = self.input_of(list, tail);
+                    return format!("{list}[{row}]{tail}");
+                }
+            }
+        }
+        field.to_string()
+    }
+
+    /// `.script[0]` of a track is the input `.target`.
+    fn input_of(&self, list: &str, tail: &str) -> String {
+        for (l, fields, input) in &self.shared {
+            if l != list {
+                continue;
+            }
+            for f in fields {
+                if let Some(rest) = tail
+                    .strip_prefix('.')
+                    .and_then(|t| t.strip_prefix(f.as_str()))
+                {
+                    if rest.is_empty() || rest.starts_with(['.', '[']) {
+                        return format!(".{input}");
+                    }
+                }
+            }
+        }
+        tail.to_string()
+    }
+}
+
+/// A form turned into the JSON of an object, and where its list elements came from.
+#[derive(Debug)]
+pub struct Parsed {
+    pub json: Value,
+    pub rows: RowMap,
+}
+
+/// The posted form as it is shown again: what was typed, without the CSRF token.
+pub fn typed(fields: &Fields) -> FormState {
+    let mut state = FormState::new(fields.clone());
+    state.fields.remove(super::csrf::FIELD);
+    state
+}
+
+/// Reads a posted form into the object the service takes: `built` is the form's JSON (or the errors of
+/// its inputs), `decode` reads it as the model does (`director_service::parse::from_json`). Either's
+/// errors land on the inputs of `inputs`, in the form as typed.
+pub fn read<T>(
+    fields: &Fields,
+    inputs: &[String],
+    built: Result<Parsed, Vec<FieldError>>,
+    decode: impl FnOnce(Value) -> Result<T, ServiceError>,
+) -> Result<(T, RowMap), FormState> {
+    let mut state = typed(fields);
+    match built {
+        Err(errors) => {
+            for e in errors {
+                state.add(e, inputs);
+            }
+            Err(state)
+        }
+        Ok(parsed) => match decode(parsed.json) {
+            Ok(object) => Ok((object, parsed.rows)),
+            Err(e) => {
+                if let Some(fe) = field_error(&e) {
+                    state.add(
+                        FieldError {
+                            field: parsed.rows.form_field(&fe.field),
+                            message: fe.message,
+                        },
+                        inputs,
+                    );
+                }
+                Err(state)
+            }
+        },
+    }
+}
+
+/// The form as typed with the service's refusal next to its input, or the error itself when it is not
+/// about the input (not found, forbidden...).
+pub fn refused(
+    e: ServiceError,
+    fields: &Fields,
+    rows: &RowMap,
+    inputs: &[String],
+) -> Result<FormState, ServiceError> {
+    match field_error(&e) {
+        Some(fe) => {
+            let mut state = typed(fields);
+            state.add(
+                FieldError {
+                    field: rows.form_field(&fe.field),
+                    message: fe.message,
+                },
+                inputs,
+            );
+            Ok(state)
+        }
+        None => Err(e),
+    }
+}
+
+/// A command typed as words separated by spaces: the stored command when the text is the stored words
+/// joined (so that stored quoting survives an edit), else the words typed; `None` when empty.
+pub fn command(typed: &str, stored: Option<&Value>) -> Option<Value> {
+    if typed.is_empty() {
+        return None;
+    }
+    let stored_same = stored
+        .and_then(Value::as_array)
+        .map(|c| {
+            c.iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .is_some_and(|joined| joined == typed);
+    if stored_same {
+        return stored.cloned();
+    }
+    Some(Value::Array(
+        typed
+            .split_whitespace()
+            .map(|a| Value::String(a.to_string()))
+            .collect(),
+    ))
 }
 
 /// The URL of a filtered list: `path` with the filters of `names` that `f` has, and the page's `cursor`.
@@ -239,6 +422,18 @@ impl Numbers {
     }
 }
 
+/// A number as typed, for the service to read and refuse as REST does (naming the field): a whole number as
+/// a number, anything else as text; `None` when empty.
+pub fn as_typed(text: &str) -> Option<Value> {
+    if text.is_empty() {
+        return None;
+    }
+    Some(
+        text.parse::<i64>()
+            .map_or_else(|_| Value::String(text.to_string()), Value::from),
+    )
+}
+
 /// Ordered errors by field, for tests and summaries.
 pub fn by_field(errors: &[FieldError]) -> BTreeMap<&str, &str> {
     errors
@@ -264,6 +459,11 @@ mod tests {
         assert!(f.ticked("t") && !f.ticked("c"));
         assert!(!f.ticked("missing"));
         assert_eq!(f.text("missing"), "");
+        let f = Fields::parse(
+            b"members%5B0%5D.node=a&members%5B3%5D.node=&track%5B99%5D.weight=1&members=x",
+        );
+        assert_eq!((f.rows("members", 10), f.rows("track", 10)), (4, 0));
+        assert_eq!(f.rows("other", 10), 0);
     }
 
     #[test]
@@ -313,6 +513,51 @@ mod tests {
             by_field(&n.errors),
             BTreeMap::from([("weight", "\"abc\" is not a whole number")])
         );
+    }
+
+    #[test]
+    fn errors_about_list_elements_land_on_the_row_they_were_typed_in() {
+        let mut rows = RowMap::default();
+        rows.push("members", 0);
+        rows.push("members", 3);
+        rows.push("track", 2);
+        rows.shared_input(
+            "track",
+            &["virtual_server", "interface", "script"],
+            "target",
+        );
+        assert_eq!(
+            rows.form_field("members[1].priority"),
+            "members[3].priority"
+        );
+        assert_eq!(rows.form_field("members[0]"), "members[0]");
+        assert_eq!(rows.form_field("members[5].node"), "members[5].node");
+        assert_eq!(rows.form_field("track[0].script[1]"), "track[2].target");
+        assert_eq!(rows.form_field("track[0].interface"), "track[2].target");
+        assert_eq!(rows.form_field("track[0].weight"), "track[2].weight");
+        assert_eq!(rows.form_field("interface"), "interface");
+    }
+
+    #[test]
+    fn a_command_keeps_its_stored_words_unless_it_changes() {
+        let stored = serde_json::json!(["/bin/sh", "-c", "pidof haproxy"]);
+        assert_eq!(
+            command("/bin/sh -c pidof haproxy", Some(&stored)),
+            Some(stored.clone())
+        );
+        assert_eq!(
+            command("/bin/check  -p 80", Some(&stored)),
+            Some(serde_json::json!(["/bin/check", "-p", "80"]))
+        );
+        assert_eq!(command("", Some(&stored)), None);
+    }
+
+    #[test]
+    fn numbers_go_to_the_service_as_typed() {
+        assert_eq!(as_typed("7"), Some(serde_json::json!(7)));
+        assert_eq!(as_typed("-1"), Some(serde_json::json!(-1)));
+        assert_eq!(as_typed("x"), Some(serde_json::json!("x")));
+        assert_eq!(as_typed(""), None);
     }
 
     #[test]

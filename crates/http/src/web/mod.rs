@@ -8,7 +8,7 @@
 //! by a sampler task ([`spawn_sampler`]).
 //!
 //! Layout: [`session`] (cookies), [`csrf`], [`ui`] (extractors, page chrome, rendering),
-//! [`form`] and [`vs_form`] (forms and the placement of validation errors), [`chart`] (SVG), [`history`]
+//! [`form`], [`vs_form`] and [`vrrp_form`] (forms and the placement of validation errors), [`chart`] (SVG), [`history`]
 //! (counter rings), [`kernel`] (finding a service in the kernel table), [`pages`] (one module per page).
 
 mod assets;
@@ -21,6 +21,7 @@ pub mod kernel;
 mod pages;
 pub mod session;
 pub mod ui;
+pub mod vrrp_form;
 pub mod vs_form;
 
 pub use error::{UiError, UiResult};
@@ -36,7 +37,8 @@ use pages::{
 crate::routes::routes! {
     /// Every route of the UI (docs/design.md, "Web UI routes"), with who may call it (a session of that role;
     /// forms also need the session's CSRF token). The routes that act on a real server need an operator for
-    /// weights, draining and enabling, an admin for deleting.
+    /// weights, draining and enabling (one or a selection of them), an admin for deleting; VRRP groups are
+    /// written by admins, as in REST.
     pub const ROUTES; fn ui_routes;
     "/" => get(dashboard::page, VIEWER);
     "/live" => get(dashboard::live, VIEWER);
@@ -53,6 +55,7 @@ crate::routes::routes! {
     "/virtual-servers/{name}/delete" => post(virtual_servers::delete, ADMIN);
     "/virtual-servers/{name}/live" => get(virtual_servers::live, VIEWER);
     "/virtual-servers/{name}/real-servers" => post(real_servers::create, ADMIN);
+    "/virtual-servers/{name}/bulk" => post(real_servers::bulk, OPERATOR), get(real_servers::bulk_back, VIEWER);
     "/virtual-servers/{name}/real-servers/{endpoint}" => post(real_servers::action_field, OPERATOR);
     "/virtual-servers/{name}/real-servers/{endpoint}/{action}" =>
         post(real_servers::action, OPERATOR),
@@ -60,10 +63,12 @@ crate::routes::routes! {
     "/hosts" => get(hosts::page, VIEWER);
     "/connections" => get(connections::page, VIEWER);
     "/hosts/{address}/{action}" => post(hosts::action, OPERATOR), get(hosts::back, VIEWER);
-    "/vrrp-groups" => get(vrrp_groups::list, VIEWER);
-    "/vrrp-groups/{name}" => get(vrrp_groups::detail, VIEWER);
-    "/vrrp-groups/{name}/connection-sync" =>
-        post(vrrp_groups::connection_sync, ADMIN),
+    "/vrrp-groups" => get(vrrp_groups::list, VIEWER), post(vrrp_groups::create, ADMIN);
+    "/vrrp-groups/_new" => get(vrrp_groups::new_form, ADMIN);
+    "/vrrp-groups/{name}" => get(vrrp_groups::detail, VIEWER), post(vrrp_groups::update, ADMIN);
+    "/vrrp-groups/{name}/edit" => get(vrrp_groups::edit_form, ADMIN);
+    "/vrrp-groups/{name}/delete" =>
+        post(vrrp_groups::delete, ADMIN),
         get(vrrp_groups::back, VIEWER);
     "/audit" => get(audit::page, VIEWER);
     "/users" => get(users::page, ADMIN), post(users::create, ADMIN);

@@ -4,7 +4,7 @@
 //! object, so fields the form does not show (advanced health-check options, thresholds, the real servers)
 //! are kept as they are.
 
-use super::form::{FieldError, Fields, Numbers};
+use super::form::{command, FieldError, Fields, Numbers, Parsed, RowMap};
 use director_core::model::{CheckKind, VirtualServer};
 use serde_json::{json, Map, Value};
 
@@ -138,28 +138,6 @@ pub fn fields_of(vs: &VirtualServer) -> Fields {
     Fields::from_pairs(f)
 }
 
-/// The JSON of a virtual server built from a form, and where its real servers came from.
-#[derive(Debug)]
-pub struct Parsed {
-    pub json: Value,
-    /// Row of the form of each real server in `json` (blank rows are skipped).
-    row_of: Vec<usize>,
-}
-
-impl Parsed {
-    /// The input an error about `field` (a JSON path of `json`) belongs to.
-    pub fn form_field(&self, field: &str) -> String {
-        if let Some(rest) = field.strip_prefix("real_servers[") {
-            if let Some((index, tail)) = rest.split_once(']') {
-                if let Some(row) = index.parse::<usize>().ok().and_then(|i| self.row_of.get(i)) {
-                    return format!("real_servers[{row}]{tail}");
-                }
-            }
-        }
-        field.to_string()
-    }
-}
-
 fn text_or_null(f: &Fields, name: &str) -> Value {
     match f.text(name) {
         "" => Value::Null,
@@ -251,30 +229,10 @@ pub fn to_json(f: &Fields, base: Option<&Value>, rows: usize) -> Result<Parsed, 
             "" => hc.remove("path"),
             p => hc.insert("path".into(), Value::String(p.to_string())),
         };
-        let command = f.text("health_check.command");
-        let stored_same = hc
-            .get("command")
-            .and_then(Value::as_array)
-            .map(|c| {
-                c.iter()
-                    .filter_map(Value::as_str)
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
-            .is_some_and(|joined| joined == command);
-        if command.is_empty() {
-            hc.remove("command");
-        } else if !stored_same {
-            hc.insert(
-                "command".into(),
-                Value::Array(
-                    command
-                        .split_whitespace()
-                        .map(|a| Value::String(a.to_string()))
-                        .collect(),
-                ),
-            );
-        }
+        match command(f.text("health_check.command"), hc.get("command")) {
+            Some(c) => hc.insert("command".into(), c),
+            None => hc.remove("command"),
+        };
         vs.insert("health_check".into(), Value::Object(hc));
     }
 
@@ -315,7 +273,7 @@ pub fn to_json(f: &Fields, base: Option<&Value>, rows: usize) -> Result<Parsed, 
     }
     vs.insert("enabled".into(), Value::Bool(f.ticked("enabled")));
 
-    let mut row_of = Vec::new();
+    let mut rows_map = RowMap::default();
     if base.is_none() {
         let mut list = Vec::new();
         let vs_port = vs.get("port").and_then(Value::as_u64);
@@ -351,7 +309,7 @@ pub fn to_json(f: &Fields, base: Option<&Value>, rows: usize) -> Result<Parsed, 
                 rs.insert("weight".into(), Value::from(w));
             }
             list.push(Value::Object(rs));
-            row_of.push(row);
+            rows_map.push("real_servers", row);
         }
         vs.insert("real_servers".into(), Value::Array(list));
     }
@@ -359,7 +317,7 @@ pub fn to_json(f: &Fields, base: Option<&Value>, rows: usize) -> Result<Parsed, 
     if errors.is_empty() {
         Ok(Parsed {
             json: Value::Object(vs),
-            row_of,
+            rows: rows_map,
         })
     } else {
         Err(errors)
@@ -403,10 +361,10 @@ mod tests {
         assert!(vs.enabled && vs.persistence.is_none());
         // The second real server came from the third row.
         assert_eq!(
-            p.form_field("real_servers[1].weight"),
+            p.rows.form_field("real_servers[1].weight"),
             "real_servers[2].weight"
         );
-        assert_eq!(p.form_field("port"), "port");
+        assert_eq!(p.rows.form_field("port"), "port");
     }
 
     #[test]

@@ -117,6 +117,46 @@ pub fn real_server_path(vs: &str, key: &RealServerKey) -> String {
     format!("/virtual-servers/{vs}/real-servers/{endpoint}")
 }
 
+/// The actions a selection of real servers takes, each with the question it asks first (empty: none).
+pub const BULK_ACTIONS: [(&str, &str); 4] = [
+    (
+        "drain",
+        "Drain the selected real servers? They get no new connections; the open ones finish.",
+    ),
+    ("undrain", ""),
+    ("enable", ""),
+    (
+        "disable",
+        "Disable the selected real servers? They leave the kernel table and their connections are cut.",
+    ),
+];
+
+/// What a bulk action did to one real server.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub endpoint: String,
+    pub ok: bool,
+    /// What changed, or why it failed.
+    pub message: String,
+}
+
+/// The result of a bulk action, shown above the real servers.
+#[derive(Debug, Clone)]
+pub struct BulkResult {
+    pub action: String,
+    pub outcomes: Vec<Outcome>,
+}
+
+impl BulkResult {
+    pub fn succeeded(&self) -> usize {
+        self.outcomes.iter().filter(|o| o.ok).count()
+    }
+
+    pub fn failed(&self) -> usize {
+        self.outcomes.len() - self.succeeded()
+    }
+}
+
 /// An audit entry as a row.
 #[derive(Debug, Clone)]
 pub struct AuditRow {

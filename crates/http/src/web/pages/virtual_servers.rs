@@ -1,11 +1,13 @@
 //! `/virtual-servers`: the list with search, a virtual server's page with its real servers (live part at
 //! `/virtual-servers/{name}/live`), and the create / edit / delete forms.
 
-use super::{real_server_path, AuditRow, ConfirmPage, HealthCell, Healths};
+use super::{
+    real_server_path, AuditRow, BulkResult, ConfirmPage, HealthCell, Healths, BULK_ACTIONS,
+};
 use crate::state::AppState;
 use crate::web::chart::{self, Share};
 use crate::web::error::{UiError, UiResult};
-use crate::web::form::{field_error, FieldError, Fields, FormState};
+use crate::web::form::{self, Fields, FormState};
 use crate::web::kernel::{self, rate};
 use crate::web::session::Flash;
 use crate::web::ui::{self, Chrome, Posted, Ui};
@@ -14,9 +16,11 @@ use askama::Template;
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::Response;
+use director_core::model::vrrp_group::parse_vip;
 use director_core::model::{RealServerKey, Role, Scheduler, VirtualServer};
 use director_core::secrets::Withhold;
-use director_core::state::VirtualServerRecord;
+use director_core::state::{DesiredState, VirtualServerRecord};
+use director_runtime::vrrp::VrrpRole;
 use director_service::parse::{from_json, to_json};
 use director_service::store::AuditFilter;
 use director_service::{require, Actor, ServiceError};
@@ -53,6 +57,38 @@ pub struct ListRow {
     pub rs_down: usize,
     pub rs_out: usize,
     pub active: Option<u64>,
+    /// This node's part in serving it, from its VRRP group's role here: (text, badge class).
+    pub here: Option<(&'static str, &'static str)>,
+}
+
+/// The VRRP group that carries a virtual server's address: the one it names, else the first group (by
+/// name) whose virtual addresses hold its address.
+pub fn carrying_group<'a>(state: &'a DesiredState, vs: &'a VirtualServer) -> Option<&'a str> {
+    if let Some(g) = &vs.vrrp_group {
+        return Some(g);
+    }
+    let address = vs.address?;
+    state
+        .vrrp_groups
+        .iter()
+        .find(|(_, g)| {
+            g.spec
+                .virtual_addresses
+                .iter()
+                .any(|v| parse_vip(v).is_ok_and(|(a, _)| a == address))
+        })
+        .map(|(name, _)| name.as_str())
+}
+
+/// The badge of a virtual server whose carrying group has `role` on this node: served here while this node
+/// is the master, backup here while it is not (yet); `None` without a group or a role here (not a member,
+/// or VRRP off).
+pub fn here_badge(role: Option<VrrpRole>) -> Option<(&'static str, &'static str)> {
+    match role? {
+        VrrpRole::Master => Some(("served here", "role-master")),
+        VrrpRole::Backup | VrrpRole::Init => Some(("backup here", "role-backup")),
+        VrrpRole::Fault => Some(("fault here: not served", "role-fault")),
+    }
 }
 
 #[derive(Template)]
@@ -96,6 +132,7 @@ pub async fn list(ui: Ui, Query(query): Query<ListQuery>) -> UiResult<Response> 
     let state = ui.app.service.snapshot();
     let latest = ui.app.web.history.latest();
     let healths = Healths::new(&ui.app, now);
+    let roles = ui.app.vrrp.status();
     let mut rows = Vec::new();
     let mut matching = 0;
     let mut next = None;
@@ -133,6 +170,11 @@ pub async fn list(ui: Ui, Query(query): Query<ListQuery>) -> UiResult<Response> 
             rs_down: 0,
             rs_out: 0,
             active: None,
+            here: here_badge(
+                carrying_group(&state, vs)
+                    .and_then(|g| roles.get(g))
+                    .map(|st| st.role),
+            ),
         };
         for rs in &vs.real_servers {
             let h = healths.of(record, vs, rs);
@@ -186,7 +228,7 @@ pub struct Detail {
     pub enabled: bool,
     /// `None` without kernel readings; `Some(None)` when the kernel has no such service.
     pub kernel: Option<Option<KernelService>>,
-    pub split: Option<String>,
+    pub split: Option<chart::Split>,
 }
 
 #[derive(Debug, Clone)]
@@ -256,6 +298,10 @@ struct DetailPage {
     table: RsTable,
     add: FormState,
     recent: Vec<AuditRow>,
+    /// The result of a bulk action just taken.
+    bulk: Option<BulkResult>,
+    /// The bulk actions, each with the question it asks first (empty: none).
+    bulk_actions: Vec<(&'static str, &'static str)>,
 }
 
 #[derive(Template)]
@@ -410,12 +456,7 @@ pub fn build(
                     .filter(|f| *f != vs.forwarding)
                     .map(|f| f.as_str().to_string()),
                 share: if takes(i) && total > 0 {
-                    let pct = f64::from(rs.weight) * 100.0 / total as f64;
-                    if pct < 10.0 {
-                        format!("{pct:.1}%")
-                    } else {
-                        format!("{pct:.0}%")
-                    }
+                    chart::percent(f64::from(rs.weight) * 100.0 / total as f64)
                 } else {
                     String::new()
                 },
@@ -470,6 +511,7 @@ pub async fn render_detail(
     status: StatusCode,
     add: Option<FormState>,
     row_error: Option<RowError>,
+    bulk: Option<BulkResult>,
 ) -> UiResult<Response> {
     let record = ui.app.service.get_virtual_server(ui.actor(), name)?;
     let (d, table) = build(&ui.app, ui, &record, row_error);
@@ -504,13 +546,15 @@ pub async fn render_detail(
             d,
             table,
             recent,
+            bulk,
+            bulk_actions: BULK_ACTIONS.to_vec(),
         },
     )
 }
 
 /// `GET /virtual-servers/{name}`.
 pub async fn detail(ui: Ui, Path(name): Path<String>) -> UiResult<Response> {
-    render_detail(&ui, &name, StatusCode::OK, None, None).await
+    render_detail(&ui, &name, StatusCode::OK, None, None, None).await
 }
 
 /// `GET /virtual-servers/{name}/live`: the real-server table alone.
@@ -599,70 +643,15 @@ pub async fn edit_form(ui: Ui, Path(name): Path<String>) -> UiResult<Response> {
     ui.page(&page)
 }
 
-/// Parses the posted form into a virtual server, or the form with its errors in place.
-fn parse_form(
-    f: &Fields,
-    base: Option<&serde_json::Value>,
-    rows: usize,
-) -> Result<(VirtualServer, vs_form::Parsed), FormState> {
-    let inputs = vs_form::inputs(rows);
-    let mut state = FormState::new(f.clone());
-    state.fields.remove(crate::web::csrf::FIELD);
-    match vs_form::to_json(f, base, rows) {
-        Err(errors) => {
-            for e in errors {
-                state.add(e, &inputs);
-            }
-            Err(state)
-        }
-        Ok(parsed) => match from_json::<VirtualServer>(parsed.json.clone()) {
-            Ok(vs) => Ok((vs, parsed)),
-            Err(e) => {
-                if let Some(fe) = field_error(&e) {
-                    state.add(
-                        FieldError {
-                            field: parsed.form_field(&fe.field),
-                            message: fe.message,
-                        },
-                        &inputs,
-                    );
-                }
-                Err(state)
-            }
-        },
-    }
-}
-
-/// The form again with the service's error in place, or the error page when it is not about the input.
-fn refused(
-    e: ServiceError,
-    mut state: FormState,
-    parsed: &vs_form::Parsed,
-    rows: usize,
-) -> Result<FormState, UiError> {
-    match field_error(&e) {
-        Some(fe) => {
-            state.fields.remove(crate::web::csrf::FIELD);
-            state.add(
-                FieldError {
-                    field: parsed.form_field(&fe.field),
-                    message: fe.message,
-                },
-                &vs_form::inputs(rows),
-            );
-            Ok(state)
-        }
-        None => Err(e.into()),
-    }
-}
-
 /// `POST /virtual-servers`: create.
 pub async fn create(posted: Posted) -> UiResult<Response> {
     let Posted { ui, fields } = posted;
     let actor: Actor = ui.actor().clone();
     // The service decides; this only refuses a role the form is not offered to before reading it.
     require(&actor, Role::Admin)?;
-    let (vs, parsed) = match parse_form(&fields, None, NEW_ROWS) {
+    let inputs = vs_form::inputs(NEW_ROWS);
+    let built = vs_form::to_json(&fields, None, NEW_ROWS);
+    let (vs, rows) = match form::read(&fields, &inputs, built, from_json::<VirtualServer>) {
         Ok(v) => v,
         Err(state) => {
             let page = FormPage::new(&ui, true, "", 0, state);
@@ -684,7 +673,7 @@ pub async fn create(posted: Posted) -> UiResult<Response> {
             )),
         )),
         Err(e) => {
-            let state = refused(e, FormState::new(fields), &parsed, NEW_ROWS)?;
+            let state = form::refused(e, &fields, &rows, &inputs)?;
             let page = FormPage::new(&ui, true, "", 0, state);
             ui.page_with(StatusCode::UNPROCESSABLE_ENTITY, &page)
         }
@@ -700,7 +689,9 @@ pub async fn update(Path(name): Path<String>, posted: Posted) -> UiResult<Respon
     let base = to_json(&record.spec)?;
     let revision = fields.text("revision").parse::<u64>().ok();
     let shown_revision = revision.unwrap_or(record.revision);
-    let (vs, parsed) = match parse_form(&fields, Some(&base), 0) {
+    let inputs = vs_form::inputs(0);
+    let built = vs_form::to_json(&fields, Some(&base), 0);
+    let (vs, rows) = match form::read(&fields, &inputs, built, from_json::<VirtualServer>) {
         Ok(v) => v,
         Err(state) => {
             let page = FormPage::new(&ui, false, &name, shown_revision, state);
@@ -719,7 +710,7 @@ pub async fn update(Path(name): Path<String>, posted: Posted) -> UiResult<Respon
         )),
         Err(e) => {
             let stale = matches!(e, ServiceError::Stale { .. });
-            let state = refused(e, FormState::new(fields), &parsed, 0)?;
+            let state = form::refused(e, &fields, &rows, &inputs)?;
             let page = FormPage::new(&ui, false, &name, shown_revision, state);
             let status = if stale {
                 StatusCode::PRECONDITION_FAILED
@@ -762,4 +753,61 @@ pub async fn delete(Path(name): Path<String>, posted: Posted) -> UiResult<Respon
         "/virtual-servers",
         Flash::ok(format!("Deleted virtual server {name}.")),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use director_service::parse::from_json;
+    use serde_json::json;
+
+    #[test]
+    fn a_virtual_server_is_served_here_only_where_its_group_is_master() {
+        assert_eq!(
+            here_badge(Some(VrrpRole::Master)),
+            Some(("served here", "role-master"))
+        );
+        assert_eq!(
+            here_badge(Some(VrrpRole::Backup)),
+            Some(("backup here", "role-backup"))
+        );
+        assert_eq!(
+            here_badge(Some(VrrpRole::Init)),
+            Some(("backup here", "role-backup"))
+        );
+        assert_eq!(
+            here_badge(None),
+            None,
+            "no group, not a member, or VRRP off"
+        );
+    }
+
+    #[test]
+    fn the_carrying_group_is_the_named_one_else_the_one_holding_the_address() {
+        let mut state = DesiredState::default();
+        for (name, vip) in [("vi-1", "192.168.10.180/32"), ("vi-2", "192.168.10.181")] {
+            let g: director_core::model::VrrpGroup = from_json(json!({
+                "name": name, "vrid": 51, "virtual_addresses": [vip], "interface": "eth0"}))
+            .unwrap();
+            state.vrrp_groups.insert(
+                name.to_string(),
+                std::sync::Arc::new(director_core::state::VrrpGroupRecord {
+                    spec: g,
+                    revision: 1,
+                }),
+            );
+        }
+        let vs = |v: serde_json::Value| -> VirtualServer { from_json(v).unwrap() };
+        let named = vs(
+            json!({"name": "a", "protocol": "tcp", "address": "10.0.0.1", "port": 80, "vrrp_group": "vi-2"}),
+        );
+        assert_eq!(carrying_group(&state, &named), Some("vi-2"));
+        let by_address =
+            vs(json!({"name": "b", "protocol": "tcp", "address": "192.168.10.181", "port": 80}));
+        assert_eq!(carrying_group(&state, &by_address), Some("vi-2"));
+        let none = vs(json!({"name": "c", "protocol": "tcp", "address": "10.0.0.2", "port": 80}));
+        assert_eq!(carrying_group(&state, &none), None);
+        let fwmark = vs(json!({"name": "d", "fwmark": 7}));
+        assert_eq!(carrying_group(&state, &fwmark), None);
+    }
 }

@@ -1,18 +1,22 @@
 //! `/vrrp-groups`: the groups as declared, with this node's part in each (role, priorities, master and
-//! transitions) when VRRP runs here.
+//! transitions) when VRRP runs here, and the create / edit / delete forms (admin, as in REST; the service
+//! validates, and an error lands next to its input in the form as typed).
 
+use super::ConfirmPage;
 use crate::web::error::{UiError, UiResult};
-use crate::web::form::{field_error, Fields};
+use crate::web::form::{self, field_error, FormState};
 use crate::web::session::Flash;
 use crate::web::ui::{self, ago, when, Chrome, Posted, Ui};
+use crate::web::vrrp_form::{self, BLANK_ROWS, MAX_ROWS, TRACK_KINDS};
 use askama::Template;
 use axum::extract::Path;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use director_core::model::{Role, VrrpGroup};
 use director_core::secrets::{withheld_command, Withhold};
 use director_runtime::vrrp::GroupStatus;
-use director_service::require;
-use serde_json::{json, Map, Value};
+use director_service::parse::{from_json, to_json};
+use director_service::{require, ServiceError};
 
 #[derive(Debug, Clone)]
 pub struct GroupRow {
@@ -152,41 +156,13 @@ struct DetailPage {
     virtual_servers: Vec<String>,
     running: bool,
     status: Option<StatusView>,
-    /// The form's values: the group's `connection_sync`, empty strings for defaults.
-    sync: SyncForm,
+    /// Whether the group has `connection_sync`.
+    sync_on: bool,
+    /// What this node's sync daemons run with for the group (`None`: not a member, or no connection sync).
+    sync_here: Option<String>,
     /// The sync daemons this node's kernel runs now (after the last reconcile pass).
     daemons: Vec<String>,
     admin: bool,
-}
-
-/// `connection_sync` as the form shows it.
-#[derive(Debug, Clone, Default)]
-pub struct SyncForm {
-    pub on: bool,
-    pub interface: String,
-    pub sync_id: String,
-    pub max_packet_len: String,
-    pub mcast_group: String,
-    pub mcast_port: String,
-    pub mcast_ttl: String,
-}
-
-impl SyncForm {
-    fn of(g: &VrrpGroup) -> Self {
-        let text = |v: Option<u32>| v.map(|v| v.to_string()).unwrap_or_default();
-        match &g.connection_sync {
-            None => SyncForm::default(),
-            Some(c) => SyncForm {
-                on: true,
-                interface: c.interface.clone(),
-                sync_id: text(c.sync_id),
-                max_packet_len: text(c.max_packet_len),
-                mcast_group: c.mcast_group.map(|a| a.to_string()).unwrap_or_default(),
-                mcast_port: text(c.mcast_port),
-                mcast_ttl: text(c.mcast_ttl),
-            },
-        }
-    }
 }
 
 /// `GET /vrrp-groups/{name}`.
@@ -281,7 +257,8 @@ pub async fn detail(ui: Ui, Path(name): Path<String>) -> UiResult<Response> {
         .unwrap_or_default();
     ui.page(&DetailPage {
         chrome: ui.chrome(format!("VRRP group {name}"), "vrrp-groups"),
-        sync: SyncForm::of(&g),
+        sync_on: g.connection_sync.is_some(),
+        sync_here: g.sync_settings_for(&node).map(|s| s.to_string()),
         daemons,
         admin: ui.actor().role == Role::Admin,
         revision: record.revision,
@@ -307,58 +284,218 @@ pub async fn back(_ui: Ui, Path(name): Path<String>) -> UiResult<Response> {
     Ok(Redirect::to(&group_page(&name)?).into_response())
 }
 
-/// The merge patch of the connection-sync form: `{"connection_sync": null}` when `remove` is asked, else
-/// the object with the filled-in fields (numbers as numbers; anything else as typed, for the service to
-/// refuse naming the field).
-fn connection_sync_patch(fields: &Fields) -> Value {
-    if fields.text("remove") == "yes" {
-        return json!({"connection_sync": null});
-    }
-    let mut c = Map::new();
-    c.insert("interface".into(), json!(fields.text("interface")));
-    for name in ["sync_id", "max_packet_len", "mcast_port", "mcast_ttl"] {
-        let v = fields.text(name);
-        if !v.is_empty() {
-            let value = v.parse::<i64>().map_or_else(|_| json!(v), |n| json!(n));
-            c.insert(name.into(), value);
-        }
-    }
-    let group = fields.text("mcast_group");
-    if !group.is_empty() {
-        c.insert("mcast_group".into(), json!(group));
-    }
-    json!({ "connection_sync": Value::Object(c) })
+// ---- create, edit, delete ----
+
+#[derive(Template)]
+#[template(path = "vrrp_form.html", config = "../../web/templates/askama.toml")]
+struct FormPage {
+    chrome: Chrome,
+    creating: bool,
+    name: String,
+    revision: u64,
+    form: FormState,
+    members: Vec<usize>,
+    tracks: Vec<usize>,
+    /// Whether a password is stored (an empty password input keeps it).
+    password_stored: bool,
+    virtual_servers: Vec<String>,
+    track_kinds: Vec<&'static str>,
 }
 
-/// `POST /vrrp-groups/{name}/connection-sync`: sets (or removes) the group's `connection_sync`, against the
-/// revision the form was shown with.
-pub async fn connection_sync(Path(name): Path<String>, posted: Posted) -> UiResult<Response> {
-    let Posted { ui, fields } = posted;
+impl FormPage {
+    /// `rows`: how many member and track rows the form shows.
+    fn new(
+        ui: &Ui,
+        creating: bool,
+        name: &str,
+        revision: u64,
+        form: FormState,
+        (members, tracks): (usize, usize),
+        password_stored: bool,
+    ) -> Self {
+        let title = if creating {
+            "New VRRP group".to_string()
+        } else {
+            format!("Edit VRRP group {name}")
+        };
+        FormPage {
+            chrome: ui.chrome(title, "vrrp-groups"),
+            creating,
+            name: name.to_string(),
+            revision,
+            form,
+            members: (0..members).collect(),
+            tracks: (0..tracks).collect(),
+            password_stored,
+            virtual_servers: ui
+                .app
+                .service
+                .snapshot()
+                .virtual_servers
+                .keys()
+                .cloned()
+                .collect(),
+            track_kinds: TRACK_KINDS.to_vec(),
+        }
+    }
+}
+
+fn has_password(g: &VrrpGroup) -> bool {
+    g.auth.as_ref().is_some_and(|a| a.password.is_some())
+}
+
+/// `GET /vrrp-groups/_new`.
+pub async fn new_form(ui: Ui) -> UiResult<Response> {
+    // Judged before the form is offered: writing VRRP groups needs an admin, as in REST.
     require(ui.actor(), Role::Admin)?;
+    let page = FormPage::new(
+        &ui,
+        true,
+        "",
+        0,
+        FormState::new(vrrp_form::blank()),
+        (BLANK_ROWS, BLANK_ROWS),
+        false,
+    );
+    ui.page(&page)
+}
+
+/// `GET /vrrp-groups/{name}/edit`.
+pub async fn edit_form(ui: Ui, Path(name): Path<String>) -> UiResult<Response> {
+    require(ui.actor(), Role::Admin)?;
+    let record = ui.app.service.get_vrrp_group(ui.actor(), &name)?;
+    let g = &record.spec;
+    let page = FormPage::new(
+        &ui,
+        false,
+        &name,
+        record.revision,
+        FormState::new(vrrp_form::fields_of(g)),
+        (g.members.len() + BLANK_ROWS, g.track.len() + BLANK_ROWS),
+        has_password(g),
+    );
+    ui.page(&page)
+}
+
+/// `POST /vrrp-groups`: create.
+pub async fn create(posted: Posted) -> UiResult<Response> {
+    let Posted { ui, fields } = posted;
+    let actor = ui.actor().clone();
+    require(&actor, Role::Admin)?;
+    let (members, tracks) = (
+        fields.rows("members", MAX_ROWS),
+        fields.rows("track", MAX_ROWS),
+    );
+    let inputs = vrrp_form::inputs(members, tracks);
+    let again = |state: FormState| {
+        let page = FormPage::new(&ui, true, "", 0, state, (members, tracks), false);
+        ui.page_with(StatusCode::UNPROCESSABLE_ENTITY, &page)
+    };
+    let built = vrrp_form::to_json(&fields, None, members, tracks);
+    let (group, rows) = match form::read(&fields, &inputs, built, from_json::<VrrpGroup>) {
+        Ok(v) => v,
+        Err(state) => return again(state),
+    };
+    let name = group.name.clone();
+    match ui.app.service.create_vrrp_group(&actor, group).await {
+        Ok(record) => Ok(ui::redirect(
+            &group_page(&name)?,
+            Flash::ok(format!(
+                "Created VRRP group {name} (VRID {}).",
+                record.spec.vrid
+            )),
+        )),
+        Err(e) => again(form::refused(e, &fields, &rows, &inputs)?),
+    }
+}
+
+/// `POST /vrrp-groups/{name}`: save the edit form, against the revision it was shown with.
+pub async fn update(Path(name): Path<String>, posted: Posted) -> UiResult<Response> {
+    let Posted { ui, fields } = posted;
+    let actor = ui.actor().clone();
+    require(&actor, Role::Admin)?;
     let page = group_page(&name)?;
-    let if_match = fields.text("revision").parse::<u64>().ok();
-    let patch = connection_sync_patch(&fields);
+    let record = ui.app.service.get_vrrp_group(&actor, &name)?;
+    let base = to_json(&record.spec)?;
+    let revision = fields.text("revision").parse::<u64>().ok();
+    let shown_revision = revision.unwrap_or(record.revision);
+    let (members, tracks) = (
+        fields.rows("members", MAX_ROWS),
+        fields.rows("track", MAX_ROWS),
+    );
+    let inputs = vrrp_form::inputs(members, tracks);
+    let password_stored = has_password(&record.spec);
+    let again = |status: StatusCode, state: FormState| {
+        let page = FormPage::new(
+            &ui,
+            false,
+            &name,
+            shown_revision,
+            state,
+            (members, tracks),
+            password_stored,
+        );
+        ui.page_with(status, &page)
+    };
+    let built = vrrp_form::to_json(&fields, Some(&base), members, tracks);
+    let (group, rows) = match form::read(&fields, &inputs, built, from_json::<VrrpGroup>) {
+        Ok(v) => v,
+        Err(state) => return again(StatusCode::UNPROCESSABLE_ENTITY, state),
+    };
     match ui
         .app
         .service
-        .patch_vrrp_group(ui.actor(), &name, &patch, if_match)
+        .replace_vrrp_group(&actor, &name, group, revision)
         .await
     {
-        Ok(_) if patch["connection_sync"].is_null() => Ok(ui::redirect(
-            &page,
-            Flash::ok(format!("{name} no longer runs IPVS sync daemons.")),
-        )),
         Ok(_) => Ok(ui::redirect(
             &page,
-            Flash::ok(format!(
-                "Connection sync of {name} saved: the next reconcile pass starts its sync daemons."
-            )),
+            Flash::ok(format!("Saved VRRP group {name}.")),
+        )),
+        Err(e) => {
+            let status = if matches!(e, ServiceError::Stale { .. }) {
+                StatusCode::PRECONDITION_FAILED
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            again(status, form::refused(e, &fields, &rows, &inputs)?)
+        }
+    }
+}
+
+/// `POST /vrrp-groups/{name}/delete` (after confirmation). A group that virtual servers use stays, and
+/// its page says why.
+pub async fn delete(Path(name): Path<String>, posted: Posted) -> UiResult<Response> {
+    let Posted { ui, fields } = posted;
+    require(ui.actor(), Role::Admin)?;
+    let page = group_page(&name)?;
+    let record = ui.app.service.get_vrrp_group(ui.actor(), &name)?;
+    if fields.text("confirm") != "yes" {
+        return ui.page(&ConfirmPage {
+            chrome: ui.chrome(format!("Delete {name}?"), "vrrp-groups"),
+            heading: format!("Delete VRRP group {name}?"),
+            message: format!(
+                "VRID {} stops on every director: its addresses ({}) are released. This cannot be undone.",
+                record.spec.vrid,
+                record.spec.virtual_addresses.join(", ")
+            ),
+            action: format!("{page}/delete"),
+            fields: Vec::new(),
+            button: "Delete".into(),
+            cancel: page,
+        });
+    }
+    match ui
+        .app
+        .service
+        .delete_vrrp_group(ui.actor(), &name, None)
+        .await
+    {
+        Ok(()) => Ok(ui::redirect(
+            "/vrrp-groups",
+            Flash::ok(format!("Deleted VRRP group {name}.")),
         )),
         Err(e) => match field_error(&e) {
-            Some(f) if !f.field.is_empty() => Ok(ui::redirect(
-                &page,
-                Flash::error(format!("{}: {}", f.field, f.message)),
-            )),
             Some(f) => Ok(ui::redirect(&page, Flash::error(f.message))),
             None => Err(e.into()),
         },
@@ -368,20 +505,6 @@ pub async fn connection_sync(Path(name): Path<String>, posted: Posted) -> UiResu
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_form_becomes_a_merge_patch() {
-        let f = Fields::parse(
-            b"interface=eth1&sync_id=7&max_packet_len=&mcast_group=239.0.0.9&mcast_port=x",
-        );
-        assert_eq!(
-            connection_sync_patch(&f),
-            json!({"connection_sync": {"interface": "eth1", "sync_id": 7, "mcast_group": "239.0.0.9",
-                   "mcast_port": "x"}})
-        );
-        let f = Fields::parse(b"interface=eth1&remove=yes");
-        assert_eq!(connection_sync_patch(&f), json!({"connection_sync": null}));
-    }
 
     #[test]
     fn only_a_group_name_makes_a_redirect() {
