@@ -19,13 +19,14 @@ pub fn run_in_vm(
     run_in_vm_with(scenario, director, guest, timeout_s, &[])
 }
 
-/// [`run_in_vm`] with more host files in the VM (`SRC:/DST`, run.sh's `--file`).
+/// [`run_in_vm`] with more of run.sh's arguments: host files (`--file SRC:/DST`), executables with their
+/// libraries (`--bin PATH:/DST`).
 pub fn run_in_vm_with(
     scenario: &str,
     director: &std::path::Path,
     guest: &std::path::Path,
     timeout_s: u32,
-    files: &[&str],
+    extra: &[&str],
 ) -> String {
     let root = workspace();
     let script =
@@ -51,7 +52,7 @@ pub fn run_in_vm_with(
         ])
         .arg("--log")
         .arg(&log)
-        .args(files.iter().flat_map(|f| ["--file", *f]))
+        .args(extra)
         .output()
         .expect("tests/vm/run.sh (run tests/setup.sh as root first)");
     let _ = std::fs::remove_file(&script);
@@ -132,7 +133,7 @@ fn ipvsadm_restore_of_the_export_reproduces_the_programmed_table() {
         &director,
         &guest,
         600,
-        &[&format!("{restore}:{restore}")],
+        &["--file", &format!("{restore}:{restore}")],
     );
     assert!(out.contains("restore: ipvsadm-restore of the export reproduces"));
     assert!(out.contains("adopt: director adopted the restored table with 0 operations"));
@@ -146,4 +147,27 @@ fn vrrp_roles_start_and_stop_the_sync_daemons_in_the_real_kernel() {
     assert!(out.contains("lvs-b killed: lvs-a runs the master sync daemon alone"));
     assert!(out.contains("lvs-b back: master of vi-2 again, both nodes run both daemons"));
     assert!(out.contains("interface fixed: the master sync daemon runs"));
+}
+
+#[test]
+fn connection_sync_keeps_connections_through_a_failover_as_keepalived_does() {
+    let (director, guest) = binaries();
+    let keepalived = "/usr/sbin/keepalived";
+    assert!(
+        std::path::Path::new(keepalived).exists(),
+        "{keepalived} is missing: install the keepalived package (tests/setup.sh)"
+    );
+    let out = run_in_vm_with(
+        "connproof",
+        &director,
+        &guest,
+        900,
+        &["--bin", &format!("{keepalived}:{keepalived}")],
+    );
+    assert!(
+        out.contains("director planned failover: dr 100/100 nat 100/100 kept their real server"),
+        "every connection survives a planned failover:\n{out}"
+    );
+    assert!(out.contains("director SIGKILL of the master: dr "));
+    assert!(out.contains("keepalived SIGKILL of the master: dr "));
 }

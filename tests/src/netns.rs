@@ -180,6 +180,7 @@ impl Lan {
         );
         let node = Node {
             ns,
+            link: outside,
             host,
             ipv4: self.v4(host),
             ipv6: self.v6(host),
@@ -213,6 +214,8 @@ impl Drop for Lan {
 #[derive(Debug, Clone)]
 pub struct Node {
     pub ns: String,
+    /// The outer end of the node's veth pair, on the bridge.
+    pub link: String,
     pub host: u8,
     pub ipv4: Ipv4Addr,
     pub ipv6: Ipv6Addr,
@@ -252,6 +255,14 @@ impl Node {
     /// Every process of the namespace killed at once (a crashed host): SIGSTOP, then SIGKILL.
     pub fn kill_all(&self) {
         kill_namespace(&self.ns);
+    }
+
+    /// The node's link to the bridge cut (`ip link set <link> down`) or restored.
+    pub fn set_link(&self, up: bool) {
+        run(
+            "ip",
+            &["link", "set", &self.link, if up { "up" } else { "down" }],
+        );
     }
 
     /// Options that run a director in this namespace, serving HTTP on the node's address.
@@ -488,6 +499,17 @@ pub struct Keepalived {
 impl Keepalived {
     /// `keepalived -n -l -D -P -f <conf> -p <pid> -r <vrrp pid>` in the node's namespace.
     pub fn start(node: &Node, instance: &KeepalivedInstance) -> Keepalived {
+        Keepalived::spawn(node, &instance.config(), &["-P"])
+    }
+
+    /// A whole keepalived.conf (virtual servers, sync groups, `lvs_sync_daemon`...): the VRRP and the
+    /// checker process, which programs IPVS. It logs to its log file only (`-G`: without a syslog daemon,
+    /// as in the kernel VM, syslog would write to the console).
+    pub fn start_full(node: &Node, config: &str) -> Keepalived {
+        Keepalived::spawn(node, config, &["-G"])
+    }
+
+    fn spawn(node: &Node, config: &str, only: &[&str]) -> Keepalived {
         let ok = Command::new("keepalived")
             .arg("--version")
             .stdout(Stdio::null())
@@ -503,11 +525,13 @@ impl Keepalived {
             .tempdir()
             .expect("temp dir");
         let conf = dir.path().join("keepalived.conf");
-        std::fs::write(&conf, instance.config()).expect("write keepalived.conf");
+        std::fs::write(&conf, config).expect("write keepalived.conf");
         let log = std::fs::File::create(dir.path().join("keepalived.log")).expect("log");
         let child = node
             .command("keepalived")
-            .args(["-n", "-l", "-D", "-P", "-f"])
+            .args(["-n", "-l", "-D"])
+            .args(only)
+            .arg("-f")
             .arg(&conf)
             .arg("-p")
             .arg(dir.path().join("keepalived.pid"))
@@ -527,24 +551,41 @@ impl Keepalived {
         }
     }
 
+    /// Writes `config` over the running one and reloads it (SIGHUP), as `systemctl reload keepalived`.
+    pub fn reload(&self, config: &str) {
+        let Some(child) = &self.child else {
+            panic!("keepalived in {} is not running", self.ns)
+        };
+        std::fs::write(self.dir.path().join("keepalived.conf"), config)
+            .expect("write keepalived.conf");
+        run("kill", &["-HUP", &child.id().to_string()]);
+    }
+
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("keepalived.log")).unwrap_or_default()
     }
 
     fn vrrp_pid(&self) -> Option<u32> {
-        std::fs::read_to_string(self.dir.path().join("vrrp.pid"))
+        self.pid_file("vrrp.pid")
+    }
+
+    fn pid_file(&self, name: &str) -> Option<u32> {
+        std::fs::read_to_string(self.dir.path().join(name))
             .ok()
             .and_then(|s| s.trim().parse().ok())
     }
 
-    /// keepalived and its VRRP process killed at once (a crash: no priority 0): SIGSTOP, then SIGKILL.
+    /// keepalived and its VRRP and checker processes killed at once (a crash: no priority 0): SIGSTOP,
+    /// then SIGKILL.
     pub fn kill9(&mut self) {
         let Some(mut child) = self.child.take() else {
             return;
         };
         let mut pids = vec![child.id().to_string()];
-        if let Some(p) = self.vrrp_pid() {
-            pids.push(p.to_string());
+        for name in ["vrrp.pid", "checkers.pid"] {
+            if let Some(p) = self.pid_file(name) {
+                pids.push(p.to_string());
+            }
         }
         crash(&pids);
         let _ = child.wait();

@@ -4,6 +4,7 @@
 
 mod bench;
 mod connections;
+mod connproof;
 mod datapath;
 mod export;
 mod reconcile;
@@ -25,8 +26,12 @@ async fn main() {
         Some("hold-server") => connections::hold_server(&args[2..]),
         Some("hold") => connections::hold(&args[2..]),
         Some("udp-flood") => connections::udp_flood(&args[2..]),
+        Some("connproof") => connproof::run().await,
+        Some("bench-connproof") => connproof::bench(&args[2..]).await,
+        Some("echo-server") => connproof::echo_server(&args[2..]),
+        Some("conn-client") => connproof::conn_client(&args[2..]).await,
         _ => {
-            eprintln!("usage: vm-guest reconcile|datapath|export|connections|syncd|bench|bench-connections [ENTRIES RUNS]|fetch URL COUNT|hold-server PORT|hold ADDR:PORT COUNT|udp-flood ADDR:PORT COUNT");
+            eprintln!("usage: vm-guest reconcile|datapath|export|connections|syncd|bench|bench-connections [ENTRIES RUNS]|fetch URL COUNT|hold-server PORT|hold ADDR:PORT COUNT|udp-flood ADDR:PORT COUNT|connproof|bench-connproof COUNT RUNS ADVERTS_MS [INTERVAL_MS]|echo-server PORT IDENTITY|conn-client INTERVAL_MS FORWARDING=ADDR:PORT COUNT...");
             std::process::exit(2);
         }
     }
