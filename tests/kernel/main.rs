@@ -103,16 +103,13 @@ fn traffic_flows_through_the_vip_in_nat_and_dr() {
 #[test]
 fn the_connection_table_lists_real_connections_as_ipvsadm_does() {
     let (director, guest) = binaries();
-    let directorctl = director.with_file_name("directorctl");
+    let directorctl = director.with_file_name("directorctl").display().to_string();
     let out = run_in_vm_with(
         "connections",
         &director,
         &guest,
         600,
-        &[&format!(
-            "{}:/usr/local/bin/directorctl",
-            directorctl.display()
-        )],
+        &["--bin", &directorctl],
     );
     assert!(out.contains("listed as ipvsadm -Lnc lists them; pages 20/20/10"));
     assert!(out.contains("drain-host: the wait timed out"));
