@@ -4,6 +4,7 @@
 //! cargo run --release -p director-tests --bin bench-failover                  # 20 runs, 1 s and 100 ms
 //! cargo run --release -p director-tests --bin bench-failover -- --runs 5
 //! cargo run --release -p director-tests --bin bench-failover -- --soak 600    # transitions while healthy
+//! cargo build --release -p director -p director-tests && target/release/bench-failover --connections 100
 //! ```
 //!
 //! Failover: two nodes on a bridge, a master (priority 150) and a backup (100), VRRPv3. At a random phase of
@@ -17,6 +18,15 @@
 //!
 //! Soak: two healthy directors for N seconds at 100 ms adverts; counts transitions and split brains after
 //! the initial election (expect zero).
+//!
+//! Connections (`--connections N [--runs R] [--intervals MS,...]`, default 100, 3 runs, 1000 ms adverts): in
+//! the kernel VM (tests/vm; IPVS is needed), two load balancers with a DR and a NAT virtual server, N
+//! long-lived TCP connections through each VIP, each sending a request a second; the master gives up
+//! mastership (planned), then the new master is crashed (SIGKILL of its namespace, links cut). For director
+//! (`connection_sync`) and keepalived (`lvs_sync_daemon`), runs interleaved: the share of the connections
+//! that go on with the same real server, and the longest time each one's request waited for its answer
+//! (p50, p99), with the takeover time; medians over the runs (`vm-guest bench-connproof`, in
+//! tests/kernel/guest/connproof.rs). It runs target/release/director and target/release/vm-guest.
 //!
 //! This binary also is the daemon: `bench-failover serve ...` runs `director serve ...`, so the daemon
 //! measured is the release build of this tree.
@@ -272,8 +282,64 @@ async fn soak(seconds: u64) {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: bench-failover [--runs N] [--intervals MS,MS] [--soak SECONDS]");
+    eprintln!(
+        "usage: bench-failover [--runs N] [--intervals MS,MS] [--soak SECONDS]\n       \
+         bench-failover --connections N [--runs R] [--intervals MS,MS]"
+    );
     std::process::exit(2)
+}
+
+/// The connection benchmark, in the kernel VM: prints the guest's `BENCH` lines.
+fn connections_in_vm(count: usize, runs: usize, intervals: &[u64]) -> std::process::ExitCode {
+    let exe = std::env::current_exe().expect("exe");
+    let dir = exe.parent().expect("target dir");
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let keepalived = "/usr/sbin/keepalived";
+    let adverts: Vec<String> = intervals.iter().map(u64::to_string).collect();
+    let script = std::env::temp_dir().join(format!(
+        "director-bench-connproof-{}.sh",
+        std::process::id()
+    ));
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/bash\nset -e\nexport DIRECTOR_BIN=/usr/local/bin/director\n\
+             exec /usr/local/bin/vm-guest bench-connproof {count} {runs} {}\n",
+            adverts.join(",")
+        ),
+    )
+    .expect("script");
+    // Under two minutes per run and interval in a 2-core TCG guest (both implementations), with a wide
+    // margin for a loaded host.
+    let timeout = 600 + 600 * runs * intervals.len().max(1);
+    let out = std::process::Command::new(root.join("tests/vm/run.sh"))
+        .arg("--bin")
+        .arg(dir.join("director"))
+        .arg("--bin")
+        .arg(dir.join("vm-guest"))
+        .args(["--bin", &format!("{keepalived}:{keepalived}")])
+        .arg("--script")
+        .arg(&script)
+        .args([
+            "--timeout",
+            &timeout.to_string(),
+            "--mem",
+            "2048",
+            "--smp",
+            "2",
+        ])
+        .output()
+        .expect("tests/vm/run.sh");
+    let _ = std::fs::remove_file(&script);
+    let console = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    for line in console.lines().filter(|l| l.starts_with("BENCH")) {
+        println!("{}", line.trim_start_matches("BENCH "));
+    }
+    if !out.status.success() {
+        eprintln!("{console}\n{}", String::from_utf8_lossy(&out.stderr));
+        return std::process::ExitCode::FAILURE;
+    }
+    std::process::ExitCode::SUCCESS
 }
 
 fn main() -> std::process::ExitCode {
@@ -294,23 +360,33 @@ fn main() -> std::process::ExitCode {
         let exe = std::env::current_exe().expect("exe");
         std::env::set_var("DIRECTOR_BIN", exe);
     }
-    let mut runs = 20;
-    let mut intervals = vec![1000u64, 100];
+    let mut runs = None;
+    let mut intervals = None;
     let mut soak_s = None;
+    let mut connections = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--runs" => {
-                runs = args
-                    .next()
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or_else(|| usage())
+                runs = Some(
+                    args.next()
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or_else(|| usage()),
+                )
             }
             "--intervals" => {
-                intervals = args
-                    .next()
-                    .map(|v| v.split(',').filter_map(|x| x.parse().ok()).collect())
-                    .unwrap_or_else(|| usage())
+                intervals = Some(
+                    args.next()
+                        .map(|v| v.split(',').filter_map(|x| x.parse().ok()).collect())
+                        .unwrap_or_else(|| usage()),
+                )
+            }
+            "--connections" => {
+                connections = Some(
+                    args.next()
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or_else(|| usage()),
+                )
             }
             "--soak" => {
                 soak_s = Some(
@@ -322,6 +398,15 @@ fn main() -> std::process::ExitCode {
             _ => usage(),
         }
     }
+    if let Some(count) = connections {
+        return connections_in_vm(
+            count,
+            runs.unwrap_or(3),
+            &intervals.unwrap_or_else(|| vec![1000]),
+        );
+    }
+    let runs = runs.unwrap_or(20);
+    let intervals = intervals.unwrap_or_else(|| vec![1000, 100]);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
