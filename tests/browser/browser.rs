@@ -4,7 +4,7 @@
 //! lock runs one browser at a time (two cores are shared by everything). chromium and chromedriver come from
 //! Debian (tests/setup.sh installs them); without them the test fails and says so.
 
-use director_tests::{free_port, Daemon};
+use director_tests::{free_port, urlencode, Daemon};
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{json, Value};
@@ -344,17 +344,6 @@ impl Browser {
     pub async fn close(self) {
         let _ = self.client.clone().close().await;
     }
-}
-
-pub fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// A plain HTTP client carrying a UI session cookie (to read status codes and raw pages).

@@ -3,6 +3,7 @@
 //! entries are listed a page at a time while the daemon's peak memory stays bounded.
 
 use crate::util::*;
+use director_tests::urlencode;
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -296,17 +297,6 @@ pub async fn run() {
         "peak memory grew by {grew} KiB for one page of 100 out of {matched}"
     );
     done("connections");
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// `bench-connections ENTRIES RUNS`: ENTRIES UDP entries in the table; then, interleaved RUNS times, the
